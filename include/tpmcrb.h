@@ -1,0 +1,238 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * tpmcrb — an embeddable TPM 2.0 CRB (Command Response Buffer) device model.
+ *
+ * How a VMM embeds it:
+ *   1. open a backend (tpmcrb_backend_open("libtpms", state_dir, &be));
+ *   2. fill a struct tpmcrb_config (tpmcrb_config_init() gives defaults) and
+ *      create the device with tpmcrb_device_new();
+ *   3. map tpmcrb_regs_mem() read-only at cfg.base (ROM-device mode) and
+ *      tpmcrb_buffer_mem() as ordinary RAM at tpmcrb_buffer_addr();
+ *   4. forward every guest write to the register pages to tpmcrb_write();
+ *      in full-trap mode forward reads to tpmcrb_read() as well;
+ *   5. describe the device to the guest with tpmcrb_acpi_build().
+ *
+ * All offsets given to tpmcrb_write()/tpmcrb_read() are relative to
+ * cfg.base. The register window is cfg.localities pages of 4 KiB; with the
+ * split layout the command buffer page follows it directly.
+ *
+ * Threading: tpmcrb_write()/tpmcrb_read() may be called from any thread
+ * (vCPU threads); the device serialises them internally. Callbacks
+ * (dirty, irq) may run on the device's worker thread.
+ */
+#ifndef TPMCRB_H
+#define TPMCRB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TPMCRB_VERSION_STRING "0.1.0"
+
+/* Geometry (PC Client PTP, CRB interface). */
+#define TPMCRB_PAGE_SIZE            0x1000u
+#define TPMCRB_MAX_LOCALITIES       5u
+#define TPMCRB_X86_BASE             0xFED40000ull
+#define TPMCRB_SPLIT_BUFFER_SIZE    0x1000u /* separate command buffer page */
+#define TPMCRB_COMPAT_BUFFER_OFFSET 0x80u   /* the series' in-page buffer */
+#define TPMCRB_COMPAT_BUFFER_SIZE   0xF80u
+#define TPMCRB_SYNC_BOUND_DEFAULT_US 500u
+
+/* ---------------------------------------------------------------- logging */
+
+enum tpmcrb_log_level {
+    TPMCRB_LOG_ERROR = 0,
+    TPMCRB_LOG_WARN,
+    TPMCRB_LOG_INFO,
+    TPMCRB_LOG_DEBUG,
+    TPMCRB_LOG_TRACE, /* decoded register accesses and TPM commands */
+};
+
+typedef void (*tpmcrb_log_fn)(enum tpmcrb_log_level level, const char *msg,
+                              void *opaque);
+
+/* Messages up to and including @max_level go to @fn (NULL: stderr, one line
+ * each, prefixed with the level). Default: WARN to stderr. */
+void tpmcrb_log_set(enum tpmcrb_log_level max_level, tpmcrb_log_fn fn,
+                    void *opaque);
+
+/* ---------------------------------------------------------------- backends */
+
+struct tpmcrb_backend;
+
+/* What every backend implements. Calls other than cancel() are serialised
+ * by the device; cancel() may arrive from another thread at any time. */
+struct tpmcrb_backend_ops {
+    const char *name;
+    /* Power the TPM on with I/O buffers of @buffer_size bytes. *resumed is
+     * set when saved volatile state was restored, i.e. the TPM is already
+     * started and must not see TPM2_Startup again. */
+    int (*power_on)(struct tpmcrb_backend *be, uint32_t buffer_size,
+                    bool *resumed);
+    /* Run one command from @locality. On success returns 0 with the
+     * response in @rsp/@rsp_len; a negative errno means the backend failed
+     * (the device then reports a fatal error to the guest). */
+    int (*execute)(struct tpmcrb_backend *be, unsigned locality,
+                   const uint8_t *cmd, uint32_t cmd_len, uint8_t *rsp,
+                   uint32_t rsp_cap, uint32_t *rsp_len);
+    void (*cancel)(struct tpmcrb_backend *be);
+    /* tpmEstablished flag; NULL means "always established". */
+    bool (*get_established)(struct tpmcrb_backend *be);
+    int (*reset_established)(struct tpmcrb_backend *be, unsigned locality);
+    /* Orderly power-off: persist what a later power_on() resumes from. */
+    int (*power_off)(struct tpmcrb_backend *be);
+    /* Whole backend state for snapshots (malloc'd blob). Optional. */
+    int (*save_state)(struct tpmcrb_backend *be, uint8_t **blob, size_t *len);
+    int (*load_state)(struct tpmcrb_backend *be, const uint8_t *blob,
+                      size_t len);
+    void (*destroy)(struct tpmcrb_backend *be);
+};
+
+struct tpmcrb_backend {
+    const struct tpmcrb_backend_ops *ops;
+};
+
+/* How state is kept by a backend that owns a state directory. */
+enum tpmcrb_state_sync {
+    /* Long-lived owner (a VM): NV writes are durable when made; volatile
+     * state is written at power_off(). */
+    TPMCRB_STATE_SYNC_OWNER = 0,
+    /* Short-lived processes sharing the directory (`tpmcrb pipe`): each
+     * command runs under a lock, reloads newer state from disk first and
+     * writes its changes before its response is returned. */
+    TPMCRB_STATE_SYNC_PER_COMMAND,
+};
+
+struct tpmcrb_backend_options {
+    const char *state_dir;   /* NULL: no persistence (libtpms), or swtpm's own */
+    enum tpmcrb_state_sync sync;
+    bool power_cycle;        /* ignore saved volatile state: a fresh boot */
+};
+
+/* Open a backend by spec: "libtpms" (default when @spec is NULL),
+ * "swtpm" (child process), "swtpm:ctrl=PATH,data=PATH" (running swtpm),
+ * "passthrough:/dev/tpmrm0". Returns 0 or a negative errno, after logging
+ * what went wrong. */
+int tpmcrb_backend_open(const char *spec,
+                        const struct tpmcrb_backend_options *opts,
+                        struct tpmcrb_backend **out);
+void tpmcrb_backend_close(struct tpmcrb_backend *be);
+
+/* ------------------------------------------------------------------ device */
+
+enum tpmcrb_layout {
+    TPMCRB_LAYOUT_SPLIT = 0, /* command buffer in its own RAM page */
+    TPMCRB_LAYOUT_COMPAT,    /* buffer at 0x80 in the register page (series) */
+};
+
+struct tpmcrb_config {
+    uint64_t base;             /* guest-physical address of locality 0 */
+    enum tpmcrb_layout layout;
+    unsigned localities;       /* 1 (locality 0 only) or 5 */
+    uint32_t sync_bound_us;    /* wait for completion in START; 0 = async */
+    /* Memory the guest sees. NULL: the device allocates it. regs_mem must
+     * be localities * 4 KiB, buffer_mem 4 KiB (split layout only). Both
+     * must be 4-byte aligned; they may be shared with another process. */
+    void *regs_mem;
+    void *buffer_mem;
+    /* The device changed [offset, offset+len) of its window. */
+    void (*dirty)(void *opaque, uint64_t offset, uint64_t len);
+    /* Interrupt line level (INT_ENABLE/INT_STS). */
+    void (*irq)(void *opaque, bool level);
+    void *opaque;
+};
+
+struct tpmcrb_device;
+
+/* Defaults: x86 base, split layout, five localities, 500 us bound. */
+void tpmcrb_config_init(struct tpmcrb_config *cfg);
+
+/* Size of the register window and of the whole device window. */
+uint64_t tpmcrb_regs_size(const struct tpmcrb_config *cfg);
+uint64_t tpmcrb_window_size(const struct tpmcrb_config *cfg);
+/* Guest-physical address of the advertised command/response buffer. */
+uint64_t tpmcrb_buffer_addr(const struct tpmcrb_config *cfg);
+uint32_t tpmcrb_buffer_size(const struct tpmcrb_config *cfg);
+
+/* Create a device on @be (not owned) and power the backend on. */
+int tpmcrb_device_new(const struct tpmcrb_config *cfg,
+                      struct tpmcrb_backend *be,
+                      struct tpmcrb_device **out);
+/* Waits for a running command (bounded), powers the backend off. */
+void tpmcrb_device_free(struct tpmcrb_device *dev);
+/* Platform reset: registers to reset values, fatal status cleared. */
+void tpmcrb_device_reset(struct tpmcrb_device *dev);
+
+void *tpmcrb_regs_mem(struct tpmcrb_device *dev);
+void *tpmcrb_buffer_mem(struct tpmcrb_device *dev);
+const struct tpmcrb_config *tpmcrb_device_config(struct tpmcrb_device *dev);
+
+/* ROM-device transport: a guest write of @size (1, 2, 4 or 8) bytes at
+ * @offset. Offsets outside the window and writes to read-only registers
+ * are ignored (logged at DEBUG). May wait up to sync_bound_us for a
+ * started command to complete. Returns 0, or -EINVAL for a bad size. */
+int tpmcrb_write(struct tpmcrb_device *dev, uint64_t offset, unsigned size,
+                 uint64_t value);
+/* Full-trap transport: the value the guest reads. */
+uint64_t tpmcrb_read(struct tpmcrb_device *dev, uint64_t offset,
+                     unsigned size);
+
+/* True when the backend resumed saved volatile state at power-on: the TPM
+ * is already started and must not be sent TPM2_Startup again. */
+bool tpmcrb_device_tpm_resumed(struct tpmcrb_device *dev);
+
+/* True while a command is with the backend. */
+bool tpmcrb_busy(struct tpmcrb_device *dev);
+/* Wait until no command is in flight; -ETIMEDOUT after @timeout_ms. */
+int tpmcrb_wait_idle(struct tpmcrb_device *dev, unsigned timeout_ms);
+
+struct tpmcrb_stats {
+    uint64_t writes;          /* register writes applied */
+    uint64_t commands;        /* commands started */
+    uint64_t completed_sync;  /* completed within the START write's bound */
+    uint64_t errors;          /* backend failures */
+};
+void tpmcrb_get_stats(struct tpmcrb_device *dev, struct tpmcrb_stats *st);
+
+/* ------------------------------------------------- shared-memory transport */
+
+/* Poll mode: regs_mem/buffer_mem live in guest RAM shared with another
+ * process; a device thread watches the registers the guest writes and
+ * applies them through the same rules as tpmcrb_write(). It spins briefly
+ * after activity and backs off when the guest is quiet. */
+struct tpmcrb_poller;
+int tpmcrb_poller_start(struct tpmcrb_device *dev,
+                        struct tpmcrb_poller **out);
+void tpmcrb_poller_stop(struct tpmcrb_poller *p);
+
+/* ----------------------------------------------------- platform description */
+
+struct tpmcrb_acpi_options {
+    uint64_t base;
+    enum tpmcrb_layout layout;
+    unsigned localities;
+    unsigned start_method;     /* 7 = CRB, 8 = CRB with ACPI start */
+    uint32_t log_area_min_len; /* TPM2 table LAML; 0 = no log area */
+    uint64_t log_area_addr;    /* LASA */
+    char oem_id[7];            /* 6 chars; "" = "TPMCRB" */
+    char oem_table_id[9];      /* 8 chars; "" = "TPMCRB  " */
+    uint32_t oem_revision;
+};
+
+void tpmcrb_acpi_options_init(struct tpmcrb_acpi_options *o);
+
+/* Build the TPM2 table and an SSDT with the TPM device for @o. Each output
+ * is malloc'd; the caller frees it. Returns 0 or a negative errno. */
+int tpmcrb_acpi_build(const struct tpmcrb_acpi_options *o,
+                      uint8_t **tpm2, size_t *tpm2_len,
+                      uint8_t **ssdt, size_t *ssdt_len);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TPMCRB_H */

@@ -1,0 +1,36 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
+# Install the Debian packages tpmcrb needs to build, test and run its demo.
+# Runs apt-get update only when something is missing; safe to run again.
+set -euo pipefail
+
+packages=(
+    # build
+    meson ninja-build pkg-config gcc libc6-dev libtpms-dev libcmocka-dev
+    libtss2-dev libssl-dev
+    # backends and their tests
+    swtpm swtpm-tools tpm2-tools
+    # ACPI table tests (iasl)
+    acpica-tools
+    # `tpmcrb vm`: QEMU, and the default guest (kernel fetched with
+    # apt-get download; initramfs from busybox + tpm2-tools)
+    qemu-system-x86 busybox-static apt dpkg gzip coreutils
+)
+
+missing=()
+for p in "${packages[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed'; then
+        missing+=("$p")
+    fi
+done
+if [ ${#missing[@]} -eq 0 ]; then
+    exit 0
+fi
+
+SUDO=
+if [ "$(id -u)" -ne 0 ]; then
+    SUDO=sudo
+fi
+echo "deps.sh: installing ${missing[*]}" >&2
+$SUDO apt-get update
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends "${missing[@]}"

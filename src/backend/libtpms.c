@@ -1,0 +1,757 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Embedded libtpms backend.
+ *
+ * libtpms keeps one TPM in global state and calls its NVRAM and I/O
+ * callbacks without a context, so there is at most one instance per
+ * process (`active`). State lives in memory and, with a state directory,
+ * in two files written through state_store:
+ *   tpm2-nv.state        permanent (NV) state, fsynced whenever libtpms
+ *                        stores it, before the command's response returns;
+ *   tpm2-volatile.state  volatile state; its header's link field is the
+ *                        generation of the NV file it belongs to, so a
+ *                        volatile file older or newer than the NV file (a
+ *                        process died between the two writes) is detected
+ *                        and treated as a power loss.
+ * Every save bumps a generation number; in PER_COMMAND mode a process
+ * compares the generations on disk with its own before each command and
+ * reloads libtpms when another process has moved the state on.
+ */
+#include "backend/backends.h"
+#include "backend/state_store.h"
+#include "core/log.h"
+#include "core/tpm_cmd.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libtpms/tpm_error.h>
+#include <libtpms/tpm_library.h>
+#include <libtpms/tpm_nvfilename.h>
+#include <libtpms/tpm_tis.h>
+
+#define NV_FILE   "tpm2-nv.state"
+#define VOL_FILE  "tpm2-volatile.state"
+#define TYPE_NV   0x564e3254u /* "T2NV" */
+#define TYPE_VOL  0x4c4f5654u /* "TVOL" */
+
+#define BLOB_MAGIC   0x4c54504du /* snapshot blob: "MPTL" */
+#define BLOB_VERSION 1u
+#define BLOB_HEADER  16u
+
+struct blob {
+    uint8_t *data;
+    uint32_t len;
+};
+
+struct libtpms_be {
+    struct tpmcrb_backend base;
+    enum tpmcrb_state_sync sync;
+    struct state_store *store;  /* NULL: state in memory only */
+    bool power_cycle;           /* the next power_on ignores volatile state */
+    bool powered;
+    bool locked;                /* we hold the state directory lock */
+    bool stale;                 /* memory may differ from disk: reload */
+    bool nv_dirty;              /* libtpms stored NV that is not on disk */
+    unsigned locality;          /* of the command being executed */
+    uint32_t buffer_size;
+    struct blob nv, vol;        /* last NV stored; volatile to resume from */
+    uint64_t gen;               /* generation of the state we hold */
+    uint64_t nv_gen;            /* generation of the NV file we hold */
+    uint8_t *cmd;               /* private copy: libtpms decrypts in place */
+    uint8_t *rsp;
+    uint32_t rsp_size;
+};
+
+static struct libtpms_be *active;
+static bool in_use;
+
+static struct libtpms_be *to_be(struct tpmcrb_backend *be)
+{
+    return (struct libtpms_be *)be;
+}
+
+static void blob_free(struct blob *b)
+{
+    free(b->data);
+    b->data = NULL;
+    b->len = 0;
+}
+
+/* Takes ownership of @data. */
+static void blob_set(struct blob *b, uint8_t *data, uint32_t len)
+{
+    free(b->data);
+    b->data = data;
+    b->len = len;
+}
+
+static int blob_copy(struct blob *b, const uint8_t *data, uint32_t len)
+{
+    uint8_t *p = malloc(len ? len : 1);
+
+    if (!p)
+        return -ENOMEM;
+    memcpy(p, data, len);
+    blob_set(b, p, len);
+    return 0;
+}
+
+static const char *store_dir(struct libtpms_be *be)
+{
+    return be->store ? state_store_dir(be->store) : "(memory)";
+}
+
+/* ------------------------------------------------------------ callbacks */
+
+static TPM_RESULT cb_nvram_init(void)
+{
+    return TPM_SUCCESS;
+}
+
+/* Only NV is served here; volatile state reaches libtpms through
+ * TPMLIB_SetState() so that a rejected blob is reported against its file.
+ * TPM_RETRY tells libtpms that no state exists yet (it then manufactures a
+ * new TPM, or starts without volatile state). */
+static TPM_RESULT cb_nvram_load(unsigned char **data, uint32_t *length,
+                                uint32_t tpm_number, const char *name)
+{
+    (void)tpm_number;
+    if (!active || strcmp(name, TPM_PERMANENT_ALL_NAME) || !active->nv.data)
+        return TPM_RETRY;
+    *data = malloc(active->nv.len);
+    if (!*data)
+        return TPM_FAIL;
+    memcpy(*data, active->nv.data, active->nv.len);
+    *length = active->nv.len;
+    return TPM_SUCCESS;
+}
+
+/* libtpms stores its whole NV image after every command that changed it
+ * (and once per MainInit); only a real change is written out. */
+static TPM_RESULT cb_nvram_store(const unsigned char *data, uint32_t length,
+                                 uint32_t tpm_number, const char *name)
+{
+    struct libtpms_be *be = active;
+
+    (void)tpm_number;
+    if (!be)
+        return TPM_FAIL;
+    if (strcmp(name, TPM_PERMANENT_ALL_NAME)) {
+        LOG_DEBUG("libtpms: ignoring store of '%s'", name);
+        return TPM_SUCCESS;
+    }
+    if (be->nv.data && be->nv.len == length &&
+        !memcmp(be->nv.data, data, length))
+        return TPM_SUCCESS;
+    if (blob_copy(&be->nv, data, length) < 0)
+        return TPM_FAIL;
+    be->nv_dirty = true;
+    return TPM_SUCCESS;
+}
+
+static TPM_RESULT cb_nvram_delete(uint32_t tpm_number, const char *name,
+                                  TPM_BOOL must_exist)
+{
+    (void)tpm_number; (void)name; (void)must_exist;
+    return TPM_SUCCESS;
+}
+
+static TPM_RESULT cb_io_init(void)
+{
+    return TPM_SUCCESS;
+}
+
+static TPM_RESULT cb_get_locality(TPM_MODIFIER_INDICATOR *loc,
+                                  uint32_t tpm_number)
+{
+    (void)tpm_number;
+    *loc = active ? (TPM_MODIFIER_INDICATOR)active->locality : 0;
+    return TPM_SUCCESS;
+}
+
+static struct libtpms_callbacks callbacks = {
+    .sizeOfStruct = sizeof(struct libtpms_callbacks),
+    .tpm_nvram_init = cb_nvram_init,
+    .tpm_nvram_loaddata = cb_nvram_load,
+    .tpm_nvram_storedata = cb_nvram_store,
+    .tpm_nvram_deletename = cb_nvram_delete,
+    .tpm_io_init = cb_io_init,
+    .tpm_io_getlocality = cb_get_locality,
+};
+
+/* ---------------------------------------------------------- TPM control */
+
+/* Start libtpms on be->nv (none: manufacture a new TPM) and, when @vol,
+ * resume be->vol. @nv_src/@vol_src name where the blobs came from. */
+static int tpm_start(struct libtpms_be *be, bool vol, const char *nv_src,
+                     const char *vol_src)
+{
+    uint32_t min, max, size;
+    TPM_RESULT rc;
+
+    if ((rc = TPMLIB_ChooseTPMVersion(TPMLIB_TPM_VERSION_2)) ||
+        (rc = TPMLIB_RegisterCallbacks(&callbacks))) {
+        LOG_ERROR("libtpms: cannot select TPM 2.0 (0x%x)", rc);
+        return -EIO;
+    }
+    size = TPMLIB_SetBufferSize(be->buffer_size, &min, &max);
+    if (size != be->buffer_size)
+        LOG_WARN("libtpms: buffer size %u instead of %u (range %u-%u)", size,
+                 be->buffer_size, min, max);
+    if (be->nv.data &&
+        (rc = TPMLIB_SetState(TPMLIB_STATE_PERMANENT, be->nv.data, be->nv.len))) {
+        LOG_ERROR("libtpms rejected the NV state from %s (0x%x); it was left "
+                  "untouched", nv_src, rc);
+        return -EBADMSG;
+    }
+    if (vol &&
+        (rc = TPMLIB_SetState(TPMLIB_STATE_VOLATILE, be->vol.data, be->vol.len))) {
+        LOG_ERROR("libtpms rejected the volatile state from %s (0x%x); it was "
+                  "left untouched", vol_src, rc);
+        return -EBADMSG;
+    }
+    if ((rc = TPMLIB_MainInit())) {
+        TPMLIB_Terminate();
+        LOG_ERROR("libtpms failed to initialise (0x%x) with the state from %s",
+                  rc, nv_src);
+        return -EIO;
+    }
+    __atomic_store_n(&be->powered, true, __ATOMIC_RELEASE);
+    return 0;
+}
+
+static void tpm_stop(struct libtpms_be *be)
+{
+    if (!be->powered)
+        return;
+    __atomic_store_n(&be->powered, false, __ATOMIC_RELEASE);
+    TPMLIB_Terminate();
+}
+
+static int tpm_process(struct libtpms_be *be, const uint8_t *cmd,
+                       uint32_t len, uint32_t *rsp_len)
+{
+    TPM_RESULT rc;
+
+    memcpy(be->cmd, cmd, len);
+    rc = TPMLIB_Process(&be->rsp, rsp_len, &be->rsp_size, be->cmd, len);
+    if (rc) {
+        LOG_ERROR("libtpms could not process a command (0x%x)", rc);
+        return -EIO;
+    }
+    return 0;
+}
+
+static int get_state(enum TPMLIB_StateType type, struct blob *b)
+{
+    unsigned char *data = NULL;
+    uint32_t len = 0;
+    TPM_RESULT rc = TPMLIB_GetState(type, &data, &len);
+
+    if (rc || !data) {
+        LOG_ERROR("libtpms: cannot get its %s state (0x%x)",
+                  type == TPMLIB_STATE_VOLATILE ? "volatile" : "permanent", rc);
+        free(data);
+        return -EIO;
+    }
+    blob_set(b, data, len);
+    return 0;
+}
+
+/* ----------------------------------------------------------- disk state */
+
+static int lock_store(struct libtpms_be *be)
+{
+    int err;
+
+    if (!be->store || be->locked)
+        return 0;
+    if ((err = state_store_lock(be->store)) < 0)
+        return err;
+    be->locked = true;
+    return 0;
+}
+
+static void unlock_store(struct libtpms_be *be)
+{
+    if (be->locked)
+        state_store_unlock(be->store);
+    be->locked = false;
+}
+
+/* Read both files into be->nv/be->vol. A volatile file that does not pair
+ * with the NV file is dropped: some process died between the two writes,
+ * which for the TPM is a power loss. */
+static int load_files(struct libtpms_be *be)
+{
+    struct state_info nvi = { 0 }, voli = { 0 };
+    uint8_t *data;
+    int err;
+
+    blob_free(&be->nv);
+    blob_free(&be->vol);
+    be->nv_dirty = false;
+    err = state_store_read(be->store, NV_FILE, TYPE_NV, &data, &nvi);
+    if (err == 0)
+        blob_set(&be->nv, data, nvi.len);
+    else if (err != -ENOENT)
+        return err;
+    err = state_store_read(be->store, VOL_FILE, TYPE_VOL, &data, &voli);
+    if (err == 0)
+        blob_set(&be->vol, data, voli.len);
+    else if (err != -ENOENT)
+        return err;
+    be->nv_gen = nvi.generation;
+    be->gen = nvi.generation > voli.generation ? nvi.generation
+                                               : voli.generation;
+    if (be->vol.data && (!be->nv.data || voli.link != nvi.generation)) {
+        LOG_WARN("%s/%s does not belong to %s/%s (a command was interrupted): "
+                 "the TPM restarts as after a power loss", store_dir(be),
+                 VOL_FILE, store_dir(be), NV_FILE);
+        blob_free(&be->vol);
+    }
+    return 0;
+}
+
+static int write_nv(struct libtpms_be *be, uint64_t gen)
+{
+    struct state_info info = { .type = TYPE_NV, .generation = gen,
+                               .len = be->nv.len };
+    int err = state_store_write(be->store, NV_FILE, &info, be->nv.data, true);
+
+    if (err == 0) {
+        be->nv_gen = gen;
+        be->nv_dirty = false;
+    }
+    return err;
+}
+
+static int write_vol(struct libtpms_be *be, uint64_t gen, bool durable)
+{
+    struct state_info info = { .type = TYPE_VOL, .generation = gen,
+                               .link = be->nv_gen, .len = be->vol.len };
+
+    return state_store_write(be->store, VOL_FILE, &info, be->vol.data,
+                             durable);
+}
+
+/* After a command (lock held in PER_COMMAND mode): NV, durable, if libtpms
+ * stored any; in PER_COMMAND mode also the volatile state, so that the
+ * next process (or this one after SIGKILL) resumes right here. */
+static int commit(struct libtpms_be *be)
+{
+    bool per_cmd = be->sync == TPMCRB_STATE_SYNC_PER_COMMAND;
+    uint64_t gen = be->gen + 1;
+    int err;
+
+    if (!be->store || (!per_cmd && !be->nv_dirty))
+        return 0;
+    if ((err = lock_store(be)) < 0)
+        return err;
+    if (be->nv_dirty && (err = write_nv(be, gen)) < 0)
+        goto out;
+    if (per_cmd) {
+        if ((err = get_state(TPMLIB_STATE_VOLATILE, &be->vol)) < 0 ||
+            (err = write_vol(be, gen, false)) < 0)
+            goto out;
+        blob_free(&be->vol);
+    }
+    be->gen = gen;
+out:
+    if (err < 0 && per_cmd)
+        be->stale = true; /* memory is ahead of disk: reload next time */
+    if (!per_cmd)
+        unlock_store(be);
+    return err;
+}
+
+static const char *file_name(struct libtpms_be *be, const char *name,
+                             char *buf, size_t cap)
+{
+    if (!be->store)
+        return "memory";
+    snprintf(buf, cap, "%s/%s", store_dir(be), name);
+    return buf;
+}
+
+/* Restart libtpms from the files (lock held). Without volatile state the
+ * TPM needs TPM2_Startup; another process's client is mid-session, so the
+ * backend sends it itself, as firmware does after a power loss. */
+static int reload(struct libtpms_be *be)
+{
+    char nvp[512], volp[512];
+    uint32_t len;
+    int err;
+
+    LOG_DEBUG("libtpms: state in %s changed, reloading", store_dir(be));
+    tpm_stop(be);
+    if ((err = load_files(be)) < 0)
+        return err;
+    err = tpm_start(be, be->vol.data != NULL,
+                    file_name(be, NV_FILE, nvp, sizeof(nvp)),
+                    file_name(be, VOL_FILE, volp, sizeof(volp)));
+    if (err < 0)
+        return err;
+    if (!be->vol.data) {
+        static const uint8_t startup[] = { 0x80, 0x01, 0, 0, 0, 12,
+                                           0, 0, 0x01, 0x44, 0, 0 };
+
+        be->locality = 0;
+        if ((err = tpm_process(be, startup, sizeof(startup), &len)) < 0)
+            return err;
+        LOG_WARN("libtpms: sent TPM2_Startup(CLEAR) after a power loss "
+                 "(rc 0x%x)", tpm_hdr_code(be->rsp));
+    }
+    blob_free(&be->vol);
+    be->stale = false;
+    return 0;
+}
+
+/* Before a command in PER_COMMAND mode: lock, and reload if the state on
+ * disk is not the one we hold. Two header reads in the common case. */
+static int sync_begin(struct libtpms_be *be)
+{
+    struct state_info nvi = { 0 }, voli = { 0 };
+    uint64_t disk_gen;
+    int err;
+
+    if (!be->store || be->sync != TPMCRB_STATE_SYNC_PER_COMMAND)
+        return 0;
+    if ((err = lock_store(be)) < 0)
+        return err;
+    err = state_store_peek(be->store, NV_FILE, TYPE_NV, &nvi);
+    if (err == 0 || err == -ENOENT)
+        err = state_store_peek(be->store, VOL_FILE, TYPE_VOL, &voli);
+    if (err < 0 && err != -ENOENT)
+        goto fail;
+    disk_gen = nvi.generation > voli.generation ? nvi.generation
+                                                : voli.generation;
+    if (disk_gen == be->gen && !be->stale && be->powered)
+        return 0;
+    if ((err = reload(be)) == 0)
+        return 0;
+fail:
+    be->stale = true;
+    unlock_store(be);
+    return err;
+}
+
+static int sync_end(struct libtpms_be *be)
+{
+    int err = commit(be);
+
+    unlock_store(be);
+    return err;
+}
+
+/* ------------------------------------------------------------------ ops */
+
+static int lt_power_on(struct tpmcrb_backend *base, uint32_t buffer_size,
+                       bool *resumed)
+{
+    struct libtpms_be *be = to_be(base);
+    char nvp[512], volp[512];
+    bool vol;
+    int err;
+
+    if (be->powered) {
+        LOG_ERROR("libtpms: power_on while already powered on");
+        return -EBUSY;
+    }
+    be->buffer_size = buffer_size;
+    if (!(be->cmd = realloc(be->cmd, buffer_size)))
+        return -ENOMEM;
+    if (be->store) {
+        if ((err = lock_store(be)) < 0)
+            return err;
+        if ((err = load_files(be)) < 0)
+            goto out;
+    }
+    vol = be->vol.data && !be->power_cycle;
+    be->power_cycle = false;
+    err = tpm_start(be, vol, file_name(be, NV_FILE, nvp, sizeof(nvp)),
+                    file_name(be, VOL_FILE, volp, sizeof(volp)));
+    if (err < 0)
+        goto out;
+    /* A new TPM was manufactured: its NV must exist before it is used. */
+    if (be->store && be->nv_dirty && (err = write_nv(be, be->gen + 1)) < 0)
+        goto fail;
+    if (be->store && be->nv_gen > be->gen)
+        be->gen = be->nv_gen;
+    /* An owner that resumed consumes the volatile file: after a crash the
+     * next start must be a power loss, not a second resume of old state. */
+    if (be->store && vol && be->sync == TPMCRB_STATE_SYNC_OWNER &&
+        (err = state_store_remove(be->store, VOL_FILE, true)) < 0)
+        goto fail;
+    blob_free(&be->vol);
+    be->stale = false;
+    *resumed = vol;
+    LOG_DEBUG("libtpms: powered on (%s, %s)", store_dir(be),
+              vol ? "resumed" : "needs TPM2_Startup");
+    goto out;
+fail:
+    tpm_stop(be);
+out:
+    unlock_store(be);
+    return err;
+}
+
+static int lt_execute(struct tpmcrb_backend *base, unsigned locality,
+                      const uint8_t *cmd, uint32_t cmd_len, uint8_t *rsp,
+                      uint32_t rsp_cap, uint32_t *rsp_len)
+{
+    struct libtpms_be *be = to_be(base);
+    uint32_t len;
+    int err;
+
+    if (!be->powered && be->sync != TPMCRB_STATE_SYNC_PER_COMMAND) {
+        LOG_ERROR("libtpms: command while powered off");
+        return -EIO;
+    }
+    if (cmd_len > be->buffer_size) {
+        LOG_ERROR("libtpms: command of %u bytes exceeds the buffer (%u)",
+                  cmd_len, be->buffer_size);
+        return -EMSGSIZE;
+    }
+    if ((err = sync_begin(be)) < 0)
+        return err;
+    be->locality = locality;
+    if ((err = tpm_process(be, cmd, cmd_len, &len)) == 0 && len > rsp_cap) {
+        LOG_ERROR("libtpms: response of %u bytes exceeds %u", len, rsp_cap);
+        err = -EMSGSIZE;
+    }
+    if (err == 0)
+        err = sync_end(be);
+    else
+        unlock_store(be);
+    if (err < 0)
+        return err;
+    memcpy(rsp, be->rsp, len);
+    *rsp_len = len;
+    return 0;
+}
+
+static void lt_cancel(struct tpmcrb_backend *base)
+{
+    if (__atomic_load_n(&to_be(base)->powered, __ATOMIC_ACQUIRE))
+        TPMLIB_CancelCommand();
+}
+
+static bool lt_get_established(struct tpmcrb_backend *base)
+{
+    TPM_BOOL established = 1;
+
+    if (to_be(base)->powered && TPM_IO_TpmEstablished_Get(&established))
+        return true;
+    return established != 0;
+}
+
+static int lt_reset_established(struct tpmcrb_backend *base,
+                                unsigned locality)
+{
+    struct libtpms_be *be = to_be(base);
+    TPM_RESULT rc;
+    int err;
+
+    if ((err = sync_begin(be)) < 0)
+        return err;
+    if (!be->powered) {
+        unlock_store(be);
+        return -EIO;
+    }
+    be->locality = locality;
+    rc = TPM_IO_TpmEstablished_Reset();
+    if (rc) {
+        unlock_store(be);
+        LOG_DEBUG("libtpms: tpmEstablished not reset from locality %u (0x%x)",
+                  locality, rc);
+        return -EPERM;
+    }
+    return be->sync == TPMCRB_STATE_SYNC_PER_COMMAND ? sync_end(be) : 0;
+}
+
+/* Owner and memory modes keep the volatile state for the next power_on;
+ * PER_COMMAND mode wrote it after each command (writing it again could
+ * overwrite a newer state of another process). */
+static int lt_power_off(struct tpmcrb_backend *base)
+{
+    struct libtpms_be *be = to_be(base);
+    int err = 0;
+
+    if (!be->powered)
+        return 0;
+    if (!be->store || be->sync == TPMCRB_STATE_SYNC_OWNER) {
+        err = get_state(TPMLIB_STATE_VOLATILE, &be->vol);
+        if (err == 0 && be->store && (err = lock_store(be)) == 0) {
+            if (be->nv_dirty)
+                err = write_nv(be, be->gen + 1);
+            if (err == 0 && (err = write_vol(be, be->gen + 1, true)) == 0)
+                be->gen++;
+            unlock_store(be);
+        }
+    }
+    tpm_stop(be);
+    return err;
+}
+
+/* Snapshot blob: u32 magic, u32 version, u32 NV length, u32 volatile
+ * length (little-endian), then both libtpms state blobs. */
+static int lt_save_state(struct tpmcrb_backend *base, uint8_t **out,
+                         size_t *out_len)
+{
+    struct libtpms_be *be = to_be(base);
+    struct blob nv = { 0 }, vol = { 0 };
+    uint32_t hdr[4];
+    uint8_t *p;
+    int err = 0;
+
+    if (!be->powered) {
+        LOG_ERROR("libtpms: cannot save the state of a TPM that is off");
+        return -EIO;
+    }
+    if ((err = get_state(TPMLIB_STATE_PERMANENT, &nv)) < 0 ||
+        (err = get_state(TPMLIB_STATE_VOLATILE, &vol)) < 0)
+        goto out;
+    p = malloc(BLOB_HEADER + (size_t)nv.len + vol.len);
+    if (!p) {
+        err = -ENOMEM;
+        goto out;
+    }
+    hdr[0] = BLOB_MAGIC;
+    hdr[1] = BLOB_VERSION;
+    hdr[2] = nv.len;
+    hdr[3] = vol.len;
+    for (int i = 0; i < 4; i++)
+        for (int b = 0; b < 4; b++)
+            p[i * 4 + b] = (uint8_t)(hdr[i] >> (8 * b));
+    memcpy(p + BLOB_HEADER, nv.data, nv.len);
+    memcpy(p + BLOB_HEADER + nv.len, vol.data, vol.len);
+    *out = p;
+    *out_len = BLOB_HEADER + (size_t)nv.len + vol.len;
+out:
+    blob_free(&nv);
+    blob_free(&vol);
+    return err;
+}
+
+static uint32_t rd32(const uint8_t *p)
+{
+    return p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+           (uint32_t)p[3] << 24;
+}
+
+/* Replace the running TPM with a snapshot; on failure the previous state
+ * is started again. With a state directory the snapshot becomes the
+ * durable state. */
+static int lt_load_state(struct tpmcrb_backend *base, const uint8_t *blob,
+                         size_t len)
+{
+    struct libtpms_be *be = to_be(base);
+    struct blob old_nv = { 0 }, old_vol = { 0 };
+    uint32_t nv_len, vol_len;
+    bool was_on = be->powered;
+    int err;
+
+    if (len < BLOB_HEADER || rd32(blob) != BLOB_MAGIC ||
+        rd32(blob + 4) != BLOB_VERSION)
+        goto bad;
+    nv_len = rd32(blob + 8);
+    vol_len = rd32(blob + 12);
+    if (nv_len == 0 || (uint64_t)nv_len + vol_len != len - BLOB_HEADER)
+        goto bad;
+    if (!was_on) {
+        LOG_ERROR("libtpms: load the state after powering on");
+        return -EIO;
+    }
+    if ((err = lock_store(be)) < 0)
+        return err;
+    if ((err = get_state(TPMLIB_STATE_PERMANENT, &old_nv)) < 0 ||
+        (err = get_state(TPMLIB_STATE_VOLATILE, &old_vol)) < 0)
+        goto out;
+    tpm_stop(be);
+    if ((err = blob_copy(&be->nv, blob + BLOB_HEADER, nv_len)) == 0 &&
+        (err = blob_copy(&be->vol, blob + BLOB_HEADER + nv_len, vol_len)) == 0)
+        err = tpm_start(be, vol_len > 0, "the snapshot", "the snapshot");
+    if (err < 0) {
+        blob_set(&be->nv, old_nv.data, old_nv.len);
+        blob_set(&be->vol, old_vol.data, old_vol.len);
+        old_nv.data = old_vol.data = NULL;
+        if (tpm_start(be, true, "the previous state", "the previous state") < 0)
+            LOG_ERROR("libtpms: could not restart the previous state either");
+        goto out;
+    }
+    be->nv_dirty = true;
+    err = commit(be);
+out:
+    blob_free(&be->vol);
+    blob_free(&old_nv);
+    blob_free(&old_vol);
+    unlock_store(be);
+    return err;
+bad:
+    LOG_ERROR("libtpms: snapshot blob of %zu bytes is malformed", len);
+    return -EINVAL;
+}
+
+static void lt_destroy(struct tpmcrb_backend *base)
+{
+    struct libtpms_be *be = to_be(base);
+
+    if (be->powered && lt_power_off(base) < 0)
+        LOG_ERROR("libtpms: state in %s may be incomplete", store_dir(be));
+    state_store_close(be->store);
+    blob_free(&be->nv);
+    blob_free(&be->vol);
+    free(be->cmd);
+    free(be->rsp);
+    free(be);
+    active = NULL;
+    __atomic_store_n(&in_use, false, __ATOMIC_RELEASE);
+}
+
+static const struct tpmcrb_backend_ops libtpms_ops = {
+    .name = "libtpms",
+    .power_on = lt_power_on,
+    .execute = lt_execute,
+    .cancel = lt_cancel,
+    .get_established = lt_get_established,
+    .reset_established = lt_reset_established,
+    .power_off = lt_power_off,
+    .save_state = lt_save_state,
+    .load_state = lt_load_state,
+    .destroy = lt_destroy,
+};
+
+int crb_libtpms_open(const struct tpmcrb_backend_options *opts,
+                     struct tpmcrb_backend **out)
+{
+    struct libtpms_be *be;
+    int err;
+
+    if (__atomic_exchange_n(&in_use, true, __ATOMIC_ACQ_REL)) {
+        LOG_ERROR("libtpms runs one TPM per process and a libtpms backend is "
+                  "already open");
+        return -EBUSY;
+    }
+    be = calloc(1, sizeof(*be));
+    if (!be) {
+        err = -ENOMEM;
+        goto fail;
+    }
+    be->base.ops = &libtpms_ops;
+    be->sync = opts->sync;
+    be->power_cycle = opts->power_cycle;
+    if (opts->state_dir && (err = state_store_open(opts->state_dir,
+                                                   &be->store)) < 0) {
+        free(be);
+        goto fail;
+    }
+    active = be;
+    *out = &be->base;
+    return 0;
+fail:
+    __atomic_store_n(&in_use, false, __ATOMIC_RELEASE);
+    return err;
+}

@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The state directory of a backend: checksummed state files written
+ * atomically, and a lock that serialises the processes sharing the
+ * directory.
+ *
+ * Each file is a 48-byte header followed by the payload (little-endian):
+ *   0  magic "TPMCRBST"        24 u64 link (caller-defined, e.g. the
+ *   8  u32 format version         generation of a file this one pairs with)
+ *  12  u32 type (caller's tag) 32 u32 payload length
+ *  16  u64 generation          36 u32 reserved, 0
+ *                              40 u64 checksum of header[0..40) + payload
+ * A short, long, foreign or corrupt file is reported (naming it) and never
+ * rewritten or removed automatically.
+ */
+#ifndef TPMCRB_STATE_STORE_H
+#define TPMCRB_STATE_STORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define STATE_HEADER_SIZE  48u
+#define STATE_MAX_PAYLOAD  (16u << 20)
+
+struct state_store;
+
+/* What the header of a state file says. */
+struct state_info {
+    uint32_t type;
+    uint64_t generation;
+    uint64_t link;
+    uint32_t len;          /* payload length */
+};
+
+/* Open @dir, creating it (and missing parents) with mode 0700. */
+int state_store_open(const char *dir, struct state_store **out);
+void state_store_close(struct state_store *st);
+const char *state_store_dir(const struct state_store *st);
+
+/* Exclusive lock on DIR/lock (flock). Held around one command or one
+ * state update, never for the life of a process. */
+int state_store_lock(struct state_store *st);
+void state_store_unlock(struct state_store *st);
+
+/* Read DIR/@name: the payload (malloc'd) and its header. -ENOENT when the
+ * file does not exist (not logged); -EBADMSG when it is corrupt, truncated
+ * or not of @type; other negative errnos for I/O errors. */
+int state_store_read(struct state_store *st, const char *name, uint32_t type,
+                     uint8_t **data, struct state_info *info);
+
+/* The header only, checked as far as a header can be (magic, version,
+ * type, file size): cheap enough to run before every command. */
+int state_store_peek(struct state_store *st, const char *name, uint32_t type,
+                     struct state_info *info);
+
+/* Replace DIR/@name atomically: temporary file, write, rename. With
+ * @durable the data and the directory entry are fsynced before return. */
+int state_store_write(struct state_store *st, const char *name,
+                      const struct state_info *info, const uint8_t *data,
+                      bool durable);
+
+/* Remove DIR/@name (no error when it does not exist). */
+int state_store_remove(struct state_store *st, const char *name,
+                       bool durable);
+
+/* The checksum used in the header (exposed for tests). */
+uint64_t state_checksum(const uint8_t *hdr40, const uint8_t *data,
+                        uint32_t len);
+
+#endif

@@ -1,0 +1,552 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * CRB register rules (PC Client PTP, CRB interface) for five localities,
+ * written against what Linux tpm_crb, EDK2 and SeaBIOS actually do
+ * (DESIGN.md §3, §3a).
+ */
+#include "core/crb.h"
+#include "core/log.h"
+#include "core/tpm_cmd.h"
+
+#include <stdatomic.h>
+#include <string.h>
+
+#define PAGE TPMCRB_PAGE_SIZE
+
+/* ------------------------------------------------------------ geometry */
+
+static uint64_t split_buffer_addr(const struct crb_core *c)
+{
+    return c->base + (uint64_t)c->nloc * PAGE;
+}
+
+static uint64_t inpage_buffer_addr(const struct crb_core *c, unsigned loc)
+{
+    return c->base + (uint64_t)loc * PAGE + TPMCRB_COMPAT_BUFFER_OFFSET;
+}
+
+uint64_t crb_window_size(const struct crb_core *c)
+{
+    uint64_t regs = (uint64_t)c->nloc * PAGE;
+
+    return c->layout == TPMCRB_LAYOUT_SPLIT ? regs + PAGE : regs;
+}
+
+/* The buffer a locality advertises after reset. */
+static void default_buffers(const struct crb_core *c, unsigned loc,
+                            struct crb_locality *l)
+{
+    if (c->layout == TPMCRB_LAYOUT_SPLIT) {
+        l->cmd_addr = l->rsp_addr = split_buffer_addr(c);
+        l->cmd_size = l->rsp_size = TPMCRB_SPLIT_BUFFER_SIZE;
+    } else {
+        l->cmd_addr = l->rsp_addr = inpage_buffer_addr(c, loc);
+        l->cmd_size = l->rsp_size = TPMCRB_COMPAT_BUFFER_SIZE;
+    }
+}
+
+/*
+ * Firmware may point CMD/RSP at a buffer of its choice (EDK2 always names
+ * the in-page buffer at base+0x80). An address naming one of the device's
+ * buffers is honoured; anything else falls back to the default, so the
+ * guest can never make the device touch memory it does not own.
+ */
+static uint8_t *resolve_buffer(const struct crb_core *c, unsigned loc,
+                               uint64_t addr, uint32_t size, uint32_t *cap)
+{
+    struct crb_locality def;
+    uint32_t limit;
+    uint8_t *p;
+
+    if (c->buffer && addr == split_buffer_addr(c)) {
+        p = c->buffer;
+        limit = TPMCRB_SPLIT_BUFFER_SIZE;
+    } else if (addr >= c->base + TPMCRB_COMPAT_BUFFER_OFFSET &&
+               (addr - c->base) % PAGE == TPMCRB_COMPAT_BUFFER_OFFSET &&
+               (addr - c->base) / PAGE < c->nloc) {
+        p = c->regs + (addr - c->base);
+        limit = TPMCRB_COMPAT_BUFFER_SIZE;
+    } else {
+        LOG_DEBUG("buffer address %#llx names no device buffer; using the "
+                  "default", (unsigned long long)addr);
+        default_buffers(c, loc, &def);
+        return resolve_buffer(c, loc, def.cmd_addr, def.cmd_size, cap);
+    }
+    *cap = size < limit ? size : limit;
+    return p;
+}
+
+/* ------------------------------------------------------------ publishing */
+
+static uint32_t loc_state(const struct crb_core *c)
+{
+    uint32_t v = LOC_STATE_REG_VALID;
+
+    if (c->established)
+        v |= LOC_STATE_ESTABLISHED;
+    if (c->active >= 0)
+        v |= LOC_STATE_ASSIGNED | ((uint32_t)c->active << LOC_STATE_ACTIVE_SHIFT);
+    return v;
+}
+
+static uint32_t intf_id_lo(const struct crb_core *c)
+{
+    uint32_t v = INTF_TYPE_CRB | INTF_VERSION_CRB | INTF_CAP_XFER_64 |
+                 INTF_CAP_CRB | c->intf_sel;
+
+    if (c->nloc > 1)
+        v |= INTF_CAP_LOCALITY;
+    return v;
+}
+
+/* The value the guest reads from register dword @reg of page @loc. */
+static uint32_t reg_value(const struct crb_core *c, unsigned loc, uint32_t reg)
+{
+    const struct crb_locality *l = &c->loc[loc];
+
+    switch (reg) {
+    case CRB_LOC_STATE:   return loc_state(c);
+    case CRB_LOC_STS:
+        return ((int)loc == c->active ? LOC_STS_GRANTED : 0) |
+               (l->seized ? LOC_STS_SEIZED : 0);
+    case CRB_INTF_ID_LO:  return intf_id_lo(c);
+    case CRB_INTF_ID_HI:  return INTF_VID | (INTF_DID << 16);
+    case CRB_CTRL_STS:
+        return (c->fatal ? CTRL_STS_FATAL : 0) | (c->idle ? CTRL_STS_IDLE : 0);
+    case CRB_CTRL_CANCEL: return l->cancel;
+    case CRB_CTRL_START:  return l->start;
+    case CRB_INT_ENABLE:  return l->int_enable;
+    case CRB_INT_STS:     return l->int_sts;
+    case CRB_CMD_SIZE:    return l->cmd_size;
+    case CRB_CMD_LADDR:   return (uint32_t)l->cmd_addr;
+    case CRB_CMD_HADDR:   return (uint32_t)(l->cmd_addr >> 32);
+    case CRB_RSP_SIZE:    return l->rsp_size;
+    case CRB_RSP_ADDR_LO: return (uint32_t)l->rsp_addr;
+    case CRB_RSP_ADDR_HI: return (uint32_t)(l->rsp_addr >> 32);
+    default:              return 0; /* LOC_CTRL, CTRL_REQ, reserved */
+    }
+}
+
+static void update_irq(struct crb_core *c)
+{
+    bool level = false;
+
+    for (unsigned i = 0; i < c->nloc; i++) {
+        const struct crb_locality *l = &c->loc[i];
+
+        if ((l->int_enable & INT_GLOBAL_ENABLE) &&
+            (l->int_sts & l->int_enable & INT_ALL))
+            level = true;
+    }
+    if (level != c->irq_level) {
+        c->irq_level = level;
+        if (c->hooks.irq)
+            c->hooks.irq(c->hooks.opaque, level);
+    }
+}
+
+void crb_publish(struct crb_core *c)
+{
+    /* A response copied into the buffer must be visible before START
+     * reads 0 on a weakly ordered host. */
+    atomic_thread_fence(memory_order_release);
+    for (unsigned loc = 0; loc < c->nloc; loc++) {
+        uint32_t *page = (uint32_t *)(c->regs + (size_t)loc * PAGE);
+        int first = -1, last = -1;
+
+        for (unsigned i = 0; i < CRB_NUM_DWORDS; i++) {
+            uint32_t v = reg_value(c, loc, i * 4);
+
+            if (v == c->image[loc][i])
+                continue;
+            c->image[loc][i] = v;
+            __atomic_store_n(&page[i], v, __ATOMIC_RELAXED);
+            if (first < 0)
+                first = (int)i;
+            last = (int)i;
+        }
+        if (first >= 0 && c->hooks.dirty)
+            c->hooks.dirty(c->hooks.opaque, (uint64_t)loc * PAGE + first * 4u,
+                           (uint64_t)(last - first + 1) * 4);
+    }
+    update_irq(c);
+}
+
+/* Store every register, whatever image[] says (after reset or restore). */
+static void publish_all(struct crb_core *c)
+{
+    for (unsigned loc = 0; loc < c->nloc; loc++)
+        for (unsigned i = 0; i < CRB_NUM_DWORDS; i++)
+            c->image[loc][i] = ~reg_value(c, loc, i * 4);
+    crb_publish(c);
+}
+
+/* ------------------------------------------------------------ localities */
+
+static void raise_int(struct crb_core *c, unsigned loc, uint32_t bit)
+{
+    c->loc[loc].int_sts |= bit;
+}
+
+static void grant(struct crb_core *c, unsigned loc)
+{
+    c->active = (int)loc;
+    c->loc[loc].requesting = false;
+    c->loc[loc].seized = false;
+    raise_int(c, loc, INT_LOC_CHANGE);
+    LOG_DEBUG("locality %u granted", loc);
+}
+
+/* The highest locality waiting gets access when the TPM becomes free. */
+static void grant_pending(struct crb_core *c)
+{
+    for (int i = (int)c->nloc - 1; i >= 0; i--)
+        if (c->loc[i].requesting) {
+            grant(c, (unsigned)i);
+            return;
+        }
+}
+
+static void loc_ctrl(struct crb_core *c, unsigned loc, uint32_t v)
+{
+    if (v & LOC_CTRL_REQUEST) {
+        if (c->active < 0)
+            grant(c, loc);
+        else if (c->active != (int)loc)
+            c->loc[loc].requesting = true;
+    }
+    if (v & LOC_CTRL_RELINQUISH) {
+        c->loc[loc].requesting = false;
+        if (c->active == (int)loc) {
+            c->active = -1;
+            grant_pending(c);
+        }
+    }
+    if ((v & LOC_CTRL_SEIZE) && (int)loc > c->active) {
+        if (c->active >= 0) {
+            c->loc[c->active].seized = true;
+            LOG_DEBUG("locality %u seized from %d", loc, c->active);
+        }
+        grant(c, loc);
+    }
+    if (v & LOC_CTRL_RESET_EST) {
+        if (loc < 3) {
+            LOG_DEBUG("resetEstablishmentBit from locality %u ignored", loc);
+        } else {
+            if (c->hooks.reset_established)
+                c->hooks.reset_established(c->hooks.opaque, loc);
+            c->established = c->hooks.get_established ?
+                             c->hooks.get_established(c->hooks.opaque) : false;
+            raise_int(c, loc, INT_EST_CLEAR);
+        }
+    }
+}
+
+/* ------------------------------------------------------------ commands */
+
+static void finish_with_error(struct crb_core *c, unsigned loc, uint32_t rc)
+{
+    uint32_t cap;
+    uint8_t *rsp = resolve_buffer(c, loc, c->loc[loc].rsp_addr,
+                                  c->loc[loc].rsp_size, &cap);
+
+    if (cap >= TPM_HEADER_SIZE)
+        tpm_error_response(rsp, rc);
+    raise_int(c, loc, INT_START);
+}
+
+static bool start(struct crb_core *c, unsigned loc)
+{
+    struct crb_locality *l = &c->loc[loc];
+    uint32_t cap, len;
+    const uint8_t *cmd;
+
+    if ((int)loc != c->active || c->busy || c->fatal) {
+        LOG_DEBUG("START from locality %u ignored (active %d, %s%s)", loc,
+                  c->active, c->busy ? "busy" : "not busy",
+                  c->fatal ? ", fatal" : "");
+        return false;
+    }
+    cmd = resolve_buffer(c, loc, l->cmd_addr, l->cmd_size, &cap);
+    len = cap >= TPM_HEADER_SIZE ? tpm_hdr_size(cmd) : 0;
+    if (len < TPM_HEADER_SIZE || len > cap) {
+        LOG_WARN("command size %u outside 10..%u: TPM_RC_COMMAND_SIZE", len, cap);
+        finish_with_error(c, loc, TPM_RC_COMMAND_SIZE);
+        return false;
+    }
+    /* A private copy: the guest may keep writing the buffer meanwhile. */
+    memcpy(c->cmd, cmd, len);
+    c->cmd_len = len;
+    c->rsp_buf = resolve_buffer(c, loc, l->rsp_addr, l->rsp_size, &c->rsp_cap);
+    c->busy = true;
+    c->busy_loc = loc;
+    c->idle = false;
+    l->start = 1;
+    if (crb_log_enabled(TPMCRB_LOG_TRACE)) {
+        const char *name = tpm_command_name(tpm_hdr_code(cmd));
+
+        LOG_TRACE("command %s (%#x) len %u locality %u",
+                  name ? name : "?", tpm_hdr_code(cmd), len, loc);
+    }
+    c->hooks.submit(c->hooks.opaque, loc, len);
+    return true;
+}
+
+void crb_complete(struct crb_core *c, const uint8_t *rsp, uint32_t len,
+                  int err)
+{
+    unsigned loc = c->busy_loc;
+
+    if (!c->busy)
+        return;
+    if (err < 0) {
+        LOG_ERROR("backend failed (%s): TPM fatal error status set",
+                  strerror(-err));
+        c->fatal = true;
+        if (c->rsp_cap >= TPM_HEADER_SIZE)
+            tpm_error_response(c->rsp_buf, TPM_RC_FAILURE);
+    } else if (len < TPM_HEADER_SIZE || len > c->rsp_cap) {
+        LOG_ERROR("response of %u bytes does not fit the %u-byte buffer",
+                  len, c->rsp_cap);
+        if (c->rsp_cap >= TPM_HEADER_SIZE)
+            tpm_error_response(c->rsp_buf, TPM_RC_FAILURE);
+    } else {
+        memcpy(c->rsp_buf, rsp, len);
+        LOG_TRACE("response rc %#x len %u", tpm_hdr_code(rsp), len);
+    }
+    c->busy = false;
+    c->loc[loc].start = 0;
+    /* A buffer chosen by firmware lasts for one command; a later OS finds
+     * the advertised one again. */
+    default_buffers(c, loc, &c->loc[loc]);
+    raise_int(c, loc, INT_START);
+    crb_publish(c);
+}
+
+static void ctrl_req(struct crb_core *c, unsigned loc, uint32_t v)
+{
+    if ((int)loc != c->active) {
+        LOG_DEBUG("CTRL_REQ from inactive locality %u ignored", loc);
+        return;
+    }
+    if ((v & CTRL_REQ_CMD_READY) && (v & CTRL_REQ_GO_IDLE)) {
+        LOG_DEBUG("CTRL_REQ with both cmdReady and goIdle ignored");
+    } else if (v & CTRL_REQ_CMD_READY) {
+        c->idle = false;
+        raise_int(c, loc, INT_CMD_READY);
+    } else if (v & CTRL_REQ_GO_IDLE) {
+        if (c->busy)
+            LOG_DEBUG("goIdle while a command runs ignored");
+        else
+            c->idle = true;
+    }
+}
+
+static void ctrl_cancel(struct crb_core *c, unsigned loc, uint32_t v)
+{
+    if ((int)loc != c->active)
+        return;
+    c->loc[loc].cancel = v & 1;
+    if ((v & 1) && c->busy && c->hooks.cancel) {
+        LOG_DEBUG("cancel requested");
+        c->hooks.cancel(c->hooks.opaque);
+    }
+}
+
+/* ------------------------------------------------------------ writes */
+
+/*
+ * SeaBIOS writes INTF_ID as absolute values (selector CRB, then the lock
+ * alone), so only the writable bits are taken from a write: a selector
+ * other than CRB, the one interface this device has, is ignored, and the
+ * lock sticks until reset.
+ */
+static void intf_select(struct crb_core *c, uint32_t v)
+{
+    if (c->intf_sel & INTF_SEL_LOCK)
+        return;
+    if ((v & INTF_SELECTOR_MASK) != INTF_SELECTOR_CRB)
+        LOG_DEBUG("interface selector %u ignored: CRB only",
+                  (v & INTF_SELECTOR_MASK) >> INTF_SELECTOR_SHIFT);
+    c->intf_sel = INTF_SELECTOR_CRB | (v & INTF_SEL_LOCK);
+}
+
+static uint32_t merge(uint32_t old, uint32_t value, uint32_t mask)
+{
+    return (old & ~mask) | (value & mask);
+}
+
+static void set_addr_half(uint64_t *addr, bool high, uint32_t v)
+{
+    if (high)
+        *addr = (*addr & 0xFFFFFFFFull) | ((uint64_t)v << 32);
+    else
+        *addr = (*addr & ~0xFFFFFFFFull) | v;
+}
+
+bool crb_write_reg(struct crb_core *c, unsigned loc, uint32_t reg,
+                   uint32_t value, uint32_t mask)
+{
+    struct crb_locality *l = &c->loc[loc];
+    uint32_t v = merge(reg_value(c, loc, reg), value, mask);
+    bool started = false;
+
+    switch (reg) {
+    case CRB_LOC_CTRL:    loc_ctrl(c, loc, value & mask); break;
+    case CRB_INTF_ID_LO:
+        intf_select(c, v);
+        break;
+    case CRB_CTRL_REQ:    ctrl_req(c, loc, value & mask); break;
+    case CRB_CTRL_CANCEL: ctrl_cancel(c, loc, v); break;
+    case CRB_CTRL_START:
+        if (v & 1)
+            started = start(c, loc);
+        break;
+    case CRB_INT_ENABLE:  l->int_enable = v & (INT_ALL | INT_GLOBAL_ENABLE); break;
+    case CRB_INT_STS:     l->int_sts &= ~(value & mask); break;
+    case CRB_CMD_SIZE:    l->cmd_size = v; break;
+    case CRB_CMD_LADDR:   set_addr_half(&l->cmd_addr, false, v); break;
+    case CRB_CMD_HADDR:   set_addr_half(&l->cmd_addr, true, v); break;
+    case CRB_RSP_SIZE:    l->rsp_size = v; break;
+    case CRB_RSP_ADDR_LO: set_addr_half(&l->rsp_addr, false, v); break;
+    case CRB_RSP_ADDR_HI: set_addr_half(&l->rsp_addr, true, v); break;
+    default:
+        LOG_DEBUG("write to read-only %s (locality %u) ignored",
+                  crb_reg_name(reg), loc);
+        break;
+    }
+    crb_publish(c);
+    return started;
+}
+
+/* Bytes of the in-page data buffer, or of a trapped buffer page. */
+static void write_memory(uint8_t *p, unsigned size, uint64_t value)
+{
+    for (unsigned i = 0; i < size; i++)
+        p[i] = (uint8_t)(value >> (8 * i));
+}
+
+/* One access within one aligned dword of the window. */
+static bool write_dword_part(struct crb_core *c, uint64_t off, unsigned n,
+                             uint64_t value)
+{
+    uint64_t regs_size = (uint64_t)c->nloc * PAGE;
+    unsigned loc = (unsigned)(off / PAGE);
+    uint32_t poff = (uint32_t)(off % PAGE);
+    unsigned shift = (unsigned)(off & 3) * 8;
+    uint32_t mask = (n == 4 ? 0xFFFFFFFFu : ((1u << (8 * n)) - 1)) << shift;
+
+    if (off >= regs_size) {
+        write_memory(c->buffer + (off - regs_size), n, value);
+        return false;
+    }
+    if (poff >= CRB_DATA_BUFFER) {
+        write_memory(c->regs + off, n, value);
+        return false;
+    }
+    LOG_TRACE("write loc %u %s+%u size %u value %#llx", loc,
+              crb_reg_name(poff & ~3u), poff & 3u, n,
+              (unsigned long long)value);
+    return crb_write_reg(c, loc, poff & ~3u, (uint32_t)(value << shift), mask);
+}
+
+bool crb_write(struct crb_core *c, uint64_t offset, unsigned size,
+               uint64_t value)
+{
+    uint64_t end = crb_window_size(c);
+    bool started = false;
+
+    if (offset >= end || size > end - offset) {
+        LOG_DEBUG("write at %#llx size %u outside the %#llx-byte window ignored",
+                  (unsigned long long)offset, size, (unsigned long long)end);
+        return false;
+    }
+    /* Split at dword boundaries: unaligned and 8-byte accesses become
+     * up to three register accesses with byte enables. */
+    while (size) {
+        unsigned n = 4 - (unsigned)(offset & 3);
+
+        if (n > size)
+            n = size;
+        started |= write_dword_part(c, offset, n, value);
+        value = n < 8 ? value >> (8 * n) : 0;
+        offset += n;
+        size -= n;
+    }
+    return started;
+}
+
+uint64_t crb_read(const struct crb_core *c, uint64_t offset, unsigned size)
+{
+    uint64_t regs_size = (uint64_t)c->nloc * PAGE;
+    uint64_t end = crb_window_size(c);
+    uint64_t v = 0;
+
+    if (offset >= end || size > end - offset || size > 8)
+        return 0;
+    for (unsigned i = 0; i < size; i++) {
+        uint64_t o = offset + i;
+        const uint8_t *p = o < regs_size ? c->regs + o
+                                         : c->buffer + (o - regs_size);
+
+        v |= (uint64_t)__atomic_load_n(p, __ATOMIC_RELAXED) << (8 * i);
+    }
+    return v;
+}
+
+/* ------------------------------------------------------------ lifecycle */
+
+void crb_reset(struct crb_core *c)
+{
+    c->active = -1;
+    c->idle = true;
+    c->fatal = false;
+    c->busy = false;
+    c->intf_sel = INTF_SELECTOR_CRB;
+    c->established = c->hooks.get_established ?
+                     c->hooks.get_established(c->hooks.opaque) : true;
+    for (unsigned i = 0; i < TPMCRB_MAX_LOCALITIES; i++) {
+        memset(&c->loc[i], 0, sizeof(c->loc[i]));
+        default_buffers(c, i, &c->loc[i]);
+    }
+    publish_all(c);
+}
+
+void crb_init(struct crb_core *c, const struct tpmcrb_config *cfg,
+              uint8_t *regs, uint8_t *buffer, const struct crb_hooks *hooks)
+{
+    memset(c, 0, sizeof(*c));
+    c->base = cfg->base;
+    c->layout = cfg->layout;
+    c->nloc = cfg->localities;
+    c->regs = regs;
+    c->buffer = cfg->layout == TPMCRB_LAYOUT_SPLIT ? buffer : NULL;
+    c->hooks = *hooks;
+    crb_reset(c);
+}
+
+const char *crb_reg_name(uint32_t reg)
+{
+    switch (reg) {
+    case CRB_LOC_STATE:   return "LOC_STATE";
+    case CRB_LOC_CTRL:    return "LOC_CTRL";
+    case CRB_LOC_STS:     return "LOC_STS";
+    case CRB_INTF_ID_LO:  return "INTF_ID";
+    case CRB_INTF_ID_HI:  return "INTF_ID_HI";
+    case CRB_CTRL_EXT_LO: return "CTRL_EXT";
+    case CRB_CTRL_EXT_HI: return "CTRL_EXT_HI";
+    case CRB_CTRL_REQ:    return "CTRL_REQ";
+    case CRB_CTRL_STS:    return "CTRL_STS";
+    case CRB_CTRL_CANCEL: return "CTRL_CANCEL";
+    case CRB_CTRL_START:  return "CTRL_START";
+    case CRB_INT_ENABLE:  return "INT_ENABLE";
+    case CRB_INT_STS:     return "INT_STS";
+    case CRB_CMD_SIZE:    return "CMD_SIZE";
+    case CRB_CMD_LADDR:   return "CMD_LADDR";
+    case CRB_CMD_HADDR:   return "CMD_HADDR";
+    case CRB_RSP_SIZE:    return "RSP_SIZE";
+    case CRB_RSP_ADDR_LO: return "RSP_ADDR";
+    case CRB_RSP_ADDR_HI: return "RSP_ADDR_HI";
+    default:              return "reserved";
+    }
+}

@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The CRB state machine: pure register logic over the guest-visible pages.
+ * No threads, no I/O, no allocation. The caller serialises all calls.
+ *
+ * The authoritative state lives in struct crb_core; the pages are a
+ * function of it, recomputed by crb_publish() after every change, and
+ * image[] remembers what was last published (the poll transport compares
+ * guest memory against it to find guest writes).
+ */
+#ifndef TPMCRB_CRB_H
+#define TPMCRB_CRB_H
+
+#include "core/regs.h"
+#include "tpmcrb.h"
+
+#define CRB_MAX_BUFFER TPMCRB_SPLIT_BUFFER_SIZE
+
+struct crb_hooks {
+    /* A command of @len bytes (in core->cmd) from @locality starts. */
+    void (*submit)(void *opaque, unsigned locality, uint32_t len);
+    void (*cancel)(void *opaque);
+    bool (*get_established)(void *opaque);
+    void (*reset_established)(void *opaque, unsigned locality);
+    void (*dirty)(void *opaque, uint64_t offset, uint64_t len);
+    void (*irq)(void *opaque, bool level);
+    void *opaque;
+};
+
+struct crb_locality {
+    bool seized;                 /* LOC_STS.beenSeized */
+    bool requesting;             /* waiting for access */
+    uint32_t cancel, start;
+    uint32_t int_enable, int_sts;
+    uint32_t cmd_size, rsp_size;
+    uint64_t cmd_addr, rsp_addr;
+};
+
+struct crb_core {
+    /* configuration */
+    uint64_t base;
+    enum tpmcrb_layout layout;
+    unsigned nloc;
+    uint8_t *regs;               /* nloc pages */
+    uint8_t *buffer;             /* split layout's buffer page, or NULL */
+    struct crb_hooks hooks;
+
+    /* state */
+    int active;                  /* active locality, -1 when none */
+    bool idle, fatal, established;
+    bool busy;                   /* a command is with the backend */
+    unsigned busy_loc;
+    uint32_t intf_sel;           /* InterfaceSelector and IntfSelLock bits */
+    bool irq_level;
+    struct crb_locality loc[TPMCRB_MAX_LOCALITIES];
+
+    /* the command in flight: a private copy, and where its response goes */
+    uint8_t *rsp_buf;
+    uint32_t rsp_cap;
+    uint32_t cmd_len;
+    uint8_t cmd[CRB_MAX_BUFFER];
+
+    uint32_t image[TPMCRB_MAX_LOCALITIES][CRB_NUM_DWORDS];
+};
+
+void crb_init(struct crb_core *c, const struct tpmcrb_config *cfg,
+              uint8_t *regs, uint8_t *buffer, const struct crb_hooks *hooks);
+void crb_reset(struct crb_core *c);
+
+/* A guest write; returns true when it started a command. */
+bool crb_write(struct crb_core *c, uint64_t offset, unsigned size,
+               uint64_t value);
+/* One register dword of a locality page with a byte-enable @mask. */
+bool crb_write_reg(struct crb_core *c, unsigned loc, uint32_t reg,
+                   uint32_t value, uint32_t mask);
+uint64_t crb_read(const struct crb_core *c, uint64_t offset, unsigned size);
+
+/* The backend finished the command in flight: @err < 0 is a failure. */
+void crb_complete(struct crb_core *c, const uint8_t *rsp, uint32_t len,
+                  int err);
+
+/* Recompute every register and store the ones that changed. */
+void crb_publish(struct crb_core *c);
+
+uint64_t crb_window_size(const struct crb_core *c);
+const char *crb_reg_name(uint32_t reg);
+
+#endif

@@ -1,0 +1,333 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Public device API: configuration, memory, the lock around the core, and
+ * the glue between the core, the executor and the backend. */
+#include "core/device.h"
+#include "core/log.h"
+#include "core/tpm_cmd.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define FREE_TIMEOUT_MS 30000u
+
+void tpmcrb_config_init(struct tpmcrb_config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->base = TPMCRB_X86_BASE;
+    cfg->layout = TPMCRB_LAYOUT_SPLIT;
+    cfg->localities = TPMCRB_MAX_LOCALITIES;
+    cfg->sync_bound_us = TPMCRB_SYNC_BOUND_DEFAULT_US;
+}
+
+uint64_t tpmcrb_regs_size(const struct tpmcrb_config *cfg)
+{
+    return (uint64_t)cfg->localities * TPMCRB_PAGE_SIZE;
+}
+
+uint64_t tpmcrb_window_size(const struct tpmcrb_config *cfg)
+{
+    return tpmcrb_regs_size(cfg) +
+           (cfg->layout == TPMCRB_LAYOUT_SPLIT ? TPMCRB_SPLIT_BUFFER_SIZE : 0);
+}
+
+uint64_t tpmcrb_buffer_addr(const struct tpmcrb_config *cfg)
+{
+    if (cfg->layout == TPMCRB_LAYOUT_SPLIT)
+        return cfg->base + tpmcrb_regs_size(cfg);
+    return cfg->base + TPMCRB_COMPAT_BUFFER_OFFSET;
+}
+
+uint32_t tpmcrb_buffer_size(const struct tpmcrb_config *cfg)
+{
+    return cfg->layout == TPMCRB_LAYOUT_SPLIT ? TPMCRB_SPLIT_BUFFER_SIZE
+                                              : TPMCRB_COMPAT_BUFFER_SIZE;
+}
+
+static int check_config(const struct tpmcrb_config *cfg)
+{
+    if (cfg->localities != 1 && cfg->localities != TPMCRB_MAX_LOCALITIES) {
+        LOG_ERROR("localities must be 1 or 5, not %u", cfg->localities);
+        return -EINVAL;
+    }
+    if (cfg->layout != TPMCRB_LAYOUT_SPLIT && cfg->layout != TPMCRB_LAYOUT_COMPAT) {
+        LOG_ERROR("unknown buffer layout %d", (int)cfg->layout);
+        return -EINVAL;
+    }
+    if (cfg->base % TPMCRB_PAGE_SIZE) {
+        LOG_ERROR("base %#llx is not page aligned", (unsigned long long)cfg->base);
+        return -EINVAL;
+    }
+    if (cfg->base > UINT64_MAX - tpmcrb_window_size(cfg)) {
+        LOG_ERROR("device window at %#llx wraps the address space",
+                  (unsigned long long)cfg->base);
+        return -EINVAL;
+    }
+    if (((uintptr_t)cfg->regs_mem | (uintptr_t)cfg->buffer_mem) & 3) {
+        LOG_ERROR("device memory must be 4-byte aligned");
+        return -EINVAL;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------ core hooks */
+
+static void hook_submit(void *opaque, unsigned locality, uint32_t len)
+{
+    struct tpmcrb_device *dev = opaque;
+
+    (void)locality;
+    (void)len;
+    dev->last_seq = crb_executor_submit(&dev->exec);
+}
+
+static void hook_cancel(void *opaque)
+{
+    struct tpmcrb_device *dev = opaque;
+
+    if (dev->be->ops->cancel)
+        dev->be->ops->cancel(dev->be);
+}
+
+static bool hook_get_established(void *opaque)
+{
+    struct tpmcrb_device *dev = opaque;
+
+    return dev->be->ops->get_established ?
+           dev->be->ops->get_established(dev->be) : true;
+}
+
+static void hook_reset_established(void *opaque, unsigned locality)
+{
+    struct tpmcrb_device *dev = opaque;
+
+    if (dev->be->ops->reset_established &&
+        dev->be->ops->reset_established(dev->be, locality) < 0)
+        LOG_WARN("backend could not reset the established flag");
+}
+
+static void hook_dirty(void *opaque, uint64_t offset, uint64_t len)
+{
+    struct tpmcrb_device *dev = opaque;
+
+    if (dev->cfg.dirty)
+        dev->cfg.dirty(dev->cfg.opaque, offset, len);
+}
+
+static void hook_irq(void *opaque, bool level)
+{
+    struct tpmcrb_device *dev = opaque;
+
+    if (dev->cfg.irq)
+        dev->cfg.irq(dev->cfg.opaque, level);
+}
+
+/* Worker thread: the core does not touch cmd/cmd_len while busy. */
+static void run_command(void *opaque)
+{
+    struct tpmcrb_device *dev = opaque;
+    struct crb_core *c = &dev->core;
+    uint32_t rsp_len = 0;
+    int err;
+
+    err = dev->be->ops->execute(dev->be, c->busy_loc, c->cmd, c->cmd_len,
+                                dev->rsp, sizeof(dev->rsp), &rsp_len);
+    if (err < 0)
+        atomic_fetch_add(&dev->n_errors, 1);
+    pthread_mutex_lock(&dev->lock);
+    crb_complete(c, dev->rsp, rsp_len, err);
+    pthread_mutex_unlock(&dev->lock);
+}
+
+/* ------------------------------------------------------------ lifecycle */
+
+static void *alloc_page_memory(size_t size)
+{
+    void *p = aligned_alloc(TPMCRB_PAGE_SIZE, size);
+
+    if (p)
+        memset(p, 0, size);
+    return p;
+}
+
+static int setup_memory(struct tpmcrb_device *dev)
+{
+    struct tpmcrb_config *cfg = &dev->cfg;
+
+    if (!cfg->regs_mem)
+        cfg->regs_mem = dev->regs_alloc =
+            alloc_page_memory(tpmcrb_regs_size(cfg));
+    if (!cfg->buffer_mem && cfg->layout == TPMCRB_LAYOUT_SPLIT)
+        cfg->buffer_mem = dev->buffer_alloc =
+            alloc_page_memory(TPMCRB_SPLIT_BUFFER_SIZE);
+    if (!cfg->regs_mem ||
+        (cfg->layout == TPMCRB_LAYOUT_SPLIT && !cfg->buffer_mem))
+        return -ENOMEM;
+    return 0;
+}
+
+static void release(struct tpmcrb_device *dev)
+{
+    free(dev->regs_alloc);
+    free(dev->buffer_alloc);
+    pthread_mutex_destroy(&dev->lock);
+    free(dev);
+}
+
+int tpmcrb_device_new(const struct tpmcrb_config *cfg,
+                      struct tpmcrb_backend *be, struct tpmcrb_device **out)
+{
+    const struct crb_hooks hooks = {
+        .submit = hook_submit, .cancel = hook_cancel,
+        .get_established = hook_get_established,
+        .reset_established = hook_reset_established,
+        .dirty = hook_dirty, .irq = hook_irq,
+    };
+    struct crb_hooks h = hooks;
+    struct tpmcrb_device *dev;
+    int err;
+
+    if (!cfg || !be || !out)
+        return -EINVAL;
+    if ((err = check_config(cfg)) < 0)
+        return err;
+    dev = calloc(1, sizeof(*dev));
+    if (!dev)
+        return -ENOMEM;
+    dev->cfg = *cfg;
+    dev->be = be;
+    pthread_mutex_init(&dev->lock, NULL);
+    if ((err = setup_memory(dev)) < 0)
+        goto fail;
+    err = be->ops->power_on(be, tpmcrb_buffer_size(cfg), &dev->resumed);
+    if (err < 0) {
+        LOG_ERROR("backend %s did not power on: %s", be->ops->name,
+                  strerror(-err));
+        goto fail;
+    }
+    h.opaque = dev;
+    crb_init(&dev->core, &dev->cfg, dev->cfg.regs_mem, dev->cfg.buffer_mem, &h);
+    if ((err = crb_executor_start(&dev->exec, run_command, dev)) < 0) {
+        if (be->ops->power_off)
+            be->ops->power_off(be);
+        goto fail;
+    }
+    *out = dev;
+    return 0;
+fail:
+    release(dev);
+    return err;
+}
+
+void tpmcrb_device_free(struct tpmcrb_device *dev)
+{
+    if (!dev)
+        return;
+    if (tpmcrb_wait_idle(dev, FREE_TIMEOUT_MS) < 0)
+        LOG_WARN("a command was still running at power-off");
+    crb_executor_stop(&dev->exec);
+    if (dev->be->ops->power_off && dev->be->ops->power_off(dev->be) < 0)
+        LOG_ERROR("backend %s failed to power off cleanly", dev->be->ops->name);
+    release(dev);
+}
+
+void tpmcrb_device_reset(struct tpmcrb_device *dev)
+{
+    if (tpmcrb_wait_idle(dev, FREE_TIMEOUT_MS) < 0)
+        LOG_WARN("reset while a command is still running");
+    pthread_mutex_lock(&dev->lock);
+    crb_reset(&dev->core);
+    pthread_mutex_unlock(&dev->lock);
+}
+
+void *tpmcrb_regs_mem(struct tpmcrb_device *dev) { return dev->cfg.regs_mem; }
+void *tpmcrb_buffer_mem(struct tpmcrb_device *dev) { return dev->cfg.buffer_mem; }
+
+const struct tpmcrb_config *tpmcrb_device_config(struct tpmcrb_device *dev)
+{
+    return &dev->cfg;
+}
+
+bool tpmcrb_device_tpm_resumed(struct tpmcrb_device *dev)
+{
+    return dev->resumed;
+}
+
+/* ------------------------------------------------------------ accesses */
+
+static void wait_bounded(struct tpmcrb_device *dev, uint32_t seq)
+{
+    if (dev->cfg.sync_bound_us &&
+        crb_executor_wait(&dev->exec, seq, dev->cfg.sync_bound_us))
+        atomic_fetch_add(&dev->n_sync, 1);
+}
+
+int tpmcrb_write(struct tpmcrb_device *dev, uint64_t offset, unsigned size,
+                 uint64_t value)
+{
+    bool started;
+    uint32_t seq;
+
+    if (size != 1 && size != 2 && size != 4 && size != 8)
+        return -EINVAL;
+    pthread_mutex_lock(&dev->lock);
+    started = crb_write(&dev->core, offset, size, value);
+    seq = dev->last_seq;
+    pthread_mutex_unlock(&dev->lock);
+    atomic_fetch_add(&dev->n_writes, 1);
+    if (started) {
+        atomic_fetch_add(&dev->n_commands, 1);
+        wait_bounded(dev, seq);
+    }
+    return 0;
+}
+
+bool device_write_reg_locked(struct tpmcrb_device *dev, unsigned loc,
+                             uint32_t reg, uint32_t value)
+{
+    bool started = crb_write_reg(&dev->core, loc, reg, value, 0xFFFFFFFFu);
+
+    atomic_fetch_add(&dev->n_writes, 1);
+    if (started)
+        atomic_fetch_add(&dev->n_commands, 1);
+    return started;
+}
+
+uint64_t tpmcrb_read(struct tpmcrb_device *dev, uint64_t offset, unsigned size)
+{
+    /* The pages always hold what the guest must read. */
+    return crb_read(&dev->core, offset, size);
+}
+
+bool tpmcrb_busy(struct tpmcrb_device *dev)
+{
+    bool busy;
+
+    pthread_mutex_lock(&dev->lock);
+    busy = dev->core.busy;
+    pthread_mutex_unlock(&dev->lock);
+    return busy;
+}
+
+int tpmcrb_wait_idle(struct tpmcrb_device *dev, unsigned timeout_ms)
+{
+    uint64_t deadline = crb_now_ns() + (uint64_t)timeout_ms * 1000000ull;
+    const struct timespec pause = { 0, 100000 };
+
+    while (tpmcrb_busy(dev)) {
+        if (crb_now_ns() >= deadline)
+            return -ETIMEDOUT;
+        nanosleep(&pause, NULL);
+    }
+    return 0;
+}
+
+void tpmcrb_get_stats(struct tpmcrb_device *dev, struct tpmcrb_stats *st)
+{
+    st->writes = atomic_load(&dev->n_writes);
+    st->commands = atomic_load(&dev->n_commands);
+    st->completed_sync = atomic_load(&dev->n_sync);
+    st->errors = atomic_load(&dev->n_errors);
+}

@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include "core/executor.h"
+#include "core/log.h"
+
+#include <errno.h>
+#include <linux/futex.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+/* How long the idle worker keeps spinning for the next command before it
+ * sleeps: long enough to cover a guest driver's handshakes between two
+ * commands, short enough to leave the CPU alone when the guest is quiet. */
+#define WORKER_SPIN_NS 2000000ull
+
+uint64_t crb_now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+void crb_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ volatile("yield");
+#endif
+}
+
+static void futex_wait(_Atomic uint32_t *word, uint32_t expected)
+{
+    syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, expected, NULL, NULL, 0);
+}
+
+static void futex_wake(_Atomic uint32_t *word)
+{
+    syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+/* Wait for a job after @handled; false when asked to stop. */
+static bool wait_for_job(struct crb_executor *e, uint32_t handled)
+{
+    uint64_t deadline = crb_now_ns() + WORKER_SPIN_NS;
+    unsigned spins = 0;
+
+    for (;;) {
+        if (atomic_load(&e->stop))
+            return false;
+        if (atomic_load_explicit(&e->submitted, memory_order_acquire) != handled)
+            return true;
+        if ((++spins & 255) || crb_now_ns() < deadline) {
+            crb_cpu_relax();
+            continue;
+        }
+        atomic_store(&e->waiters, 1);
+        if (atomic_load(&e->submitted) == handled && !atomic_load(&e->stop))
+            futex_wait(&e->submitted, handled);
+        atomic_store(&e->waiters, 0);
+        deadline = crb_now_ns() + WORKER_SPIN_NS;
+    }
+}
+
+static void *worker(void *arg)
+{
+    struct crb_executor *e = arg;
+    uint32_t handled = 0;
+
+    while (wait_for_job(e, handled)) {
+        handled++;
+        e->run(e->opaque);
+        atomic_store_explicit(&e->completed, handled, memory_order_release);
+    }
+    return NULL;
+}
+
+int crb_executor_start(struct crb_executor *e, void (*run)(void *),
+                       void *opaque)
+{
+    int err;
+
+    memset(e, 0, sizeof(*e));
+    e->run = run;
+    e->opaque = opaque;
+    err = pthread_create(&e->thread, NULL, worker, e);
+    if (err) {
+        LOG_ERROR("cannot start the executor thread: %s", strerror(err));
+        return -err;
+    }
+    e->started = true;
+    return 0;
+}
+
+void crb_executor_stop(struct crb_executor *e)
+{
+    if (!e->started)
+        return;
+    atomic_store(&e->stop, true);
+    atomic_fetch_add(&e->submitted, 0); /* order the stop flag */
+    futex_wake(&e->submitted);
+    pthread_join(e->thread, NULL);
+    e->started = false;
+}
+
+uint32_t crb_executor_submit(struct crb_executor *e)
+{
+    /* seq_cst pairs with the worker's waiters/submitted check. */
+    uint32_t seq = atomic_fetch_add(&e->submitted, 1) + 1;
+
+    if (atomic_load(&e->waiters))
+        futex_wake(&e->submitted);
+    return seq;
+}
+
+bool crb_executor_done(struct crb_executor *e, uint32_t seq)
+{
+    uint32_t done = atomic_load_explicit(&e->completed, memory_order_acquire);
+
+    return (int32_t)(done - seq) >= 0;
+}
+
+bool crb_executor_wait(struct crb_executor *e, uint32_t seq, uint64_t bound_us)
+{
+    uint64_t deadline;
+    unsigned spins = 0;
+
+    if (crb_executor_done(e, seq))
+        return true;
+    deadline = crb_now_ns() + bound_us * 1000;
+    while (!crb_executor_done(e, seq)) {
+        if ((++spins & 63) == 0 && crb_now_ns() >= deadline)
+            return false;
+        crb_cpu_relax();
+    }
+    return true;
+}

@@ -1,0 +1,11 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include "tools/commands.h"
+
+#include <stdio.h>
+
+int cmd_serve(int argc, char **argv)
+{
+    (void)argc; (void)argv;
+    fprintf(stderr, "tpmcrb serve: not implemented yet\n");
+    return EXIT_RUNTIME;
+}

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * A CRB client that drives a tpmcrb device in the order Linux's tpm_crb
+ * driver does: request locality, cmdReady, copy the command, START, poll
+ * START, read the response, goIdle, relinquish. Used by `tpmcrb pipe`, the
+ * benchmarks and the tests. Reads come from the device memory (ROM-device
+ * mode) or through tpmcrb_read() (full-trap mode).
+ */
+#ifndef TPMCRB_CRB_DRIVER_H
+#define TPMCRB_CRB_DRIVER_H
+
+#include "tpmcrb.h"
+
+struct crb_driver {
+    struct tpmcrb_device *dev;
+    unsigned locality;
+    bool full_trap;            /* reads through tpmcrb_read() */
+    unsigned timeout_ms;       /* per wait; default 2000 */
+    /* Found at probe, as Linux reads them once. */
+    uint64_t cmd_addr, rsp_addr;
+    uint32_t cmd_size, rsp_size;
+};
+
+/* Probe: read the buffer registers of @locality. */
+int crb_driver_init(struct crb_driver *d, struct tpmcrb_device *dev,
+                    unsigned locality);
+
+/* One command through the whole protocol. Returns 0 with the response,
+ * -EIO when the device reports tpmSts (fatal), -ETIMEDOUT when a wait ran
+ * out, -EMSGSIZE when the command or response does not fit. */
+int crb_driver_transmit(struct crb_driver *d, const uint8_t *cmd,
+                        uint32_t cmd_len, uint8_t *rsp, uint32_t rsp_cap,
+                        uint32_t *rsp_len);
+
+/* Register access helpers (offsets within the locality's page). */
+uint32_t crb_driver_read32(struct crb_driver *d, uint32_t reg);
+void crb_driver_write32(struct crb_driver *d, uint32_t reg, uint32_t val);
+
+#endif

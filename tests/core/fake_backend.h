@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* A scriptable backend for device tests: echoes a recognisable response,
+ * can fail, can block until cancelled, counts what it saw. */
+#ifndef TPMCRB_FAKE_BACKEND_H
+#define TPMCRB_FAKE_BACKEND_H
+
+#include "tpmcrb.h"
+
+#include <stdatomic.h>
+
+struct fake_backend {
+    struct tpmcrb_backend be;
+    int fail_with;              /* execute returns this when < 0 */
+    _Atomic bool block;         /* execute spins until cancelled/released */
+    _Atomic unsigned executed, cancels;
+    unsigned last_locality;
+    uint32_t last_len;
+    uint8_t last_cmd[4096];
+    uint32_t rsp_len;           /* 0: 10-byte success response */
+    bool established;
+    unsigned reset_est_calls;
+};
+
+void fake_backend_init(struct fake_backend *f);
+
+#endif

@@ -1,0 +1,627 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Register rules of the device core, one test per rule (DESIGN.md §3),
+ * through the ROM-device API (writes) with reads from the page memory,
+ * checked against the full-trap read path as well. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "core/regs.h"
+#include "core/tpm_cmd.h"
+#include "fake_backend.h"
+#include "tpmcrb.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PAGE TPMCRB_PAGE_SIZE
+
+struct fx {
+    struct fake_backend fake;
+    struct tpmcrb_config cfg;
+    struct tpmcrb_device *dev;
+    int irq_level, irq_calls, dirty_calls;
+};
+
+static void on_irq(void *opaque, bool level)
+{
+    struct fx *f = opaque;
+
+    f->irq_level = level;
+    f->irq_calls++;
+}
+
+static void on_dirty(void *opaque, uint64_t off, uint64_t len)
+{
+    struct fx *f = opaque;
+
+    (void)off; (void)len;
+    f->dirty_calls++;
+}
+
+static struct fx *make(enum tpmcrb_layout layout, unsigned nloc, uint32_t bound)
+{
+    struct fx *f = calloc(1, sizeof(*f));
+
+    fake_backend_init(&f->fake);
+    tpmcrb_config_init(&f->cfg);
+    f->cfg.layout = layout;
+    f->cfg.localities = nloc;
+    f->cfg.sync_bound_us = bound;
+    f->cfg.irq = on_irq;
+    f->cfg.dirty = on_dirty;
+    f->cfg.opaque = f;
+    assert_int_equal(tpmcrb_device_new(&f->cfg, &f->fake.be, &f->dev), 0);
+    return f;
+}
+
+static int setup_split(void **state) { *state = make(TPMCRB_LAYOUT_SPLIT, 5, 100000); return 0; }
+static int setup_compat(void **state) { *state = make(TPMCRB_LAYOUT_COMPAT, 5, 100000); return 0; }
+static int setup_one(void **state) { *state = make(TPMCRB_LAYOUT_SPLIT, 1, 100000); return 0; }
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+
+    atomic_store(&f->fake.block, false);
+    tpmcrb_device_free(f->dev);
+    free(f);
+    return 0;
+}
+
+/* Memory read as the guest sees it, checked against the full-trap path. */
+static uint32_t rd(struct fx *f, unsigned loc, uint32_t reg)
+{
+    uint64_t off = (uint64_t)loc * PAGE + reg;
+    uint32_t mem;
+
+    memcpy(&mem, (uint8_t *)tpmcrb_regs_mem(f->dev) + off, 4);
+    assert_int_equal(mem, (uint32_t)tpmcrb_read(f->dev, off, 4));
+    return mem;
+}
+
+static void wr(struct fx *f, unsigned loc, uint32_t reg, uint32_t v)
+{
+    assert_int_equal(tpmcrb_write(f->dev, (uint64_t)loc * PAGE + reg, 4, v), 0);
+}
+
+static uint8_t *cmd_buf(struct fx *f, unsigned loc)
+{
+    if (f->cfg.layout == TPMCRB_LAYOUT_SPLIT)
+        return tpmcrb_buffer_mem(f->dev);
+    return (uint8_t *)tpmcrb_regs_mem(f->dev) + loc * PAGE + 0x80;
+}
+
+static void put_cmd(struct fx *f, unsigned loc, uint32_t size_field)
+{
+    uint8_t *b = cmd_buf(f, loc);
+
+    tpm_build_command(b, 4096, TPM_CC_GetRandom, (const uint8_t *)"\x00\x08", 2);
+    tpm_put_be32(b + 2, size_field);
+}
+
+static void activate(struct fx *f, unsigned loc)
+{
+    wr(f, loc, CRB_LOC_CTRL, LOC_CTRL_REQUEST);
+    assert_true(rd(f, loc, CRB_LOC_STS) & LOC_STS_GRANTED);
+}
+
+static void wait_done(struct fx *f)
+{
+    assert_int_equal(tpmcrb_wait_idle(f->dev, 5000), 0);
+}
+
+/* ------------------------------------------------------------ reset */
+
+static void reset_values_five(void **state)
+{
+    struct fx *f = *state;
+
+    for (unsigned loc = 0; loc < 5; loc++) {
+        assert_int_equal(rd(f, loc, CRB_LOC_STATE), 0x81);
+        assert_int_equal(rd(f, loc, CRB_LOC_CTRL), 0);
+        assert_int_equal(rd(f, loc, CRB_LOC_STS), 0);
+        assert_int_equal(rd(f, loc, CRB_INTF_ID_LO), 0x25911);
+        assert_int_equal(rd(f, loc, CRB_INTF_ID_HI), 0x00011014);
+        assert_int_equal(rd(f, loc, CRB_CTRL_EXT_LO), 0);
+        assert_int_equal(rd(f, loc, CRB_CTRL_REQ), 0);
+        assert_int_equal(rd(f, loc, CRB_CTRL_STS), CTRL_STS_IDLE);
+        assert_int_equal(rd(f, loc, CRB_CTRL_CANCEL), 0);
+        assert_int_equal(rd(f, loc, CRB_CTRL_START), 0);
+        assert_int_equal(rd(f, loc, CRB_INT_ENABLE), 0);
+        assert_int_equal(rd(f, loc, CRB_INT_STS), 0);
+        assert_int_equal(rd(f, loc, CRB_CMD_SIZE), 0x1000);
+        assert_int_equal(rd(f, loc, CRB_CMD_LADDR), 0xFED45000u);
+        assert_int_equal(rd(f, loc, CRB_CMD_HADDR), 0);
+        assert_int_equal(rd(f, loc, CRB_RSP_SIZE), 0x1000);
+        assert_int_equal(rd(f, loc, CRB_RSP_ADDR_LO), 0xFED45000u);
+        assert_int_equal(rd(f, loc, CRB_RSP_ADDR_HI), 0);
+    }
+    assert_int_equal(tpmcrb_window_size(&f->cfg), 0x6000);
+    assert_int_equal(tpmcrb_buffer_addr(&f->cfg), 0xFED45000u);
+}
+
+static void reset_values_compat(void **state)
+{
+    struct fx *f = *state;
+
+    for (unsigned loc = 0; loc < 5; loc++) {
+        assert_int_equal(rd(f, loc, CRB_CMD_SIZE), 0xF80);
+        assert_int_equal(rd(f, loc, CRB_CMD_LADDR), 0xFED40080u + loc * PAGE);
+        assert_int_equal(rd(f, loc, CRB_RSP_SIZE), 0xF80);
+        assert_int_equal(rd(f, loc, CRB_RSP_ADDR_LO), 0xFED40080u + loc * PAGE);
+    }
+    assert_int_equal(tpmcrb_window_size(&f->cfg), 0x5000);
+}
+
+static void reset_values_one_locality(void **state)
+{
+    struct fx *f = *state;
+
+    /* The series' (and QEMU's) value: locality 0 only. */
+    assert_int_equal(rd(f, 0, CRB_INTF_ID_LO), 0x25811);
+    assert_int_equal(rd(f, 0, CRB_CMD_LADDR), 0xFED41000u);
+    /* Locality 1's page does not exist: that offset is the buffer page. */
+    wr(f, 1, CRB_LOC_CTRL, LOC_CTRL_REQUEST);
+    assert_int_equal(rd(f, 0, CRB_LOC_STATE), 0x81);
+}
+
+/* ------------------------------------------------------------ localities */
+
+static void locality_request_relinquish(void **state)
+{
+    struct fx *f = *state;
+
+    wr(f, 0, CRB_LOC_CTRL, LOC_CTRL_REQUEST);
+    for (unsigned loc = 0; loc < 5; loc++)
+        assert_int_equal(rd(f, loc, CRB_LOC_STATE), 0x83); /* mirrored */
+    assert_int_equal(rd(f, 0, CRB_LOC_STS), LOC_STS_GRANTED);
+    assert_int_equal(rd(f, 1, CRB_LOC_STS), 0);
+    assert_int_equal(rd(f, 0, CRB_LOC_CTRL), 0); /* write-only */
+    wr(f, 0, CRB_LOC_CTRL, LOC_CTRL_RELINQUISH);
+    assert_int_equal(rd(f, 0, CRB_LOC_STATE), 0x81);
+    assert_int_equal(rd(f, 0, CRB_LOC_STS), 0);
+}
+
+static void locality_pending_request_granted_on_relinquish(void **state)
+{
+    struct fx *f = *state;
+
+    activate(f, 1);
+    wr(f, 2, CRB_LOC_CTRL, LOC_CTRL_REQUEST);
+    wr(f, 3, CRB_LOC_CTRL, LOC_CTRL_REQUEST);
+    /* A request does not preempt. */
+    assert_int_equal(rd(f, 0, CRB_LOC_STATE), 0x80 | 0x2 | (1 << 2) | 1);
+    wr(f, 1, CRB_LOC_CTRL, LOC_CTRL_RELINQUISH);
+    /* The highest waiting locality wins. */
+    assert_int_equal(rd(f, 0, CRB_LOC_STATE), 0x80 | 0x2 | (3 << 2) | 1);
+    assert_int_equal(rd(f, 3, CRB_LOC_STS), LOC_STS_GRANTED);
+    wr(f, 3, CRB_LOC_CTRL, LOC_CTRL_RELINQUISH);
+    assert_int_equal(rd(f, 2, CRB_LOC_STS), LOC_STS_GRANTED);
+}
+
+static void locality_seize(void **state)
+{
+    struct fx *f = *state;
+
+    activate(f, 1);
+    wr(f, 0, CRB_LOC_CTRL, LOC_CTRL_SEIZE); /* lower: ignored */
+    assert_int_equal(rd(f, 1, CRB_LOC_STS), LOC_STS_GRANTED);
+    wr(f, 4, CRB_LOC_CTRL, LOC_CTRL_SEIZE);
+    assert_int_equal(rd(f, 4, CRB_LOC_STS), LOC_STS_GRANTED);
+    assert_int_equal(rd(f, 1, CRB_LOC_STS), LOC_STS_SEIZED);
+    assert_int_equal(rd(f, 0, CRB_LOC_STATE) & LOC_STATE_ACTIVE_MASK, 4 << 2);
+    /* beenSeized clears when the locality is granted again. */
+    wr(f, 4, CRB_LOC_CTRL, LOC_CTRL_RELINQUISH);
+    wr(f, 1, CRB_LOC_CTRL, LOC_CTRL_REQUEST);
+    assert_int_equal(rd(f, 1, CRB_LOC_STS), LOC_STS_GRANTED);
+}
+
+static void reset_establishment_only_from_3_and_4(void **state)
+{
+    struct fx *f = *state;
+
+    activate(f, 0);
+    wr(f, 0, CRB_LOC_CTRL, LOC_CTRL_RESET_EST);
+    wr(f, 2, CRB_LOC_CTRL, LOC_CTRL_RESET_EST);
+    assert_int_equal(f->fake.reset_est_calls, 0);
+    assert_true(rd(f, 0, CRB_LOC_STATE) & LOC_STATE_ESTABLISHED);
+    wr(f, 3, CRB_LOC_CTRL, LOC_CTRL_RESET_EST);
+    assert_int_equal(f->fake.reset_est_calls, 1);
+    for (unsigned loc = 0; loc < 5; loc++)
+        assert_false(rd(f, loc, CRB_LOC_STATE) & LOC_STATE_ESTABLISHED);
+}
+
+/* ------------------------------------------------------------ control */
+
+static void cmd_ready_and_go_idle(void **state)
+{
+    struct fx *f = *state;
+
+    wr(f, 0, CRB_CTRL_REQ, CTRL_REQ_CMD_READY); /* not active: ignored */
+    assert_int_equal(rd(f, 0, CRB_CTRL_STS), CTRL_STS_IDLE);
+    activate(f, 0);
+    wr(f, 0, CRB_CTRL_REQ, CTRL_REQ_CMD_READY);
+    assert_int_equal(rd(f, 0, CRB_CTRL_REQ), 0);
+    assert_int_equal(rd(f, 0, CRB_CTRL_STS), 0);
+    assert_int_equal(rd(f, 3, CRB_CTRL_STS), 0); /* one TPM, every page */
+    wr(f, 0, CRB_CTRL_REQ, CTRL_REQ_GO_IDLE);
+    assert_int_equal(rd(f, 0, CRB_CTRL_REQ), 0);
+    assert_int_equal(rd(f, 0, CRB_CTRL_STS), CTRL_STS_IDLE);
+    wr(f, 0, CRB_CTRL_REQ, CTRL_REQ_CMD_READY | CTRL_REQ_GO_IDLE);
+    assert_int_equal(rd(f, 0, CRB_CTRL_STS), CTRL_STS_IDLE);
+}
+
+static void start_round_trip(void **state)
+{
+    struct fx *f = *state;
+    uint8_t *b = cmd_buf(f, 0);
+
+    activate(f, 0);
+    wr(f, 0, CRB_CTRL_REQ, CTRL_REQ_CMD_READY);
+    put_cmd(f, 0, 12);
+    f->fake.rsp_len = 42;
+    wr(f, 0, CRB_CTRL_START, 1);
+    wait_done(f);
+    assert_int_equal(rd(f, 0, CRB_CTRL_START), 0);
+    assert_int_equal(atomic_load(&f->fake.executed), 1);
+    assert_int_equal(f->fake.last_len, 12);
+    assert_int_equal(tpm_hdr_code(f->fake.last_cmd), TPM_CC_GetRandom);
+    assert_int_equal(tpm_hdr_size(b), 42);
+    assert_int_equal(tpm_hdr_code(b), 0);
+    assert_int_equal(b[41], 41);
+    assert_int_equal(rd(f, 0, CRB_CTRL_STS) & CTRL_STS_FATAL, 0);
+}
+
+static void start_ignored_from_inactive_locality(void **state)
+{
+    struct fx *f = *state;
+
+    activate(f, 0);
+    put_cmd(f, 2, 12);
+    wr(f, 2, CRB_CTRL_START, 1);
+    assert_int_equal(rd(f, 2, CRB_CTRL_START), 0);
+    wait_done(f);
+    assert_int_equal(atomic_load(&f->fake.executed), 0);
+}
+
+static void start_while_busy_and_cancel(void **state)
+{
+    struct fx *f = *state;
+    uint8_t *b = cmd_buf(f, 0);
+
+    atomic_store(&f->fake.block, true);
+    activate(f, 0);
+    put_cmd(f, 0, 12);
+    wr(f, 0, CRB_CTRL_START, 1);
+    assert_int_equal(rd(f, 0, CRB_CTRL_START), 1);
+    assert_true(tpmcrb_busy(f->dev));
+    wr(f, 0, CRB_CTRL_START, 1); /* one command at a time */
+    wr(f, 0, CRB_CTRL_REQ, CTRL_REQ_GO_IDLE); /* not while busy */
+    assert_int_equal(rd(f, 0, CRB_CTRL_STS), 0);
+    wr(f, 0, CRB_CTRL_CANCEL, 1);
+    assert_int_equal(rd(f, 0, CRB_CTRL_CANCEL), 1);
+    wait_done(f);
+    assert_int_equal(atomic_load(&f->fake.executed), 1);
+    assert_int_equal(atomic_load(&f->fake.cancels), 1);
+    assert_int_equal(tpm_hdr_code(b), TPM_RC_CANCELED);
+    assert_int_equal(rd(f, 0, CRB_CTRL_START), 0);
+    /* CANCEL is cleared by software, and reads back what it wrote. */
+    assert_int_equal(rd(f, 0, CRB_CTRL_CANCEL), 1);
+    wr(f, 0, CRB_CTRL_CANCEL, 0);
+    assert_int_equal(rd(f, 0, CRB_CTRL_CANCEL), 0);
+}
+
+static void bad_command_sizes(void **state)
+{
+    struct fx *f = *state;
+    uint32_t bad[] = { 0, 9, 0x1001, 0xFFFFFFFFu };
+    uint8_t *b = cmd_buf(f, 0);
+
+    activate(f, 0);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        put_cmd(f, 0, bad[i]);
+        wr(f, 0, CRB_CTRL_START, 1);
+        assert_int_equal(rd(f, 0, CRB_CTRL_START), 0);
+        assert_int_equal(tpm_hdr_code(b), TPM_RC_COMMAND_SIZE);
+        assert_int_equal(tpm_hdr_size(b), 10);
+    }
+    /* The exact buffer size is still fine. */
+    put_cmd(f, 0, 0x1000);
+    wr(f, 0, CRB_CTRL_START, 1);
+    wait_done(f);
+    assert_int_equal(f->fake.last_len, 0x1000);
+    assert_int_equal(atomic_load(&f->fake.executed), 1);
+}
+
+static void compat_command_size_limit(void **state)
+{
+    struct fx *f = *state;
+    uint8_t *b = cmd_buf(f, 0);
+
+    activate(f, 0);
+    put_cmd(f, 0, 0xF81);
+    wr(f, 0, CRB_CTRL_START, 1);
+    assert_int_equal(tpm_hdr_code(b), TPM_RC_COMMAND_SIZE);
+    put_cmd(f, 0, 0xF80);
+    wr(f, 0, CRB_CTRL_START, 1);
+    wait_done(f);
+    assert_int_equal(f->fake.last_len, 0xF80);
+}
+
+static void backend_failure_sets_fatal(void **state)
+{
+    struct fx *f = *state;
+    uint8_t *b = cmd_buf(f, 0);
+
+    f->fake.fail_with = -5;
+    activate(f, 0);
+    put_cmd(f, 0, 12);
+    wr(f, 0, CRB_CTRL_START, 1);
+    wait_done(f);
+    assert_int_equal(rd(f, 0, CRB_CTRL_START), 0);
+    assert_true(rd(f, 0, CRB_CTRL_STS) & CTRL_STS_FATAL);
+    assert_int_equal(tpm_hdr_code(b), TPM_RC_FAILURE);
+    /* No more commands until reset. */
+    wr(f, 0, CRB_CTRL_START, 1);
+    assert_int_equal(atomic_load(&f->fake.executed), 1);
+    f->fake.fail_with = 0;
+    tpmcrb_device_reset(f->dev);
+    assert_int_equal(rd(f, 0, CRB_CTRL_STS), CTRL_STS_IDLE);
+    activate(f, 0);
+    put_cmd(f, 0, 12);
+    wr(f, 0, CRB_CTRL_START, 1);
+    wait_done(f);
+    assert_int_equal(atomic_load(&f->fake.executed), 2);
+}
+
+/* ------------------------------------------------------------ accesses */
+
+static void sub_word_and_unaligned_writes(void **state)
+{
+    struct fx *f = *state;
+    uint64_t base = 0;
+
+    /* A byte write to LOC_CTRL (SeaBIOS does this). */
+    tpmcrb_write(f->dev, base + CRB_LOC_CTRL, 1, LOC_CTRL_REQUEST);
+    assert_int_equal(rd(f, 0, CRB_LOC_STS), LOC_STS_GRANTED);
+    /* A byte of zero at LOC_CTRL+1 does nothing. */
+    tpmcrb_write(f->dev, base + CRB_LOC_CTRL + 1, 1, 0);
+    assert_int_equal(rd(f, 0, CRB_LOC_STS), LOC_STS_GRANTED);
+    /* Word writes assemble CMD_SIZE. */
+    tpmcrb_write(f->dev, CRB_CMD_SIZE, 2, 0x0123);
+    tpmcrb_write(f->dev, CRB_CMD_SIZE + 2, 2, 0x4567);
+    assert_int_equal(rd(f, 0, CRB_CMD_SIZE), 0x45670123);
+    /* An unaligned dword across CMD_SIZE/CMD_LADDR. */
+    tpmcrb_write(f->dev, CRB_CMD_SIZE + 2, 4, 0xAABBCCDD);
+    assert_int_equal(rd(f, 0, CRB_CMD_SIZE), 0xCCDD0123);
+    assert_int_equal(rd(f, 0, CRB_CMD_LADDR), 0xFED4AABBu);
+    /* A qword write sets RSP_ADDR, as Linux's 64-bit read expects. */
+    tpmcrb_write(f->dev, CRB_RSP_ADDR_LO, 8, 0x00000001FED40080ull);
+    assert_int_equal(rd(f, 0, CRB_RSP_ADDR_LO), 0xFED40080u);
+    assert_int_equal(rd(f, 0, CRB_RSP_ADDR_HI), 1);
+    assert_int_equal(tpmcrb_read(f->dev, CRB_RSP_ADDR_LO, 8), 0x00000001FED40080ull);
+    assert_int_equal(tpmcrb_write(f->dev, 0, 3, 0), -EINVAL);
+}
+
+static void read_only_registers_and_bad_offsets(void **state)
+{
+    struct fx *f = *state;
+    uint8_t before[0x80];
+
+    memcpy(before, tpmcrb_regs_mem(f->dev), sizeof(before));
+    wr(f, 0, CRB_LOC_STATE, 0xFFFFFFFF);
+    wr(f, 0, CRB_LOC_STS, 0xFFFFFFFF);
+    wr(f, 0, CRB_INTF_ID_HI, 0xFFFFFFFF);
+    wr(f, 0, CRB_CTRL_EXT_LO, 0xFFFFFFFF);
+    wr(f, 0, CRB_CTRL_STS, 0xFFFFFFFF);
+    wr(f, 0, 0x70, 0xFFFFFFFF);
+    assert_memory_equal(before, tpmcrb_regs_mem(f->dev), sizeof(before));
+    /* Past the window: ignored, never touches memory. */
+    assert_int_equal(tpmcrb_write(f->dev, tpmcrb_window_size(&f->cfg), 4, 1), 0);
+    assert_int_equal(tpmcrb_write(f->dev, tpmcrb_window_size(&f->cfg) - 4, 8, ~0ull), 0);
+    assert_int_equal(tpmcrb_write(f->dev, UINT64_MAX - 2, 8, ~0ull), 0);
+    assert_int_equal(tpmcrb_read(f->dev, UINT64_MAX - 2, 8), 0);
+    assert_memory_equal(before, tpmcrb_regs_mem(f->dev), sizeof(before));
+}
+
+static void interrupts(void **state)
+{
+    struct fx *f = *state;
+
+    activate(f, 0);
+    assert_true(rd(f, 0, CRB_INT_STS) & INT_LOC_CHANGE);
+    assert_int_equal(f->irq_level, 0); /* not enabled */
+    wr(f, 0, CRB_INT_ENABLE, INT_GLOBAL_ENABLE | INT_START);
+    assert_int_equal(rd(f, 0, CRB_INT_ENABLE), INT_GLOBAL_ENABLE | INT_START);
+    assert_int_equal(f->irq_level, 0); /* loc change is not enabled */
+    wr(f, 0, CRB_INT_STS, INT_ALL); /* write 1 to clear */
+    assert_int_equal(rd(f, 0, CRB_INT_STS), 0);
+    put_cmd(f, 0, 12);
+    wr(f, 0, CRB_CTRL_START, 1);
+    wait_done(f);
+    assert_int_equal(rd(f, 0, CRB_INT_STS), INT_START);
+    assert_int_equal(f->irq_level, 1);
+    wr(f, 0, CRB_INT_STS, INT_START);
+    assert_int_equal(f->irq_level, 0);
+    assert_true(f->irq_calls >= 2);
+}
+
+/* ------------------------------------------------------------ firmware */
+
+static void seabios_intf_id_absolute_writes(void **state)
+{
+    struct fx *f = *state;
+
+    wr(f, 0, CRB_INTF_ID_LO, 0x00020000);
+    assert_int_equal(rd(f, 0, CRB_INTF_ID_LO), 0x25911);
+    wr(f, 0, CRB_INTF_ID_LO, 0x00080000);
+    /* The lock sticks; the CRB selector and every other field survive. */
+    assert_int_equal(rd(f, 0, CRB_INTF_ID_LO), 0x25911 | INTF_SEL_LOCK);
+    wr(f, 0, CRB_INTF_ID_LO, 0);
+    assert_int_equal(rd(f, 0, CRB_INTF_ID_LO), 0x25911 | INTF_SEL_LOCK);
+    tpmcrb_device_reset(f->dev);
+    assert_int_equal(rd(f, 0, CRB_INTF_ID_LO), 0x25911);
+}
+
+static void seabios_start_from_idle(void **state)
+{
+    struct fx *f = *state;
+
+    activate(f, 0);
+    assert_int_equal(rd(f, 0, CRB_CTRL_STS), CTRL_STS_IDLE);
+    put_cmd(f, 0, 12);
+    wr(f, 0, CRB_CTRL_START, 1);
+    wait_done(f);
+    assert_int_equal(atomic_load(&f->fake.executed), 1);
+}
+
+/* EDK2 points the buffers at base+0x80 and writes its command there. */
+static void edk2_inpage_buffer_in_split_layout(void **state)
+{
+    struct fx *f = *state;
+    uint8_t cmd[12];
+    uint8_t *inpage = (uint8_t *)tpmcrb_regs_mem(f->dev) + 0x80;
+
+    activate(f, 0);
+    wr(f, 0, CRB_CMD_HADDR, 0);
+    wr(f, 0, CRB_CMD_LADDR, 0xFED40080u);
+    wr(f, 0, CRB_CMD_SIZE, 0xF80);
+    wr(f, 0, CRB_RSP_ADDR_HI, 0);
+    wr(f, 0, CRB_RSP_ADDR_LO, 0xFED40080u);
+    wr(f, 0, CRB_RSP_SIZE, 0xF80);
+    tpm_build_command(cmd, sizeof(cmd), TPM_CC_GetRandom, (const uint8_t *)"\0\4", 2);
+    for (unsigned i = 0; i < sizeof(cmd); i++) /* byte by byte, trapped */
+        tpmcrb_write(f->dev, 0x80 + i, 1, cmd[i]);
+    f->fake.rsp_len = 20;
+    wr(f, 0, CRB_CTRL_START, 1);
+    wait_done(f);
+    assert_int_equal(f->fake.last_len, 12);
+    assert_int_equal(tpm_hdr_size(inpage), 20);
+    /* A later OS finds the separate buffer again. */
+    assert_int_equal(rd(f, 0, CRB_CMD_LADDR), 0xFED45000u);
+    assert_int_equal(rd(f, 0, CRB_CMD_SIZE), 0x1000);
+    assert_int_equal(rd(f, 0, CRB_RSP_ADDR_LO), 0xFED45000u);
+}
+
+static void foreign_buffer_address_ignored(void **state)
+{
+    struct fx *f = *state;
+    uint8_t *b = tpmcrb_buffer_mem(f->dev);
+
+    activate(f, 0);
+    wr(f, 0, CRB_CMD_LADDR, 0x1000);  /* guest RAM: not ours */
+    wr(f, 0, CRB_RSP_ADDR_LO, 0x2000);
+    put_cmd(f, 0, 12);
+    f->fake.rsp_len = 16;
+    wr(f, 0, CRB_CTRL_START, 1);
+    wait_done(f);
+    assert_int_equal(f->fake.last_len, 12);
+    assert_int_equal(tpm_hdr_size(b), 16);
+}
+
+static void response_larger_than_buffer(void **state)
+{
+    struct fx *f = *state;
+    uint8_t *b = cmd_buf(f, 0);
+
+    activate(f, 0);
+    wr(f, 0, CRB_RSP_SIZE, 16); /* software shrinks the response buffer */
+    put_cmd(f, 0, 12);
+    f->fake.rsp_len = 100;
+    wr(f, 0, CRB_CTRL_START, 1);
+    wait_done(f);
+    assert_int_equal(tpm_hdr_code(b), TPM_RC_FAILURE);
+    assert_int_equal(tpm_hdr_size(b), 10);
+}
+
+static void async_mode_completes_later(void **state)
+{
+    struct fx *f = make(TPMCRB_LAYOUT_SPLIT, 5, 0);
+    struct tpmcrb_stats st;
+
+    (void)state;
+    activate(f, 0);
+    put_cmd(f, 0, 12);
+    wr(f, 0, CRB_CTRL_START, 1);
+    wait_done(f);
+    assert_int_equal(rd(f, 0, CRB_CTRL_START), 0);
+    tpmcrb_get_stats(f->dev, &st);
+    assert_int_equal(st.commands, 1);
+    assert_int_equal(st.completed_sync, 0);
+    *state = f;
+}
+
+static void sync_bound_completes_in_write(void **state)
+{
+    struct fx *f = *state;
+    struct tpmcrb_stats st;
+
+    activate(f, 0);
+    put_cmd(f, 0, 12);
+    wr(f, 0, CRB_CTRL_START, 1);
+    /* No wait: the write itself waited for the fast fake backend. */
+    assert_int_equal(rd(f, 0, CRB_CTRL_START), 0);
+    tpmcrb_get_stats(f->dev, &st);
+    assert_int_equal(st.completed_sync, 1);
+}
+
+static void bad_configs_rejected(void **state)
+{
+    struct fake_backend fb;
+    struct tpmcrb_config cfg;
+    struct tpmcrb_device *dev;
+
+    (void)state;
+    fake_backend_init(&fb);
+    tpmcrb_config_init(&cfg);
+    cfg.localities = 3;
+    assert_int_equal(tpmcrb_device_new(&cfg, &fb.be, &dev), -EINVAL);
+    tpmcrb_config_init(&cfg);
+    cfg.base = 0xFED40100;
+    assert_int_equal(tpmcrb_device_new(&cfg, &fb.be, &dev), -EINVAL);
+    tpmcrb_config_init(&cfg);
+    cfg.layout = 7;
+    assert_int_equal(tpmcrb_device_new(&cfg, &fb.be, &dev), -EINVAL);
+    tpmcrb_config_init(&cfg);
+    cfg.base = UINT64_MAX & ~0xFFFull;
+    assert_int_equal(tpmcrb_device_new(&cfg, &fb.be, &dev), -EINVAL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(reset_values_five, setup_split, teardown),
+        cmocka_unit_test_setup_teardown(reset_values_compat, setup_compat, teardown),
+        cmocka_unit_test_setup_teardown(reset_values_one_locality, setup_one, teardown),
+        cmocka_unit_test_setup_teardown(locality_request_relinquish, setup_split, teardown),
+        cmocka_unit_test_setup_teardown(locality_pending_request_granted_on_relinquish, setup_split, teardown),
+        cmocka_unit_test_setup_teardown(locality_seize, setup_split, teardown),
+        cmocka_unit_test_setup_teardown(reset_establishment_only_from_3_and_4, setup_split, teardown),
+        cmocka_unit_test_setup_teardown(cmd_ready_and_go_idle, setup_split, teardown),
+        cmocka_unit_test_setup_teardown(start_round_trip, setup_split, teardown),
+        cmocka_unit_test_setup_teardown(start_round_trip, setup_compat, teardown),
+        cmocka_unit_test_setup_teardown(start_ignored_from_inactive_locality, setup_split, teardown),
+        cmocka_unit_test_setup_teardown(start_while_busy_and_cancel, setup_split, teardown),
+        cmocka_unit_test_setup_teardown(start_while_busy_and_cancel, setup_compat, teardown),
+        cmocka_unit_test_setup_teardown(bad_command_sizes, setup_split, teardown),
+        cmocka_unit_test_setup_teardown(compat_command_size_limit, setup_compat, teardown),
+        cmocka_unit_test_setup_teardown(backend_failure_sets_fatal, setup_split, teardown),
+        cmocka_unit_test_setup_teardown(sub_word_and_unaligned_writes, setup_split, teardown),
+        cmocka_unit_test_setup_teardown(read_only_registers_and_bad_offsets, setup_split, teardown),
+        cmocka_unit_test_setup_teardown(interrupts, setup_split, teardown),
+        cmocka_unit_test_setup_teardown(seabios_intf_id_absolute_writes, setup_split, teardown),
+        cmocka_unit_test_setup_teardown(seabios_start_from_idle, setup_compat, teardown),
+        cmocka_unit_test_setup_teardown(edk2_inpage_buffer_in_split_layout, setup_split, teardown),
+        cmocka_unit_test_setup_teardown(foreign_buffer_address_ignored, setup_split, teardown),
+        cmocka_unit_test_setup_teardown(response_larger_than_buffer, setup_split, teardown),
+        cmocka_unit_test_teardown(async_mode_completes_later, teardown),
+        cmocka_unit_test_setup_teardown(sync_bound_completes_in_write, setup_split, teardown),
+        cmocka_unit_test(bad_configs_rejected),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
