@@ -80,7 +80,10 @@ static void hook_submit(void *opaque, unsigned locality, uint32_t len)
 
     (void)locality;
     (void)len;
-    dev->last_seq = crb_executor_submit(&dev->exec);
+    if (atomic_load(&dev->inline_exec))
+        atomic_store(&dev->inline_pending, true);
+    else
+        dev->last_seq = crb_executor_submit(&dev->exec);
 }
 
 static void hook_cancel(void *opaque)
@@ -139,6 +142,12 @@ static void run_command(void *opaque)
     pthread_mutex_lock(&dev->lock);
     crb_complete(c, dev->rsp, rsp_len, err);
     pthread_mutex_unlock(&dev->lock);
+}
+
+void device_run_inline(struct tpmcrb_device *dev)
+{
+    if (atomic_exchange(&dev->inline_pending, false))
+        run_command(dev);
 }
 
 /* ------------------------------------------------------------ lifecycle */

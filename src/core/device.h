@@ -16,6 +16,9 @@ struct tpmcrb_device {
     struct crb_core core;
     struct crb_executor exec;
     bool resumed;
+    /* Poll mode runs commands on the poll thread itself: one spinning
+     * thread fewer than a hand-off to the worker, on hosts with few cores. */
+    _Atomic bool inline_exec, inline_pending;
     uint32_t last_seq;          /* job number of the latest START */
     void *regs_alloc, *buffer_alloc;
     uint8_t rsp[CRB_MAX_BUFFER];
@@ -27,5 +30,8 @@ struct tpmcrb_device {
  * true when it started a command. The caller holds dev->lock. */
 bool device_write_reg_locked(struct tpmcrb_device *dev, unsigned loc,
                              uint32_t reg, uint32_t value);
+
+/* Run a command that START left for the poll thread (without the lock). */
+void device_run_inline(struct tpmcrb_device *dev);
 
 #endif

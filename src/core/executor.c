@@ -3,6 +3,7 @@
 #include "core/log.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <linux/futex.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -32,6 +33,14 @@ void crb_cpu_relax(void)
 #endif
 }
 
+void crb_spin_step(unsigned *spins)
+{
+    if ((++*spins & 127) == 0)
+        sched_yield();
+    else
+        crb_cpu_relax();
+}
+
 static void futex_wait(_Atomic uint32_t *word, uint32_t expected)
 {
     syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, expected, NULL, NULL, 0);
@@ -53,8 +62,8 @@ static bool wait_for_job(struct crb_executor *e, uint32_t handled)
             return false;
         if (atomic_load_explicit(&e->submitted, memory_order_acquire) != handled)
             return true;
-        if ((++spins & 255) || crb_now_ns() < deadline) {
-            crb_cpu_relax();
+        if ((spins & 255) || crb_now_ns() < deadline) {
+            crb_spin_step(&spins);
             continue;
         }
         atomic_store(&e->waiters, 1);
@@ -132,9 +141,9 @@ bool crb_executor_wait(struct crb_executor *e, uint32_t seq, uint64_t bound_us)
         return true;
     deadline = crb_now_ns() + bound_us * 1000;
     while (!crb_executor_done(e, seq)) {
-        if ((++spins & 63) == 0 && crb_now_ns() >= deadline)
+        if ((spins & 63) == 0 && crb_now_ns() >= deadline)
             return false;
-        crb_cpu_relax();
+        crb_spin_step(&spins);
     }
     return true;
 }

@@ -35,5 +35,9 @@ bool crb_executor_done(struct crb_executor *e, uint32_t seq);
 
 uint64_t crb_now_ns(void);
 void crb_cpu_relax(void);
+/* One step of a spin loop: a pause, and every so often a yield, so that
+ * spinning threads do not starve the thread they wait for when there are
+ * more runnable threads than cores. */
+void crb_spin_step(unsigned *spins);
 
 #endif

@@ -28,7 +28,13 @@ uint32_t crb_driver_read32(struct crb_driver *d, uint32_t reg)
 
 void crb_driver_write32(struct crb_driver *d, uint32_t reg, uint32_t val)
 {
-    tpmcrb_write(d->dev, reg_offset(d, reg), 4, val);
+    uint64_t off = reg_offset(d, reg);
+
+    if (d->shared_memory)
+        __atomic_store_n((uint32_t *)((uint8_t *)tpmcrb_regs_mem(d->dev) + off),
+                         val, __ATOMIC_RELEASE);
+    else
+        tpmcrb_write(d->dev, off, 4, val);
 }
 
 /* Spin, then poll: the device answers within microseconds or the command
@@ -38,6 +44,7 @@ static int wait_reg(struct crb_driver *d, uint32_t reg, uint32_t mask,
 {
     uint64_t start = crb_now_ns();
     uint64_t deadline = start + (uint64_t)d->timeout_ms * 1000000ull;
+    unsigned spins = 0;
 
     while ((crb_driver_read32(d, reg) & mask) != want) {
         uint64_t now = crb_now_ns();
@@ -48,7 +55,7 @@ static int wait_reg(struct crb_driver *d, uint32_t reg, uint32_t mask,
             return -ETIMEDOUT;
         }
         if (now - start < 1000000ull) {
-            crb_cpu_relax();
+            crb_spin_step(&spins);
         } else {
             const struct timespec pause = { 0, 50000 };
 
@@ -67,7 +74,7 @@ static uint8_t *buffer_ptr(struct crb_driver *d, uint64_t addr, uint32_t len,
 
     if (addr < cfg->base || off + len > tpmcrb_window_size(cfg))
         return NULL;
-    *trapped = d->full_trap || off < regs;
+    *trapped = !d->shared_memory && (d->full_trap || off < regs);
     if (off < regs)
         return (uint8_t *)tpmcrb_regs_mem(d->dev) + off;
     return (uint8_t *)tpmcrb_buffer_mem(d->dev) + (off - regs);
@@ -76,12 +83,13 @@ static uint8_t *buffer_ptr(struct crb_driver *d, uint64_t addr, uint32_t len,
 int crb_driver_init(struct crb_driver *d, struct tpmcrb_device *dev,
                     unsigned locality)
 {
-    bool full_trap = d->full_trap;
+    bool full_trap = d->full_trap, shared_memory = d->shared_memory;
 
     memset(d, 0, sizeof(*d));
     d->dev = dev;
     d->locality = locality;
     d->full_trap = full_trap;
+    d->shared_memory = shared_memory;
     d->timeout_ms = DEFAULT_TIMEOUT_MS;
     d->cmd_addr = ((uint64_t)crb_driver_read32(d, CRB_CMD_HADDR) << 32) |
                   crb_driver_read32(d, CRB_CMD_LADDR);
@@ -178,7 +186,10 @@ static int send_and_wait(struct crb_driver *d, const uint8_t *cmd,
     crb_driver_write32(d, CRB_CTRL_CANCEL, 0);
     copy_in(d, dst, trapped, cmd, cmd_len);
     crb_driver_write32(d, CRB_CTRL_START, 1);
-    if ((err = wait_reg(d, CRB_CTRL_START, 1, 0)) < 0)
+    d->sent++;
+    if (!(crb_driver_read32(d, CRB_CTRL_START) & 1))
+        d->ready_at_first_read++;
+    else if ((err = wait_reg(d, CRB_CTRL_START, 1, 0)) < 0)
         return err;
     if (crb_driver_read32(d, CRB_CTRL_STS) & CTRL_STS_FATAL)
         return -EIO;

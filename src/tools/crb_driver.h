@@ -15,13 +15,18 @@ struct crb_driver {
     struct tpmcrb_device *dev;
     unsigned locality;
     bool full_trap;            /* reads through tpmcrb_read() */
+    bool shared_memory;        /* writes are plain stores (poll transport) */
     unsigned timeout_ms;       /* per wait; default 2000 */
     /* Found at probe, as Linux reads them once. */
     uint64_t cmd_addr, rsp_addr;
     uint32_t cmd_size, rsp_size;
+    /* Commands sent, and how many had their response at the first status
+     * read right after START (what spares a Linux guest its poll sleep). */
+    uint64_t sent, ready_at_first_read;
 };
 
-/* Probe: read the buffer registers of @locality. */
+/* Probe: read the buffer registers of @locality. Set full_trap or
+ * shared_memory before the call; everything else is reset. */
 int crb_driver_init(struct crb_driver *d, struct tpmcrb_device *dev,
                     unsigned locality);
 

@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The shared-memory poll transport: a "guest" that only stores to memory,
+ * driving the full CRB protocol, with every register rule still holding. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "core/regs.h"
+#include "core/tpm_cmd.h"
+#include "fake_backend.h"
+#include "tools/crb_driver.h"
+#include "tpmcrb.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+struct fx {
+    struct fake_backend fake;
+    struct tpmcrb_config cfg;
+    struct tpmcrb_device *dev;
+    struct tpmcrb_poller *poller;
+};
+
+static int setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof(*f));
+
+    fake_backend_init(&f->fake);
+    tpmcrb_config_init(&f->cfg);
+    f->cfg.sync_bound_us = 0; /* nobody waits in a write in poll mode */
+    assert_int_equal(tpmcrb_device_new(&f->cfg, &f->fake.be, &f->dev), 0);
+    assert_int_equal(tpmcrb_poller_start(f->dev, &f->poller), 0);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+
+    tpmcrb_poller_stop(f->poller);
+    tpmcrb_device_free(f->dev);
+    free(f);
+    return 0;
+}
+
+static uint32_t *reg(struct fx *f, unsigned loc, uint32_t off)
+{
+    return (uint32_t *)((uint8_t *)tpmcrb_regs_mem(f->dev) +
+                        loc * TPMCRB_PAGE_SIZE + off);
+}
+
+static uint32_t wait_value(struct fx *f, unsigned loc, uint32_t off,
+                           uint32_t want)
+{
+    uint32_t v = 0;
+
+    for (int i = 0; i < 20000; i++) {
+        v = __atomic_load_n(reg(f, loc, off), __ATOMIC_ACQUIRE);
+        if (v == want)
+            break;
+        struct timespec ts = { 0, 50000 };
+        nanosleep(&ts, NULL);
+    }
+    return v;
+}
+
+static void transmit_many(struct fx *f, unsigned loc, unsigned n)
+{
+    struct crb_driver d = { .shared_memory = true };
+    uint8_t cmd[12], rsp[64];
+    uint32_t len;
+
+    assert_int_equal(crb_driver_init(&d, f->dev, loc), 0);
+    tpm_build_command(cmd, sizeof(cmd), TPM_CC_GetRandom, (const uint8_t *)"\0\x10", 2);
+    f->fake.rsp_len = 28;
+    for (unsigned i = 0; i < n; i++) {
+        memset(rsp, 0, sizeof(rsp));
+        assert_int_equal(crb_driver_transmit(&d, cmd, sizeof(cmd), rsp,
+                                             sizeof(rsp), &len), 0);
+        assert_int_equal(len, 28);
+        assert_int_equal(tpm_hdr_code(rsp), 0);
+        assert_int_equal(rsp[27], 27);
+    }
+    assert_int_equal(atomic_load(&f->fake.executed), n);
+    assert_int_equal(f->fake.last_locality, loc);
+}
+
+static void linux_sequence_through_memory(void **state)
+{
+    transmit_many(*state, 0, 200);
+}
+
+static void higher_locality_through_memory(void **state)
+{
+    transmit_many(*state, 3, 20);
+}
+
+static void read_only_register_restored(void **state)
+{
+    struct fx *f = *state;
+
+    __atomic_store_n(reg(f, 2, CRB_LOC_STATE), 0, __ATOMIC_RELEASE);
+    __atomic_store_n(reg(f, 0, CRB_CTRL_STS), 0xFFFFFFFF, __ATOMIC_RELEASE);
+    assert_int_equal(wait_value(f, 2, CRB_LOC_STATE, 0x81), 0x81);
+    assert_int_equal(wait_value(f, 0, CRB_CTRL_STS, CTRL_STS_IDLE), CTRL_STS_IDLE);
+}
+
+static void seabios_intf_id_in_memory(void **state)
+{
+    struct fx *f = *state;
+
+    __atomic_store_n(reg(f, 0, CRB_INTF_ID_LO), 0x00020000, __ATOMIC_RELEASE);
+    assert_int_equal(wait_value(f, 0, CRB_INTF_ID_LO, 0x25911), 0x25911);
+    __atomic_store_n(reg(f, 0, CRB_INTF_ID_LO), 0x00080000, __ATOMIC_RELEASE);
+    assert_int_equal(wait_value(f, 0, CRB_INTF_ID_LO, 0xA5911), 0xA5911);
+}
+
+static void start_from_inactive_locality_ignored(void **state)
+{
+    struct fx *f = *state;
+    uint8_t *buf = tpmcrb_buffer_mem(f->dev);
+
+    tpm_build_command(buf, 4096, TPM_CC_GetRandom, (const uint8_t *)"\0\x10", 2);
+    __atomic_store_n(reg(f, 1, CRB_CTRL_START), 1, __ATOMIC_RELEASE);
+    assert_int_equal(wait_value(f, 1, CRB_CTRL_START, 0), 0);
+    assert_int_equal(atomic_load(&f->fake.executed), 0);
+}
+
+static double cpu_seconds(void)
+{
+    struct rusage ru;
+
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
+           (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+/* The device thread spins after activity but must leave an idle guest's
+ * CPU alone: at most 1 % of a core. */
+static void idle_cpu_below_one_percent(void **state)
+{
+    struct fx *f = *state;
+    struct timespec settle = { 0, 300000000 }, idle = { 2, 0 };
+    double before, used;
+
+    transmit_many(f, 0, 5);
+    nanosleep(&settle, NULL);
+    before = cpu_seconds();
+    nanosleep(&idle, NULL);
+    used = cpu_seconds() - before;
+    print_message("idle CPU: %.3f%% of one core\n", used / 2.0 * 100);
+    assert_true(used / 2.0 < 0.01);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(linux_sequence_through_memory, setup, teardown),
+        cmocka_unit_test_setup_teardown(higher_locality_through_memory, setup, teardown),
+        cmocka_unit_test_setup_teardown(read_only_register_restored, setup, teardown),
+        cmocka_unit_test_setup_teardown(seabios_intf_id_in_memory, setup, teardown),
+        cmocka_unit_test_setup_teardown(start_from_inactive_locality_ignored, setup, teardown),
+        cmocka_unit_test_setup_teardown(idle_cpu_below_one_percent, setup, teardown),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
