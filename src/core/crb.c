@@ -181,6 +181,17 @@ static void publish_all(struct crb_core *c)
     crb_publish(c);
 }
 
+void crb_restored(struct crb_core *c)
+{
+    if (c->busy) {
+        const struct crb_locality *l = &c->loc[c->busy_loc];
+
+        c->rsp_buf = resolve_buffer(c, c->busy_loc, l->rsp_addr, l->rsp_size,
+                                    &c->rsp_cap);
+    }
+    publish_all(c);
+}
+
 /* ------------------------------------------------------------ localities */
 
 static void raise_int(struct crb_core *c, unsigned loc, uint32_t bit)
@@ -496,6 +507,19 @@ uint64_t crb_read(const struct crb_core *c, uint64_t offset, unsigned size)
 
 /* ------------------------------------------------------------ lifecycle */
 
+/* Data buffers start zeroed after a reset, as after power-on: SeaBIOS
+ * probes for TIS at 0xF00 of the page and must not find an old response. */
+static void clear_buffers(struct crb_core *c)
+{
+    for (unsigned loc = 0; loc < c->nloc; loc++)
+        memset(c->regs + (size_t)loc * PAGE + CRB_DATA_BUFFER, 0,
+               PAGE - CRB_DATA_BUFFER);
+    if (c->buffer)
+        memset(c->buffer, 0, TPMCRB_SPLIT_BUFFER_SIZE);
+    if (c->hooks.dirty)
+        c->hooks.dirty(c->hooks.opaque, 0, crb_window_size(c));
+}
+
 void crb_reset(struct crb_core *c)
 {
     c->active = -1;
@@ -509,6 +533,7 @@ void crb_reset(struct crb_core *c)
         memset(&c->loc[i], 0, sizeof(c->loc[i]));
         default_buffers(c, i, &c->loc[i]);
     }
+    clear_buffers(c);
     publish_all(c);
 }
 

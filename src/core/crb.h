@@ -81,6 +81,9 @@ void crb_complete(struct crb_core *c, const uint8_t *rsp, uint32_t len,
 
 /* Recompute every register and store the ones that changed. */
 void crb_publish(struct crb_core *c);
+/* The state fields were set from a snapshot: find the response buffer of
+ * a command in flight again and store every register. */
+void crb_restored(struct crb_core *c);
 
 uint64_t crb_window_size(const struct crb_core *c);
 const char *crb_reg_name(uint32_t reg);

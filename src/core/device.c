@@ -80,7 +80,11 @@ static void hook_submit(void *opaque, unsigned locality, uint32_t len)
 
     (void)locality;
     (void)len;
-    if (atomic_load(&dev->inline_exec))
+    /* Paused for a snapshot: the command stays in the core, where the
+     * snapshot captures it, and reaches the backend at resume. */
+    if (dev->paused)
+        dev->held = true;
+    else if (atomic_load(&dev->inline_exec))
         atomic_store(&dev->inline_pending, true);
     else
         dev->last_seq = crb_executor_submit(&dev->exec);
@@ -248,6 +252,7 @@ void tpmcrb_device_reset(struct tpmcrb_device *dev)
         LOG_WARN("reset while a command is still running");
     pthread_mutex_lock(&dev->lock);
     crb_reset(&dev->core);
+    dev->held = false;
     pthread_mutex_unlock(&dev->lock);
 }
 
@@ -276,7 +281,7 @@ static void wait_bounded(struct tpmcrb_device *dev, uint32_t seq)
 int tpmcrb_write(struct tpmcrb_device *dev, uint64_t offset, unsigned size,
                  uint64_t value)
 {
-    bool started;
+    bool started, held;
     uint32_t seq;
 
     if (size != 1 && size != 2 && size != 4 && size != 8)
@@ -284,11 +289,13 @@ int tpmcrb_write(struct tpmcrb_device *dev, uint64_t offset, unsigned size,
     pthread_mutex_lock(&dev->lock);
     started = crb_write(&dev->core, offset, size, value);
     seq = dev->last_seq;
+    held = dev->held;
     pthread_mutex_unlock(&dev->lock);
     atomic_fetch_add(&dev->n_writes, 1);
     if (started) {
         atomic_fetch_add(&dev->n_commands, 1);
-        wait_bounded(dev, seq);
+        if (!held)
+            wait_bounded(dev, seq);
     }
     return 0;
 }
@@ -315,7 +322,7 @@ bool tpmcrb_busy(struct tpmcrb_device *dev)
     bool busy;
 
     pthread_mutex_lock(&dev->lock);
-    busy = dev->core.busy;
+    busy = dev->core.busy && !dev->held;
     pthread_mutex_unlock(&dev->lock);
     return busy;
 }

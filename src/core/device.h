@@ -19,6 +19,10 @@ struct tpmcrb_device {
     /* Poll mode runs commands on the poll thread itself: one spinning
      * thread fewer than a hand-off to the worker, on hosts with few cores. */
     _Atomic bool inline_exec, inline_pending;
+    /* Snapshot support (guarded by lock): while paused a START is not given
+     * to the backend but held in the core, where a snapshot captures it;
+     * resume submits it. */
+    bool paused, held;
     uint32_t last_seq;          /* job number of the latest START */
     void *regs_alloc, *buffer_alloc;
     uint8_t rsp[CRB_MAX_BUFFER];
