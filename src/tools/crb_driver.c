@@ -22,8 +22,7 @@ uint32_t crb_driver_read32(struct crb_driver *d, uint32_t reg)
 
     if (d->full_trap)
         return (uint32_t)tpmcrb_read(d->dev, off, 4);
-    return __atomic_load_n((uint32_t *)((uint8_t *)tpmcrb_regs_mem(d->dev) + off),
-                           __ATOMIC_ACQUIRE);
+    return __atomic_load_n((uint32_t *)(d->regs + off), __ATOMIC_ACQUIRE);
 }
 
 void crb_driver_write32(struct crb_driver *d, uint32_t reg, uint32_t val)
@@ -31,8 +30,7 @@ void crb_driver_write32(struct crb_driver *d, uint32_t reg, uint32_t val)
     uint64_t off = reg_offset(d, reg);
 
     if (d->shared_memory)
-        __atomic_store_n((uint32_t *)((uint8_t *)tpmcrb_regs_mem(d->dev) + off),
-                         val, __ATOMIC_RELEASE);
+        __atomic_store_n((uint32_t *)(d->regs + off), val, __ATOMIC_RELEASE);
     else
         tpmcrb_write(d->dev, off, 4, val);
 }
@@ -69,27 +67,17 @@ static int wait_reg(struct crb_driver *d, uint32_t reg, uint32_t mask,
 static uint8_t *buffer_ptr(struct crb_driver *d, uint64_t addr, uint32_t len,
                            bool *trapped)
 {
-    const struct tpmcrb_config *cfg = tpmcrb_device_config(d->dev);
-    uint64_t regs = tpmcrb_regs_size(cfg), off = addr - cfg->base;
+    uint64_t regs = tpmcrb_regs_size(&d->cfg), off = addr - d->cfg.base;
 
-    if (addr < cfg->base || off + len > tpmcrb_window_size(cfg))
+    if (addr < d->cfg.base || off + len > tpmcrb_window_size(&d->cfg))
         return NULL;
     *trapped = !d->shared_memory && (d->full_trap || off < regs);
-    if (off < regs)
-        return (uint8_t *)tpmcrb_regs_mem(d->dev) + off;
-    return (uint8_t *)tpmcrb_buffer_mem(d->dev) + (off - regs);
+    return off < regs ? d->regs + off : d->buffer + (off - regs);
 }
 
-int crb_driver_init(struct crb_driver *d, struct tpmcrb_device *dev,
-                    unsigned locality)
+/* Read the buffer registers once, as Linux does at probe. */
+static int probe(struct crb_driver *d)
 {
-    bool full_trap = d->full_trap, shared_memory = d->shared_memory;
-
-    memset(d, 0, sizeof(*d));
-    d->dev = dev;
-    d->locality = locality;
-    d->full_trap = full_trap;
-    d->shared_memory = shared_memory;
     d->timeout_ms = DEFAULT_TIMEOUT_MS;
     d->cmd_addr = ((uint64_t)crb_driver_read32(d, CRB_CMD_HADDR) << 32) |
                   crb_driver_read32(d, CRB_CMD_LADDR);
@@ -104,19 +92,46 @@ int crb_driver_init(struct crb_driver *d, struct tpmcrb_device *dev,
     return 0;
 }
 
+int crb_driver_init(struct crb_driver *d, struct tpmcrb_device *dev,
+                    unsigned locality)
+{
+    bool full_trap = d->full_trap, shared_memory = d->shared_memory;
+
+    memset(d, 0, sizeof(*d));
+    d->dev = dev;
+    d->regs = tpmcrb_regs_mem(dev);
+    d->buffer = tpmcrb_buffer_mem(dev);
+    d->cfg = *tpmcrb_device_config(dev);
+    d->locality = locality;
+    d->full_trap = full_trap;
+    d->shared_memory = shared_memory;
+    return probe(d);
+}
+
+int crb_driver_init_shared(struct crb_driver *d, uint8_t *regs,
+                           uint8_t *buffer, const struct tpmcrb_config *cfg,
+                           unsigned locality)
+{
+    memset(d, 0, sizeof(*d));
+    d->regs = regs;
+    d->buffer = buffer;
+    d->cfg = *cfg;
+    d->locality = locality;
+    d->shared_memory = true;
+    return probe(d);
+}
+
 static void copy_in(struct crb_driver *d, uint8_t *dst, bool trapped,
                     const uint8_t *src, uint32_t len)
 {
-    const struct tpmcrb_config *cfg = tpmcrb_device_config(d->dev);
+    uint64_t off = d->cmd_addr - d->cfg.base;
+    uint32_t i = 0, v;
 
     if (!trapped) {
         memcpy(dst, src, len);
         return;
     }
     /* Every store exits: dword writes, as a guest's memcpy_toio does. */
-    uint64_t off = d->cmd_addr - cfg->base;
-    uint32_t i = 0, v;
-
     for (; i + 4 <= len; i += 4) {
         memcpy(&v, src + i, 4);
         tpmcrb_write(d->dev, off + i, 4, v);
@@ -128,14 +143,12 @@ static void copy_in(struct crb_driver *d, uint8_t *dst, bool trapped,
 static void copy_out(struct crb_driver *d, uint8_t *dst, const uint8_t *src,
                      uint64_t addr, uint32_t len)
 {
-    const struct tpmcrb_config *cfg = tpmcrb_device_config(d->dev);
-
     if (!d->full_trap) {
         memcpy(dst, src, len);
         return;
     }
     for (uint32_t i = 0; i < len; i++)
-        dst[i] = (uint8_t)tpmcrb_read(d->dev, addr - cfg->base + i, 1);
+        dst[i] = (uint8_t)tpmcrb_read(d->dev, addr - d->cfg.base + i, 1);
 }
 
 static int request_locality(struct crb_driver *d)

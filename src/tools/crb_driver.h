@@ -12,7 +12,9 @@
 #include "tpmcrb.h"
 
 struct crb_driver {
-    struct tpmcrb_device *dev;
+    struct tpmcrb_device *dev;  /* NULL: memory shared with a device elsewhere */
+    uint8_t *regs, *buffer;     /* the device window as the guest sees it */
+    struct tpmcrb_config cfg;
     unsigned locality;
     bool full_trap;            /* reads through tpmcrb_read() */
     bool shared_memory;        /* writes are plain stores (poll transport) */
@@ -29,6 +31,12 @@ struct crb_driver {
  * shared_memory before the call; everything else is reset. */
 int crb_driver_init(struct crb_driver *d, struct tpmcrb_device *dev,
                     unsigned locality);
+
+/* Probe a device served by another process (`tpmcrb serve`) through its
+ * memory: plain loads and stores only. */
+int crb_driver_init_shared(struct crb_driver *d, uint8_t *regs,
+                           uint8_t *buffer, const struct tpmcrb_config *cfg,
+                           unsigned locality);
 
 /* One command through the whole protocol. Returns 0 with the response,
  * -EIO when the device reports tpmSts (fatal), -ETIMEDOUT when a wait ran
