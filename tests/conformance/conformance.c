@@ -1,0 +1,247 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * One conformance suite for every backend: the same TPM sequences through
+ * the device (Linux-order CRB protocol) with the same expected results.
+ * usage: conformance BACKEND-SPEC   (exit 77 when the backend is missing)
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "core/regs.h"
+#include "core/tpm_cmd.h"
+#include "tools/crb_driver.h"
+#include "tpm_seq.h"
+#include "tpmcrb.h"
+
+#include <openssl/sha.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define NV_INDEX 0x01500016u
+
+static const char *spec;
+
+struct fx {
+    char dir[64];
+    struct tpmcrb_backend *be;
+    struct tpmcrb_device *dev;
+    struct crb_driver drv;
+    uint8_t rsp[4096];
+    uint32_t rsp_len;
+};
+
+static void power_on(struct fx *f)
+{
+    struct tpmcrb_backend_options bo = { .state_dir = f->dir };
+    struct tpmcrb_config cfg;
+
+    assert_int_equal(tpmcrb_backend_open(spec, &bo, &f->be), 0);
+    tpmcrb_config_init(&cfg);
+    assert_int_equal(tpmcrb_device_new(&cfg, f->be, &f->dev), 0);
+}
+
+static void power_off(struct fx *f)
+{
+    tpmcrb_device_free(f->dev);
+    tpmcrb_backend_close(f->be);
+    f->dev = NULL;
+    f->be = NULL;
+}
+
+/* Send @b from @locality; returns the response code. */
+static uint32_t run(struct fx *f, unsigned locality, const struct tpm_buf *b)
+{
+    assert_int_equal(crb_driver_init(&f->drv, f->dev, locality), 0);
+    f->drv.timeout_ms = 60000;
+    assert_int_equal(crb_driver_transmit(&f->drv, b->data, b->len, f->rsp,
+                                         sizeof(f->rsp), &f->rsp_len), 0);
+    assert_int_equal(tpm_hdr_size(f->rsp), f->rsp_len);
+    return tpm_hdr_code(f->rsp);
+}
+
+static int setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof(*f));
+    struct tpm_buf b;
+
+    strcpy(f->dir, "/tmp/tpmcrb-conf-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    power_on(f);
+    seq_startup(&b, TPM_SU_CLEAR);
+    assert_int_equal(run(f, 0, &b), TPM_RC_SUCCESS);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+    char cmd[128];
+
+    if (f->dev)
+        power_off(f);
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", f->dir);
+    free(f);
+    return 0;
+}
+
+static void getrandom(void **state)
+{
+    struct fx *f = *state;
+    struct tpm_buf b;
+
+    seq_getrandom(&b, 32);
+    assert_int_equal(run(f, 0, &b), TPM_RC_SUCCESS);
+    assert_int_equal(f->rsp_len, TPM_HEADER_SIZE + 2 + 32);
+    assert_int_equal(tpm_be16(f->rsp + TPM_HEADER_SIZE), 32);
+}
+
+static void pcr_extend_and_read(void **state)
+{
+    struct fx *f = *state;
+    uint8_t data[32], cat[64], want[32];
+    const uint8_t *got;
+    struct tpm_buf b;
+
+    for (int i = 0; i < 32; i++)
+        data[i] = (uint8_t)(i * 7);
+    seq_pcr_reset(&b, 16);
+    assert_int_equal(run(f, 0, &b), TPM_RC_SUCCESS);
+    seq_pcr_extend(&b, 16, data);
+    assert_int_equal(run(f, 0, &b), TPM_RC_SUCCESS);
+    seq_pcr_read(&b, 16);
+    assert_int_equal(run(f, 0, &b), TPM_RC_SUCCESS);
+    memset(cat, 0, 32);
+    memcpy(cat + 32, data, 32);
+    SHA256(cat, sizeof(cat), want);
+    got = seq_pcr_read_digest(f->rsp, f->rsp_len);
+    assert_non_null(got);
+    assert_memory_equal(got, want, 32);
+}
+
+static void nv_define_write_read_across_power_cycle(void **state)
+{
+    struct fx *f = *state;
+    uint8_t data[32];
+    const uint8_t *got;
+    struct tpm_buf b;
+    uint16_t n;
+    bool resumed;
+
+    for (int i = 0; i < 32; i++)
+        data[i] = (uint8_t)(0xC0 + i);
+    seq_nv_define(&b, NV_INDEX, 32);
+    assert_int_equal(run(f, 0, &b), TPM_RC_SUCCESS);
+    seq_nv_write(&b, NV_INDEX, data, 32);
+    assert_int_equal(run(f, 0, &b), TPM_RC_SUCCESS);
+    power_off(f);
+    power_on(f);
+    resumed = tpmcrb_device_tpm_resumed(f->dev);
+    seq_startup(&b, TPM_SU_CLEAR);
+    assert_int_equal(run(f, 0, &b), resumed ? TPM_RC_INITIALIZE : TPM_RC_SUCCESS);
+    seq_nv_read(&b, NV_INDEX, 32);
+    assert_int_equal(run(f, 0, &b), TPM_RC_SUCCESS);
+    got = seq_nv_read_data(f->rsp, f->rsp_len, &n);
+    assert_non_null(got);
+    assert_int_equal(n, 32);
+    assert_memory_equal(got, data, 32);
+    seq_nv_undefine(&b, NV_INDEX);
+    assert_int_equal(run(f, 0, &b), TPM_RC_SUCCESS);
+}
+
+/* A command of the whole 4 KiB buffer crosses the device intact: the TPM
+ * parses all of it and refuses the sequence handle that is not loaded. */
+static void four_kib_command(void **state)
+{
+    struct fx *f = *state;
+    struct tpm_buf b;
+    uint32_t rc;
+
+    seq_big(&b, 4096);
+    assert_int_equal(b.len, 4096);
+    rc = run(f, 0, &b);
+    assert_int_not_equal(rc, TPM_RC_SUCCESS);
+    assert_int_not_equal(rc, TPM_RC_COMMAND_SIZE);
+    assert_int_equal(rc, 0x910); /* TPM_RC_REFERENCE_H0: handle not loaded */
+    assert_int_equal(f->rsp_len, TPM_HEADER_SIZE);
+}
+
+/* Localities reach the TPM: PCR 20 may be reset from locality 2 only
+ * (PC Client PCR attributes), PCR 16 from any. */
+static void locality_dependent_pcr_reset(void **state)
+{
+    struct fx *f = *state;
+    struct tpm_buf b;
+
+    seq_pcr_reset(&b, 20);
+    assert_int_equal(run(f, 0, &b), TPM_RC_LOCALITY);
+    assert_int_equal(run(f, 1, &b), TPM_RC_LOCALITY);
+    assert_int_equal(run(f, 2, &b), TPM_RC_SUCCESS);
+    seq_pcr_reset(&b, 16);
+    assert_int_equal(run(f, 3, &b), TPM_RC_SUCCESS);
+}
+
+static uint32_t rd(struct fx *f, uint32_t reg)
+{
+    return crb_driver_read32(&f->drv, reg);
+}
+
+/* A long command (RSA key generation) cancelled through CTRL_CANCEL. */
+static void cancel_long_command(void **state)
+{
+    struct fx *f = *state;
+    struct timespec ms = { 0, 1000000 };
+    struct tpm_buf b;
+    uint8_t *buf = tpmcrb_buffer_mem(f->dev);
+    int waited = 0;
+
+    seq_create_primary_rsa(&b, 3072);
+    assert_int_equal(crb_driver_init(&f->drv, f->dev, 0), 0);
+    crb_driver_write32(&f->drv, CRB_LOC_CTRL, LOC_CTRL_REQUEST);
+    crb_driver_write32(&f->drv, CRB_CTRL_REQ, CTRL_REQ_CMD_READY);
+    memcpy(buf, b.data, b.len);
+    crb_driver_write32(&f->drv, CRB_CTRL_START, 1);
+    nanosleep(&ms, NULL);
+    assert_int_equal(rd(f, CRB_CTRL_START), 1); /* still generating */
+    crb_driver_write32(&f->drv, CRB_CTRL_CANCEL, 1);
+    while ((rd(f, CRB_CTRL_START) & 1) && waited++ < 60000)
+        nanosleep(&ms, NULL);
+    assert_int_equal(rd(f, CRB_CTRL_START), 0);
+    assert_int_equal(rd(f, CRB_CTRL_STS) & CTRL_STS_FATAL, 0);
+    assert_int_equal(tpm_hdr_code(buf), TPM_RC_CANCELED);
+    crb_driver_write32(&f->drv, CRB_CTRL_CANCEL, 0);
+    crb_driver_write32(&f->drv, CRB_LOC_CTRL, LOC_CTRL_RELINQUISH);
+    /* The TPM goes on working. */
+    getrandom(state);
+}
+
+int main(int argc, char **argv)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(getrandom, setup, teardown),
+        cmocka_unit_test_setup_teardown(pcr_extend_and_read, setup, teardown),
+        cmocka_unit_test_setup_teardown(nv_define_write_read_across_power_cycle, setup, teardown),
+        cmocka_unit_test_setup_teardown(four_kib_command, setup, teardown),
+        cmocka_unit_test_setup_teardown(locality_dependent_pcr_reset, setup, teardown),
+        cmocka_unit_test_setup_teardown(cancel_long_command, setup, teardown),
+    };
+
+    if (argc != 2) {
+        fprintf(stderr, "usage: conformance BACKEND-SPEC\n");
+        return 2;
+    }
+    spec = argv[1];
+    if (!strncmp(spec, "swtpm", 5) && access("/usr/bin/swtpm", X_OK) != 0) {
+        printf("SKIP: swtpm is not installed\n");
+        return 77;
+    }
+    return cmocka_run_group_tests_name(spec, tests, NULL, NULL);
+}
