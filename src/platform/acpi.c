@@ -54,17 +54,15 @@ void tpmcrb_acpi_options_init(struct tpmcrb_acpi_options *o)
     o->oem_revision = 1;
 }
 
-/* Same geometry as tpmcrb_regs_size()/tpmcrb_buffer_addr(): the register
- * pages, then (split layout) the command buffer page right after them. */
-static uint64_t regs_size(const struct tpmcrb_acpi_options *o)
+/* The device's own geometry, so that the description cannot drift from
+ * what the device maps: register pages, then (split) the buffer page. */
+static struct tpmcrb_config geometry(const struct tpmcrb_acpi_options *o)
 {
-    return (uint64_t)o->localities * TPMCRB_PAGE_SIZE;
-}
+    struct tpmcrb_config cfg = {
+        .base = o->base, .layout = o->layout, .localities = o->localities,
+    };
 
-static uint64_t window_size(const struct tpmcrb_acpi_options *o)
-{
-    return regs_size(o) +
-           (o->layout == TPMCRB_LAYOUT_SPLIT ? TPMCRB_SPLIT_BUFFER_SIZE : 0);
+    return cfg;
 }
 
 /* A header ID field: NUL-terminated within @cap bytes, printable ASCII. */
@@ -82,6 +80,9 @@ static bool id_ok(const char *s, size_t cap)
 
 static int check_geometry(const struct tpmcrb_acpi_options *o)
 {
+    struct tpmcrb_config cfg;
+    uint64_t window;
+
     if (o->layout != TPMCRB_LAYOUT_SPLIT && o->layout != TPMCRB_LAYOUT_COMPAT) {
         LOG_ERROR("acpi: unknown buffer layout %d", (int)o->layout);
         return -EINVAL;
@@ -96,10 +97,11 @@ static int check_geometry(const struct tpmcrb_acpi_options *o)
         return -EINVAL;
     }
     /* _CRS describes the window with Memory32Fixed: 32-bit addresses. */
-    if (o->base > FOUR_GIB - window_size(o)) {
+    cfg = geometry(o);
+    window = tpmcrb_window_size(&cfg);
+    if (o->base > FOUR_GIB - window) {
         LOG_ERROR("acpi: window 0x%llx+0x%llx does not end below 4 GiB",
-                  (unsigned long long)o->base,
-                  (unsigned long long)window_size(o));
+                  (unsigned long long)o->base, (unsigned long long)window);
         return -EINVAL;
     }
     return 0;
@@ -128,10 +130,13 @@ static int check_options(const struct tpmcrb_acpi_options *o)
                   (unsigned long long)o->log_area_addr);
         return -EINVAL;
     }
-    if (!id_ok(o->oem_id, sizeof(o->oem_id)) ||
-        !id_ok(o->oem_table_id, sizeof(o->oem_table_id))) {
-        LOG_ERROR("acpi: OEM ID must be up to 6 and OEM table ID up to 8 "
-                  "printable ASCII characters");
+    if (!id_ok(o->oem_id, sizeof(o->oem_id))) {
+        LOG_ERROR("acpi: OEM ID must be up to 6 printable ASCII characters");
+        return -EINVAL;
+    }
+    if (!id_ok(o->oem_table_id, sizeof(o->oem_table_id))) {
+        LOG_ERROR("acpi: OEM table ID must be up to 8 printable ASCII "
+                  "characters");
         return -EINVAL;
     }
     return 0;
@@ -230,15 +235,19 @@ static void crb_start_dsm(struct aml *a)
     aml_end(a);
 }
 
+/* Checked by check_geometry(): every address fits 32 bits. The compat
+ * buffer lies inside locality 0's page, so it needs no range of its own. */
 static void crs(struct aml *a, const struct tpmcrb_acpi_options *o)
 {
-    uint32_t base = (uint32_t)o->base, regs = (uint32_t)regs_size(o);
+    struct tpmcrb_config cfg = geometry(o);
 
     aml_name(a, "_CRS");
     aml_restemplate(a);
-        aml_memory32_fixed(a, true, base, regs);
+        aml_memory32_fixed(a, true, (uint32_t)o->base,
+                           (uint32_t)tpmcrb_regs_size(&cfg));
         if (o->layout == TPMCRB_LAYOUT_SPLIT)
-            aml_memory32_fixed(a, true, base + regs, TPMCRB_SPLIT_BUFFER_SIZE);
+            aml_memory32_fixed(a, true, (uint32_t)tpmcrb_buffer_addr(&cfg),
+                               tpmcrb_buffer_size(&cfg));
     aml_end(a);
 }
 

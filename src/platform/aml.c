@@ -77,6 +77,8 @@ static bool reserve(struct aml *a, size_t n)
     cap = a->cap ? a->cap : 64;
     while (cap < a->len + n)
         cap = cap > a->max / 2 ? a->max : cap * 2;
+    if (cap > a->max)
+        cap = a->max;
     p = realloc(a->data, cap);
     if (!p) {
         fail(a, -ENOMEM);

@@ -3,7 +3,6 @@
 #include "tools/commands.h"
 #include "tpmcrb.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -46,15 +45,16 @@ static void usage(FILE *out)
 /* Decimal or 0x-prefixed hex, nothing else (no sign, no octal surprise). */
 static bool parse_u64(const char *s, uint64_t *out)
 {
+    const char *digits = "0123456789";
     int base = 10;
     char *end;
 
     if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+        digits = "0123456789abcdefABCDEF";
         base = 16;
         s += 2;
     }
-    if (!*s || !(base == 16 ? isxdigit((unsigned char)*s)
-                            : (*s >= '0' && *s <= '9')))
+    if (!*s || s[strspn(s, digits)])
         return false;
     errno = 0;
     *out = strtoull(s, &end, base);
@@ -86,38 +86,45 @@ static int usage_error(const char *fmt, ...)
     return EXIT_USAGE;
 }
 
+static int write_all(int fd, const uint8_t *data, size_t len)
+{
+    while (len) {
+        ssize_t w = write(fd, data, len);
+
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return -errno;
+        data += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
 static int write_file(const char *dir, const char *name, const uint8_t *data,
                       size_t len)
 {
     char path[4096];
-    int fd, n = snprintf(path, sizeof(path), "%s/%s", dir, name);
+    int fd, rc, n = snprintf(path, sizeof(path), "%s/%s", dir, name);
 
     if (n < 0 || (size_t)n >= sizeof(path)) {
         fprintf(stderr, "tpmcrb acpi: path too long: %s/%s\n", dir, name);
         return -ENAMETOOLONG;
     }
     fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-        goto fail;
-    while (len) {
-        ssize_t w = write(fd, data, len);
-
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0) {
-            close(fd);
-            goto fail;
-        }
-        data += w;
-        len -= (size_t)w;
+    if (fd < 0) {
+        rc = -errno;
+    } else {
+        rc = write_all(fd, data, len);
+        if (close(fd) < 0 && !rc)
+            rc = -errno;
     }
-    if (close(fd) < 0)
-        goto fail;
+    if (rc) {
+        fprintf(stderr, "tpmcrb acpi: %s: %s\n", path, strerror(-rc));
+        return rc;
+    }
     printf("wrote %s\n", path);
     return 0;
-fail:
-    fprintf(stderr, "tpmcrb acpi: %s: %s\n", path, strerror(errno));
-    return -errno;
 }
 
 static int write_tables(const struct tpmcrb_acpi_options *o, const char *dir)
@@ -130,8 +137,8 @@ static int write_tables(const struct tpmcrb_acpi_options *o, const char *dir)
         /* -EINVAL: the options were wrong; the library said which one. */
         return rc == -EINVAL ? EXIT_USAGE : EXIT_RUNTIME;
     if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
-        fprintf(stderr, "tpmcrb acpi: %s: %s\n", dir, strerror(errno));
         rc = -errno;
+        fprintf(stderr, "tpmcrb acpi: %s: %s\n", dir, strerror(-rc));
     }
     if (!rc)
         rc = write_file(dir, "tpm2.aml", tpm2, tpm2_len);
