@@ -189,12 +189,24 @@ static void locality_dependent_pcr_reset(void **state)
     assert_int_equal(run(f, 3, &b), TPM_RC_SUCCESS);
 }
 
+/*
+ * The embedded libtpms is cancelled from another thread while it works.
+ * swtpm in socket mode is single-threaded: it reads CANCEL_TPM_CMD only
+ * after the command is done, and libtpms clears the flag when the next
+ * command starts, so a cancel there never takes effect.
+ */
+static bool backend_cancels_running_commands(void)
+{
+    return strncmp(spec, "swtpm", 5) != 0;
+}
+
 static uint32_t rd(struct fx *f, uint32_t reg)
 {
     return crb_driver_read32(&f->drv, reg);
 }
 
-/* A long command (RSA key generation) cancelled through CTRL_CANCEL. */
+/* A long command (RSA key generation) cancelled through CTRL_CANCEL: the
+ * device stays healthy and the TPM keeps working whatever the backend. */
 static void cancel_long_command(void **state)
 {
     struct fx *f = *state;
@@ -216,7 +228,10 @@ static void cancel_long_command(void **state)
         nanosleep(&ms, NULL);
     assert_int_equal(rd(f, CRB_CTRL_START), 0);
     assert_int_equal(rd(f, CRB_CTRL_STS) & CTRL_STS_FATAL, 0);
-    assert_int_equal(tpm_hdr_code(buf), TPM_RC_CANCELED);
+    if (backend_cancels_running_commands())
+        assert_int_equal(tpm_hdr_code(buf), TPM_RC_CANCELED);
+    else /* the command finishes normally; what matters is what follows */
+        assert_int_equal(tpm_hdr_code(buf), TPM_RC_SUCCESS);
     crb_driver_write32(&f->drv, CRB_CTRL_CANCEL, 0);
     crb_driver_write32(&f->drv, CRB_LOC_CTRL, LOC_CTRL_RELINQUISH);
     /* The TPM goes on working. */
