@@ -83,6 +83,10 @@ struct tpmcrb_backend_ops {
     /* tpmEstablished flag; NULL means "always established". */
     bool (*get_established)(struct tpmcrb_backend *be);
     int (*reset_established)(struct tpmcrb_backend *be, unsigned locality);
+    /* _TPM_Init after a platform reset (a guest reboot): the TPM drops its
+     * volatile state and waits for TPM2_Startup. NULL: nothing to reset
+     * (a host TPM). */
+    int (*platform_reset)(struct tpmcrb_backend *be);
     /* Orderly power-off: persist what a later power_on() resumes from. */
     int (*power_off)(struct tpmcrb_backend *be);
     /* Whole backend state for snapshots (malloc'd blob). Optional. */
@@ -164,7 +168,8 @@ int tpmcrb_device_new(const struct tpmcrb_config *cfg,
                       struct tpmcrb_device **out);
 /* Waits for a running command (bounded), powers the backend off. */
 void tpmcrb_device_free(struct tpmcrb_device *dev);
-/* Platform reset: registers to reset values, fatal status cleared. */
+/* Platform reset (guest reboot): registers to reset values, fatal status
+ * cleared, and _TPM_Init for the backend. */
 void tpmcrb_device_reset(struct tpmcrb_device *dev);
 
 void *tpmcrb_regs_mem(struct tpmcrb_device *dev);
@@ -230,6 +235,76 @@ void tpmcrb_acpi_options_init(struct tpmcrb_acpi_options *o);
 int tpmcrb_acpi_build(const struct tpmcrb_acpi_options *o,
                       uint8_t **tpm2, size_t *tpm2_len,
                       uint8_t **ssdt, size_t *ssdt_len);
+
+/* ------------------------------------------------- snapshot and migration */
+
+/*
+ * A snapshot is a versioned, checksummed blob of the whole device: its
+ * configuration, every locality's registers, the register pages and the
+ * buffer page, a command in flight, and the backend's state (when the
+ * backend has save_state). The tool's `tpmcrb state inspect` decodes one.
+ *
+ * Live migration, in this order:
+ *   1. stop the guest's vCPUs (no more register accesses);
+ *   2. tpmcrb_device_pause(src, timeout): no START reaches the backend any
+ *      more; waits for a command the backend is running. A START written
+ *      while paused is held: it is part of the snapshot and runs on
+ *      whichever device is resumed with it, once;
+ *   3. tpmcrb_snapshot_save(src, &blob, &len);
+ *   4. on the destination: tpmcrb_device_new() with the same base, layout
+ *      and localities and a backend of the same kind, then
+ *      tpmcrb_snapshot_load(dst, blob, len);
+ *   5. tpmcrb_device_resume(dst), start the vCPUs, free the source.
+ * If the migration fails, tpmcrb_device_resume(src) carries on where it
+ * stopped. In poll mode, stop the poller (tpmcrb_poller_stop) after the
+ * vCPUs and before step 2: a register write it has not applied by then is
+ * not part of the snapshot.
+ *
+ * save/load/export/import on a device that is not paused pause it for the
+ * call (waiting up to 30 s for a running command). These control calls
+ * must not run concurrently with each other on one device.
+ */
+
+/* Returns 0 when the backend is idle, -ETIMEDOUT when it still runs a
+ * command after @timeout_ms (the device stays paused; call again). */
+int tpmcrb_device_pause(struct tpmcrb_device *dev, unsigned timeout_ms);
+/* Accept commands again; a held command goes to the backend now. */
+void tpmcrb_device_resume(struct tpmcrb_device *dev);
+bool tpmcrb_device_paused(struct tpmcrb_device *dev);
+
+/* *blob is malloc'd; the caller frees it. Returns 0, -EBUSY when a
+ * command is still running, or the backend's error. */
+int tpmcrb_snapshot_save(struct tpmcrb_device *dev, uint8_t **blob,
+                         size_t *len);
+/* Checks everything first and changes nothing when anything is wrong,
+ * after logging which check failed: -EBADMSG (not a snapshot, truncated,
+ * checksum, impossible content), -EPROTONOSUPPORT (format version),
+ * -EINVAL (configuration or backend mismatch), -EOPNOTSUPP (the backend
+ * cannot load a state), -EBUSY, or the backend's
+ * error (a backend that rejects its state keeps the previous one). A
+ * command in flight in the snapshot runs when the device is resumed (at
+ * once if it is not paused). A snapshot without backend state leaves the
+ * backend as it is. */
+int tpmcrb_snapshot_load(struct tpmcrb_device *dev, const uint8_t *blob,
+                         size_t len);
+
+/*
+ * QEMU's tpm-crb migration state: locality 0's registers at 0x00..0x7F as
+ * 32 dwords (vmstate "tpm-crb", QEMU 7.2 and the series alike) and the
+ * 3968-byte command buffer (RAM block "tpm-crb-cmd"). QEMU's guest has its
+ * buffer at base + 0x80, so both calls need the compat layout. Export
+ * needs locality 0 or none active and no command in flight (QEMU drains
+ * its own before saving); import takes tpmEstablished from the backend and
+ * runs a command whose START is set. The backend's state travels
+ * separately (tpmcrb_snapshot_* or the backend's own tools).
+ */
+#define TPMCRB_QEMU_NUM_REGS 32u
+int tpmcrb_qemu_state_export(struct tpmcrb_device *dev,
+                             uint32_t regs[TPMCRB_QEMU_NUM_REGS],
+                             uint8_t buffer[TPMCRB_COMPAT_BUFFER_SIZE]);
+int tpmcrb_qemu_state_import(struct tpmcrb_device *dev,
+                             const uint32_t regs[TPMCRB_QEMU_NUM_REGS],
+                             const uint8_t buffer[TPMCRB_COMPAT_BUFFER_SIZE]);
 
 #ifdef __cplusplus
 }

@@ -132,6 +132,7 @@ struct swtpm {
     bool est_valid;         /* tpmEstablished cached (see get_established) */
     bool est;
     bool power_cycle;
+    uint32_t buffer_size;      /* the device's, from power_on */
     bool locality_warned;
 };
 
@@ -809,6 +810,7 @@ static int swtpm_power_on(struct tpmcrb_backend *be, uint32_t buffer_size,
     int rc = 0;
 
     *resumed = false;
+    s->buffer_size = buffer_size;
     pthread_mutex_lock(&s->ctrl_lock);
     if (atomic_load(&s->broken)) {
         /* After a failure: a new child (same state), or a new connection. */
@@ -831,6 +833,17 @@ static int swtpm_power_on(struct tpmcrb_backend *be, uint32_t buffer_size,
     if (!rc)
         LOG_DEBUG("swtpm: powered on (%s)", *resumed ? "resumed" : "fresh");
     return rc;
+}
+
+/* A platform reset is INIT on the running TPM: swtpm restarts libtpms
+ * from its permanent state, and the volatile state was already deleted by
+ * the INIT at power-on, so TPM2_Startup is due again. A broken child or
+ * connection is replaced on the way, as at power-on. */
+static int swtpm_platform_reset(struct tpmcrb_backend *be)
+{
+    bool resumed;
+
+    return swtpm_power_on(be, to_swtpm(be)->buffer_size, &resumed);
 }
 
 static int set_locality(struct swtpm *s, unsigned locality, bool *refused)
@@ -1153,6 +1166,7 @@ static const struct tpmcrb_backend_ops swtpm_ops = {
     .cancel = swtpm_cancel,
     .get_established = swtpm_get_established,
     .reset_established = swtpm_reset_established,
+    .platform_reset = swtpm_platform_reset,
     .power_off = swtpm_power_off,
     .save_state = swtpm_save_state,
     .load_state = swtpm_load_state,

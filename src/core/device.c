@@ -250,6 +250,9 @@ void tpmcrb_device_reset(struct tpmcrb_device *dev)
 {
     if (tpmcrb_wait_idle(dev, FREE_TIMEOUT_MS) < 0)
         LOG_WARN("reset while a command is still running");
+    if (dev->be->ops->platform_reset && dev->be->ops->platform_reset(dev->be) < 0)
+        LOG_ERROR("backend %s failed its reset; the TPM stays in failure "
+                  "until it recovers", dev->be->ops->name);
     pthread_mutex_lock(&dev->lock);
     crb_reset(&dev->core);
     dev->held = false;

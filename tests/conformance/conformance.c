@@ -200,6 +200,25 @@ static bool backend_cancels_running_commands(void)
     return strncmp(spec, "swtpm", 5) != 0;
 }
 
+/* A guest reboot: _TPM_Init, so Startup is due and PCRs start over. */
+static void platform_reset(void **state)
+{
+    struct fx *f = *state;
+    uint8_t data[32] = { 1 }, zero[32] = { 0 };
+    struct tpm_buf b;
+
+    seq_pcr_extend(&b, 16, data);
+    assert_int_equal(run(f, 0, &b), TPM_RC_SUCCESS);
+    tpmcrb_device_reset(f->dev);
+    seq_getrandom(&b, 8);
+    assert_int_equal(run(f, 0, &b), TPM_RC_INITIALIZE);
+    seq_startup(&b, TPM_SU_CLEAR);
+    assert_int_equal(run(f, 0, &b), TPM_RC_SUCCESS);
+    seq_pcr_read(&b, 16);
+    assert_int_equal(run(f, 0, &b), TPM_RC_SUCCESS);
+    assert_memory_equal(seq_pcr_read_digest(f->rsp, f->rsp_len), zero, 32);
+}
+
 static uint32_t rd(struct fx *f, uint32_t reg)
 {
     return crb_driver_read32(&f->drv, reg);
@@ -247,6 +266,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(four_kib_command, setup, teardown),
         cmocka_unit_test_setup_teardown(locality_dependent_pcr_reset, setup, teardown),
         cmocka_unit_test_setup_teardown(cancel_long_command, setup, teardown),
+        cmocka_unit_test_setup_teardown(platform_reset, setup, teardown),
     };
 
     if (argc != 2) {
