@@ -15,6 +15,10 @@ packages=(
     # `tpmcrb vm`: QEMU, and the default guest (kernel fetched with
     # apt-get download; initramfs from busybox + tpm2-tools)
     qemu-system-x86 busybox-static apt dpkg gzip coreutils
+    # guest tests: pgrep
+    procps
+    # device overhead in instructions (callgrind)
+    valgrind
 )
 
 missing=()

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* `tpmcrb bench NAME [ARGS]`: benchmarks that print BENCH key=value lines. */
 #include "tools/bench.h"
+#include "tools/bench_trap.h"
 #include "tools/commands.h"
 
 #include <stdio.h>
@@ -12,6 +13,7 @@ static const struct {
     const char *summary;
 } benches[] = {
     { "device", bench_device, "device overhead per transport vs. libtpms called directly" },
+    { "trap", bench_trap, "trap mode on KVM per mapping (examples/kvm-vmm); device instructions (callgrind)" },
 };
 
 static void usage(FILE *out)
