@@ -78,6 +78,20 @@ static uint8_t *resolve_buffer(const struct crb_core *c, unsigned loc,
 
 /* ------------------------------------------------------------ publishing */
 
+static void mark_dirty(const struct crb_core *c, uint64_t off, uint64_t len)
+{
+    if (c->hooks.dirty)
+        c->hooks.dirty(c->hooks.opaque, off, len);
+}
+
+/* Window offset of a pointer into one of the device's buffers. */
+static uint64_t window_offset(const struct crb_core *c, const uint8_t *p)
+{
+    if (c->buffer && p >= c->buffer && p < c->buffer + TPMCRB_SPLIT_BUFFER_SIZE)
+        return (uint64_t)c->nloc * PAGE + (uint64_t)(p - c->buffer);
+    return (uint64_t)(p - c->regs);
+}
+
 static uint32_t loc_state(const struct crb_core *c)
 {
     uint32_t v = LOC_STATE_REG_VALID;
@@ -99,32 +113,33 @@ static uint32_t intf_id_lo(const struct crb_core *c)
     return v;
 }
 
-/* The value the guest reads from register dword @reg of page @loc. */
-static uint32_t reg_value(const struct crb_core *c, unsigned loc, uint32_t reg)
+/* What the guest reads in page @loc: everything but the globals in @g. */
+struct crb_globals {
+    uint32_t loc_state, intf_id_lo, ctrl_sts;
+};
+
+static void fill_page(const struct crb_core *c, unsigned loc,
+                      const struct crb_globals *g, uint32_t v[CRB_NUM_DWORDS])
 {
     const struct crb_locality *l = &c->loc[loc];
 
-    switch (reg) {
-    case CRB_LOC_STATE:   return loc_state(c);
-    case CRB_LOC_STS:
-        return ((int)loc == c->active ? LOC_STS_GRANTED : 0) |
-               (l->seized ? LOC_STS_SEIZED : 0);
-    case CRB_INTF_ID_LO:  return intf_id_lo(c);
-    case CRB_INTF_ID_HI:  return INTF_VID | (INTF_DID << 16);
-    case CRB_CTRL_STS:
-        return (c->fatal ? CTRL_STS_FATAL : 0) | (c->idle ? CTRL_STS_IDLE : 0);
-    case CRB_CTRL_CANCEL: return l->cancel;
-    case CRB_CTRL_START:  return l->start;
-    case CRB_INT_ENABLE:  return l->int_enable;
-    case CRB_INT_STS:     return l->int_sts;
-    case CRB_CMD_SIZE:    return l->cmd_size;
-    case CRB_CMD_LADDR:   return (uint32_t)l->cmd_addr;
-    case CRB_CMD_HADDR:   return (uint32_t)(l->cmd_addr >> 32);
-    case CRB_RSP_SIZE:    return l->rsp_size;
-    case CRB_RSP_ADDR_LO: return (uint32_t)l->rsp_addr;
-    case CRB_RSP_ADDR_HI: return (uint32_t)(l->rsp_addr >> 32);
-    default:              return 0; /* LOC_CTRL, CTRL_REQ, reserved */
-    }
+    memset(v, 0, CRB_NUM_DWORDS * sizeof(v[0])); /* LOC_CTRL, CTRL_REQ, ... */
+    v[CRB_LOC_STATE / 4] = g->loc_state;
+    v[CRB_LOC_STS / 4] = ((int)loc == c->active ? LOC_STS_GRANTED : 0) |
+                         (l->seized ? LOC_STS_SEIZED : 0);
+    v[CRB_INTF_ID_LO / 4] = g->intf_id_lo;
+    v[CRB_INTF_ID_HI / 4] = INTF_VID | (INTF_DID << 16);
+    v[CRB_CTRL_STS / 4] = g->ctrl_sts;
+    v[CRB_CTRL_CANCEL / 4] = l->cancel;
+    v[CRB_CTRL_START / 4] = l->start;
+    v[CRB_INT_ENABLE / 4] = l->int_enable;
+    v[CRB_INT_STS / 4] = l->int_sts;
+    v[CRB_CMD_SIZE / 4] = l->cmd_size;
+    v[CRB_CMD_LADDR / 4] = (uint32_t)l->cmd_addr;
+    v[CRB_CMD_HADDR / 4] = (uint32_t)(l->cmd_addr >> 32);
+    v[CRB_RSP_SIZE / 4] = l->rsp_size;
+    v[CRB_RSP_ADDR_LO / 4] = (uint32_t)l->rsp_addr;
+    v[CRB_RSP_ADDR_HI / 4] = (uint32_t)(l->rsp_addr >> 32);
 }
 
 static void update_irq(struct crb_core *c)
@@ -145,8 +160,15 @@ static void update_irq(struct crb_core *c)
     }
 }
 
-void crb_publish(struct crb_core *c)
+static void publish(struct crb_core *c, bool force)
 {
+    const struct crb_globals g = {
+        .loc_state = loc_state(c),
+        .intf_id_lo = intf_id_lo(c),
+        .ctrl_sts = (c->fatal ? CTRL_STS_FATAL : 0) | (c->idle ? CTRL_STS_IDLE : 0),
+    };
+    uint32_t v[CRB_NUM_DWORDS];
+
     /* A response copied into the buffer must be visible before START
      * reads 0 on a weakly ordered host. */
     atomic_thread_fence(memory_order_release);
@@ -154,31 +176,32 @@ void crb_publish(struct crb_core *c)
         uint32_t *page = (uint32_t *)(c->regs + (size_t)loc * PAGE);
         int first = -1, last = -1;
 
+        fill_page(c, loc, &g, v);
         for (unsigned i = 0; i < CRB_NUM_DWORDS; i++) {
-            uint32_t v = reg_value(c, loc, i * 4);
-
-            if (v == c->image[loc][i])
+            if (v[i] == c->image[loc][i] && !force)
                 continue;
-            c->image[loc][i] = v;
-            __atomic_store_n(&page[i], v, __ATOMIC_RELAXED);
+            c->image[loc][i] = v[i];
+            __atomic_store_n(&page[i], v[i], __ATOMIC_RELAXED);
             if (first < 0)
                 first = (int)i;
             last = (int)i;
         }
-        if (first >= 0 && c->hooks.dirty)
-            c->hooks.dirty(c->hooks.opaque, (uint64_t)loc * PAGE + first * 4u,
-                           (uint64_t)(last - first + 1) * 4);
+        if (first >= 0)
+            mark_dirty(c, (uint64_t)loc * PAGE + first * 4u,
+                       (uint64_t)(last - first + 1) * 4);
     }
     update_irq(c);
+}
+
+void crb_publish(struct crb_core *c)
+{
+    publish(c, false);
 }
 
 /* Store every register, whatever image[] says (after reset or restore). */
 static void publish_all(struct crb_core *c)
 {
-    for (unsigned loc = 0; loc < c->nloc; loc++)
-        for (unsigned i = 0; i < CRB_NUM_DWORDS; i++)
-            c->image[loc][i] = ~reg_value(c, loc, i * 4);
-    crb_publish(c);
+    publish(c, true);
 }
 
 void crb_restored(struct crb_core *c)
@@ -261,8 +284,10 @@ static void finish_with_error(struct crb_core *c, unsigned loc, uint32_t rc)
     uint8_t *rsp = resolve_buffer(c, loc, c->loc[loc].rsp_addr,
                                   c->loc[loc].rsp_size, &cap);
 
-    if (cap >= TPM_HEADER_SIZE)
+    if (cap >= TPM_HEADER_SIZE) {
         tpm_error_response(rsp, rc);
+        mark_dirty(c, window_offset(c, rsp), TPM_HEADER_SIZE);
+    }
     raise_int(c, loc, INT_START);
 }
 
@@ -325,6 +350,8 @@ void crb_complete(struct crb_core *c, const uint8_t *rsp, uint32_t len,
         memcpy(c->rsp_buf, rsp, len);
         LOG_TRACE("response rc %#x len %u", tpm_hdr_code(rsp), len);
     }
+    mark_dirty(c, window_offset(c, c->rsp_buf),
+               len >= TPM_HEADER_SIZE && len <= c->rsp_cap ? len : TPM_HEADER_SIZE);
     c->busy = false;
     c->loc[loc].start = 0;
     /* A buffer chosen by firmware lasts for one command; a later OS finds
@@ -399,7 +426,7 @@ bool crb_write_reg(struct crb_core *c, unsigned loc, uint32_t reg,
                    uint32_t value, uint32_t mask)
 {
     struct crb_locality *l = &c->loc[loc];
-    uint32_t v = merge(reg_value(c, loc, reg), value, mask);
+    uint32_t v = merge(c->image[loc][reg / 4], value, mask);
     bool started = false;
 
     switch (reg) {
@@ -447,12 +474,10 @@ static bool write_dword_part(struct crb_core *c, uint64_t off, unsigned n,
     unsigned shift = (unsigned)(off & 3) * 8;
     uint32_t mask = (n == 4 ? 0xFFFFFFFFu : ((1u << (8 * n)) - 1)) << shift;
 
-    if (off >= regs_size) {
-        write_memory(c->buffer + (off - regs_size), n, value);
-        return false;
-    }
-    if (poff >= CRB_DATA_BUFFER) {
-        write_memory(c->regs + off, n, value);
+    if (off >= regs_size || poff >= CRB_DATA_BUFFER) {
+        write_memory(off >= regs_size ? c->buffer + (off - regs_size)
+                                      : c->regs + off, n, value);
+        mark_dirty(c, off, n);
         return false;
     }
     LOG_TRACE("write loc %u %s+%u size %u value %#llx", loc,
@@ -516,8 +541,7 @@ static void clear_buffers(struct crb_core *c)
                PAGE - CRB_DATA_BUFFER);
     if (c->buffer)
         memset(c->buffer, 0, TPMCRB_SPLIT_BUFFER_SIZE);
-    if (c->hooks.dirty)
-        c->hooks.dirty(c->hooks.opaque, 0, crb_window_size(c));
+    mark_dirty(c, 0, crb_window_size(c));
 }
 
 void crb_reset(struct crb_core *c)

@@ -24,6 +24,7 @@ struct fx {
     struct tpmcrb_config cfg;
     struct tpmcrb_device *dev;
     int irq_level, irq_calls, dirty_calls;
+    uint64_t dirty_lo, dirty_hi;   /* union of the reported ranges */
 };
 
 static void on_irq(void *opaque, bool level)
@@ -38,8 +39,10 @@ static void on_dirty(void *opaque, uint64_t off, uint64_t len)
 {
     struct fx *f = opaque;
 
-    (void)off; (void)len;
-    f->dirty_calls++;
+    if (!f->dirty_calls++ || off < f->dirty_lo)
+        f->dirty_lo = off;
+    if (off + len > f->dirty_hi)
+        f->dirty_hi = off + len;
 }
 
 static struct fx *make(enum tpmcrb_layout layout, unsigned nloc, uint32_t bound)
@@ -538,6 +541,28 @@ static void response_larger_than_buffer(void **state)
     assert_int_equal(tpm_hdr_size(b), 10);
 }
 
+/* An embedder that keeps a copy of the window learns of every change:
+ * registers, the response in the buffer page, trapped data bytes. */
+static void dirty_ranges_cover_every_change(void **state)
+{
+    struct fx *f = *state;
+    uint64_t buf = tpmcrb_regs_size(&f->cfg);
+
+    activate(f, 0);
+    put_cmd(f, 0, 12);
+    f->fake.rsp_len = 300;
+    f->dirty_calls = 0;
+    wr(f, 0, CRB_CTRL_START, 1);
+    wait_done(f);
+    assert_true(f->dirty_calls > 0);
+    assert_true(f->dirty_lo <= CRB_CTRL_START);
+    assert_true(f->dirty_hi >= buf + 300);
+    f->dirty_calls = 0;
+    tpmcrb_write(f->dev, 0x100, 4, 0x11223344); /* in-page data bytes */
+    assert_int_equal(f->dirty_lo, 0x100);
+    assert_int_equal(f->dirty_hi, 0x104);
+}
+
 static void async_mode_completes_later(void **state)
 {
     struct fx *f = make(TPMCRB_LAYOUT_SPLIT, 5, 0);
@@ -618,6 +643,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(edk2_inpage_buffer_in_split_layout, setup_split, teardown),
         cmocka_unit_test_setup_teardown(foreign_buffer_address_ignored, setup_split, teardown),
         cmocka_unit_test_setup_teardown(response_larger_than_buffer, setup_split, teardown),
+        cmocka_unit_test_setup_teardown(dirty_ranges_cover_every_change, setup_split, teardown),
         cmocka_unit_test_teardown(async_mode_completes_later, teardown),
         cmocka_unit_test_setup_teardown(sync_bound_completes_in_write, setup_split, teardown),
         cmocka_unit_test(bad_configs_rejected),
