@@ -552,12 +552,14 @@ static void dirty_ranges_cover_every_change(void **state)
     put_cmd(f, 0, 12);
     f->fake.rsp_len = 300;
     f->dirty_calls = 0;
+    f->dirty_hi = 0;
     wr(f, 0, CRB_CTRL_START, 1);
     wait_done(f);
     assert_true(f->dirty_calls > 0);
     assert_true(f->dirty_lo <= CRB_CTRL_START);
     assert_true(f->dirty_hi >= buf + 300);
     f->dirty_calls = 0;
+    f->dirty_hi = 0;
     tpmcrb_write(f->dev, 0x100, 4, 0x11223344); /* in-page data bytes */
     assert_int_equal(f->dirty_lo, 0x100);
     assert_int_equal(f->dirty_hi, 0x104);
