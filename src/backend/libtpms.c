@@ -8,11 +8,13 @@
  * in two files written through state_store:
  *   tpm2-nv.state        permanent (NV) state, fsynced whenever libtpms
  *                        stores it, before the command's response returns;
- *   tpm2-volatile.state  volatile state; its header's link field is the
- *                        generation of the NV file it belongs to, so a
- *                        volatile file older or newer than the NV file (a
- *                        process died between the two writes) is detected
- *                        and treated as a power loss.
+ *   tpm2-volatile.state.0/.1  volatile state in two slots rewritten in
+ *                        place (state_store's slotted files: cheap enough
+ *                        to save after every command); its header's link
+ *                        field is the generation of the NV file it belongs
+ *                        to, so volatile state older or newer than the NV
+ *                        file (a process died between the two writes) is
+ *                        detected and treated as a power loss.
  * Every save bumps a generation number; in PER_COMMAND mode a process
  * compares the generations on disk with its own before each command and
  * reloads libtpms when another process has moved the state on.
@@ -23,6 +25,7 @@
 #include "core/tpm_cmd.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,7 +53,8 @@ struct libtpms_be {
     enum tpmcrb_state_sync sync;
     struct state_store *store;  /* NULL: state in memory only */
     bool power_cycle;           /* the next power_on ignores volatile state */
-    bool powered;
+    bool on;                    /* between power_on() and power_off() */
+    bool powered;               /* libtpms is initialised */
     bool locked;                /* we hold the state directory lock */
     bool stale;                 /* memory may differ from disk: reload */
     bool nv_dirty;              /* libtpms stored NV that is not on disk */
@@ -281,7 +285,23 @@ static void unlock_store(struct libtpms_be *be)
     be->locked = false;
 }
 
-/* Read both files into be->nv/be->vol. A volatile file that does not pair
+/* The newest generation on disk, from the headers only. */
+static int disk_generation(struct libtpms_be *be, uint64_t *gen)
+{
+    struct state_info nvi = { 0 }, voli = { 0 };
+    int err;
+
+    err = state_store_peek(be->store, NV_FILE, TYPE_NV, &nvi);
+    if (err < 0 && err != -ENOENT)
+        return err;
+    err = state_store_peek_slots(be->store, VOL_FILE, TYPE_VOL, &voli);
+    if (err < 0 && err != -ENOENT)
+        return err;
+    *gen = nvi.generation > voli.generation ? nvi.generation : voli.generation;
+    return 0;
+}
+
+/* Read the state into be->nv/be->vol. Volatile state that does not pair
  * with the NV file is dropped: some process died between the two writes,
  * which for the TPM is a power loss. */
 static int load_files(struct libtpms_be *be)
@@ -298,18 +318,25 @@ static int load_files(struct libtpms_be *be)
         blob_set(&be->nv, data, nvi.len);
     else if (err != -ENOENT)
         return err;
-    err = state_store_read(be->store, VOL_FILE, TYPE_VOL, &data, &voli);
+    err = state_store_read_slots(be->store, VOL_FILE, TYPE_VOL, &data, &voli);
     if (err == 0)
         blob_set(&be->vol, data, voli.len);
     else if (err != -ENOENT)
         return err;
+    if (!be->nv.data && be->vol.data) {
+        /* Never manufacture a new TPM over the remains of an old one. */
+        LOG_ERROR("%s/%s is missing but volatile state exists: refusing to "
+                  "create a new TPM there (move the directory away to start "
+                  "afresh)", store_dir(be), NV_FILE);
+        return -ENOENT;
+    }
     be->nv_gen = nvi.generation;
-    be->gen = nvi.generation > voli.generation ? nvi.generation
-                                               : voli.generation;
-    if (be->vol.data && (!be->nv.data || voli.link != nvi.generation)) {
-        LOG_WARN("%s/%s does not belong to %s/%s (a command was interrupted): "
-                 "the TPM restarts as after a power loss", store_dir(be),
-                 VOL_FILE, store_dir(be), NV_FILE);
+    if ((err = disk_generation(be, &be->gen)) < 0)
+        return err;
+    if (be->vol.data && voli.link != nvi.generation) {
+        LOG_WARN("the volatile state in %s/%s.* does not belong to %s/%s (a "
+                 "command was interrupted): the TPM restarts as after a power "
+                 "loss", store_dir(be), VOL_FILE, store_dir(be), NV_FILE);
         blob_free(&be->vol);
     }
     return 0;
@@ -333,8 +360,8 @@ static int write_vol(struct libtpms_be *be, uint64_t gen, bool durable)
     struct state_info info = { .type = TYPE_VOL, .generation = gen,
                                .link = be->nv_gen, .len = be->vol.len };
 
-    return state_store_write(be->store, VOL_FILE, &info, be->vol.data,
-                             durable);
+    return state_store_write_slots(be->store, VOL_FILE, &info, be->vol.data,
+                                   durable);
 }
 
 /* After a command (lock held in PER_COMMAND mode): NV, durable, if libtpms
@@ -391,7 +418,7 @@ static int reload(struct libtpms_be *be)
         return err;
     err = tpm_start(be, be->vol.data != NULL,
                     file_name(be, NV_FILE, nvp, sizeof(nvp)),
-                    file_name(be, VOL_FILE, volp, sizeof(volp)));
+                    file_name(be, VOL_FILE ".*", volp, sizeof(volp)));
     if (err < 0)
         return err;
     if (!be->vol.data) {
@@ -413,7 +440,6 @@ static int reload(struct libtpms_be *be)
  * disk is not the one we hold. Two header reads in the common case. */
 static int sync_begin(struct libtpms_be *be)
 {
-    struct state_info nvi = { 0 }, voli = { 0 };
     uint64_t disk_gen;
     int err;
 
@@ -421,13 +447,8 @@ static int sync_begin(struct libtpms_be *be)
         return 0;
     if ((err = lock_store(be)) < 0)
         return err;
-    err = state_store_peek(be->store, NV_FILE, TYPE_NV, &nvi);
-    if (err == 0 || err == -ENOENT)
-        err = state_store_peek(be->store, VOL_FILE, TYPE_VOL, &voli);
-    if (err < 0 && err != -ENOENT)
+    if ((err = disk_generation(be, &disk_gen)) < 0)
         goto fail;
-    disk_gen = nvi.generation > voli.generation ? nvi.generation
-                                                : voli.generation;
     if (disk_gen == be->gen && !be->stale && be->powered)
         return 0;
     if ((err = reload(be)) == 0)
@@ -453,16 +474,19 @@ static int lt_power_on(struct tpmcrb_backend *base, uint32_t buffer_size,
 {
     struct libtpms_be *be = to_be(base);
     char nvp[512], volp[512];
+    uint8_t *cmd;
     bool vol;
     int err;
 
-    if (be->powered) {
+    if (be->on) {
         LOG_ERROR("libtpms: power_on while already powered on");
         return -EBUSY;
     }
-    be->buffer_size = buffer_size;
-    if (!(be->cmd = realloc(be->cmd, buffer_size)))
+    cmd = realloc(be->cmd, buffer_size);
+    if (!cmd)
         return -ENOMEM;
+    be->cmd = cmd;
+    be->buffer_size = buffer_size;
     if (be->store) {
         if ((err = lock_store(be)) < 0)
             return err;
@@ -472,7 +496,7 @@ static int lt_power_on(struct tpmcrb_backend *base, uint32_t buffer_size,
     vol = be->vol.data && !be->power_cycle;
     be->power_cycle = false;
     err = tpm_start(be, vol, file_name(be, NV_FILE, nvp, sizeof(nvp)),
-                    file_name(be, VOL_FILE, volp, sizeof(volp)));
+                    file_name(be, VOL_FILE ".*", volp, sizeof(volp)));
     if (err < 0)
         goto out;
     /* A new TPM was manufactured: its NV must exist before it is used. */
@@ -483,10 +507,11 @@ static int lt_power_on(struct tpmcrb_backend *base, uint32_t buffer_size,
     /* An owner that resumed consumes the volatile file: after a crash the
      * next start must be a power loss, not a second resume of old state. */
     if (be->store && vol && be->sync == TPMCRB_STATE_SYNC_OWNER &&
-        (err = state_store_remove(be->store, VOL_FILE, true)) < 0)
+        (err = state_store_remove_slots(be->store, VOL_FILE, true)) < 0)
         goto fail;
     blob_free(&be->vol);
     be->stale = false;
+    be->on = true;
     *resumed = vol;
     LOG_DEBUG("libtpms: powered on (%s, %s)", store_dir(be),
               vol ? "resumed" : "needs TPM2_Startup");
@@ -506,7 +531,7 @@ static int lt_execute(struct tpmcrb_backend *base, unsigned locality,
     uint32_t len;
     int err;
 
-    if (!be->powered && be->sync != TPMCRB_STATE_SYNC_PER_COMMAND) {
+    if (!be->on) {
         LOG_ERROR("libtpms: command while powered off");
         return -EIO;
     }
@@ -522,10 +547,12 @@ static int lt_execute(struct tpmcrb_backend *base, unsigned locality,
         LOG_ERROR("libtpms: response of %u bytes exceeds %u", len, rsp_cap);
         err = -EMSGSIZE;
     }
-    if (err == 0)
+    if (err == 0) {
         err = sync_end(be);
-    else
+    } else {
+        be->stale = true; /* libtpms may have changed state we did not save */
         unlock_store(be);
+    }
     if (err < 0)
         return err;
     memcpy(rsp, be->rsp, len);
@@ -555,12 +582,10 @@ static int lt_reset_established(struct tpmcrb_backend *base,
     TPM_RESULT rc;
     int err;
 
+    if (!be->on)
+        return -EIO;
     if ((err = sync_begin(be)) < 0)
         return err;
-    if (!be->powered) {
-        unlock_store(be);
-        return -EIO;
-    }
     be->locality = locality;
     rc = TPM_IO_TpmEstablished_Reset();
     if (rc) {
@@ -572,6 +597,21 @@ static int lt_reset_established(struct tpmcrb_backend *base,
     return be->sync == TPMCRB_STATE_SYNC_PER_COMMAND ? sync_end(be) : 0;
 }
 
+/* _TPM_Init after a platform reset: libtpms restarts from its permanent
+ * state alone, so PCRs and sessions are gone and TPM2_Startup is due. */
+static int lt_platform_reset(struct tpmcrb_backend *base)
+{
+    struct libtpms_be *be = to_be(base);
+    int err;
+
+    if (!be->on || !be->powered)
+        return -EIO;
+    if ((err = get_state(TPMLIB_STATE_PERMANENT, &be->nv)) < 0)
+        return err;
+    tpm_stop(be);
+    return tpm_start(be, false, "memory", "memory");
+}
+
 /* Owner and memory modes keep the volatile state for the next power_on;
  * PER_COMMAND mode wrote it after each command (writing it again could
  * overwrite a newer state of another process). */
@@ -580,8 +620,11 @@ static int lt_power_off(struct tpmcrb_backend *base)
     struct libtpms_be *be = to_be(base);
     int err = 0;
 
-    if (!be->powered)
+    if (!be->on)
         return 0;
+    be->on = false;
+    if (!be->powered)
+        return 0; /* a failed reload left libtpms stopped */
     if (!be->store || be->sync == TPMCRB_STATE_SYNC_OWNER) {
         err = get_state(TPMLIB_STATE_VOLATILE, &be->vol);
         if (err == 0 && be->store && (err = lock_store(be)) == 0) {
@@ -607,10 +650,12 @@ static int lt_save_state(struct tpmcrb_backend *base, uint8_t **out,
     uint8_t *p;
     int err = 0;
 
-    if (!be->powered) {
+    if (!be->on) {
         LOG_ERROR("libtpms: cannot save the state of a TPM that is off");
         return -EIO;
     }
+    if ((err = sync_begin(be)) < 0)
+        return err;
     if ((err = get_state(TPMLIB_STATE_PERMANENT, &nv)) < 0 ||
         (err = get_state(TPMLIB_STATE_VOLATILE, &vol)) < 0)
         goto out;
@@ -631,6 +676,7 @@ static int lt_save_state(struct tpmcrb_backend *base, uint8_t **out,
     *out = p;
     *out_len = BLOB_HEADER + (size_t)nv.len + vol.len;
 out:
+    unlock_store(be);
     blob_free(&nv);
     blob_free(&vol);
     return err;
@@ -651,7 +697,6 @@ static int lt_load_state(struct tpmcrb_backend *base, const uint8_t *blob,
     struct libtpms_be *be = to_be(base);
     struct blob old_nv = { 0 }, old_vol = { 0 };
     uint32_t nv_len, vol_len;
-    bool was_on = be->powered;
     int err;
 
     if (len < BLOB_HEADER || rd32(blob) != BLOB_MAGIC ||
@@ -661,11 +706,11 @@ static int lt_load_state(struct tpmcrb_backend *base, const uint8_t *blob,
     vol_len = rd32(blob + 12);
     if (nv_len == 0 || (uint64_t)nv_len + vol_len != len - BLOB_HEADER)
         goto bad;
-    if (!was_on) {
+    if (!be->on) {
         LOG_ERROR("libtpms: load the state after powering on");
         return -EIO;
     }
-    if ((err = lock_store(be)) < 0)
+    if ((err = sync_begin(be)) < 0 || (err = lock_store(be)) < 0)
         return err;
     if ((err = get_state(TPMLIB_STATE_PERMANENT, &old_nv)) < 0 ||
         (err = get_state(TPMLIB_STATE_VOLATILE, &old_vol)) < 0)
@@ -699,7 +744,7 @@ static void lt_destroy(struct tpmcrb_backend *base)
 {
     struct libtpms_be *be = to_be(base);
 
-    if (be->powered && lt_power_off(base) < 0)
+    if (be->on && lt_power_off(base) < 0)
         LOG_ERROR("libtpms: state in %s may be incomplete", store_dir(be));
     state_store_close(be->store);
     blob_free(&be->nv);
@@ -718,6 +763,7 @@ static const struct tpmcrb_backend_ops libtpms_ops = {
     .cancel = lt_cancel,
     .get_established = lt_get_established,
     .reset_established = lt_reset_established,
+    .platform_reset = lt_platform_reset,
     .power_off = lt_power_off,
     .save_state = lt_save_state,
     .load_state = lt_load_state,

@@ -6,10 +6,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #define STATE_MAGIC     "TPMCRBST"
@@ -20,6 +22,11 @@ struct state_store {
     char *dir;
     int dirfd;
     int lockfd;
+    /* Slotted state: open slot files (kept open: they are rewritten in
+     * place, never replaced) and which slot holds the current state. */
+    char slot_name[64];
+    int slot_fd[2];
+    int cur_slot;   /* -1: not known yet */
 };
 
 /* ------------------------------------------------------------ encoding */
@@ -99,7 +106,8 @@ static void encode_header(uint8_t *hdr, const struct state_info *info,
 
 /* Checks what the header alone can tell; the checksum needs the payload. */
 static const char *decode_header(const uint8_t *hdr, uint32_t type,
-                                 uint64_t file_size, struct state_info *info)
+                                 uint64_t file_size, bool exact,
+                                 struct state_info *info)
 {
     if (memcmp(hdr, STATE_MAGIC, 8) != 0)
         return "not a tpmcrb state file (bad magic)";
@@ -115,7 +123,8 @@ static const char *decode_header(const uint8_t *hdr, uint32_t type,
         return "payload length out of range";
     if (file_size < STATE_HEADER_SIZE + (uint64_t)info->len)
         return "truncated";
-    if (file_size > STATE_HEADER_SIZE + (uint64_t)info->len)
+    /* A slot file keeps the tail of a longer earlier payload. */
+    if (exact && file_size > STATE_HEADER_SIZE + (uint64_t)info->len)
         return "trailing bytes after the payload";
     return NULL;
 }
@@ -155,26 +164,14 @@ static int full_write(int fd, const uint8_t *buf, size_t len)
     return 0;
 }
 
-static int mkdir_parents(const char *dir)
+/* Create the state directory itself, not its parents: a mistyped path
+ * should fail, not grow a tree. chmod too: tpm2-tools runs with umask
+ * 0177, which would leave a directory nobody but root can enter. */
+static int make_dir(const char *dir)
 {
-    char path[PATH_MAX];
-    size_t len = strlen(dir);
-
-    if (len == 0 || len >= sizeof(path))
-        return -ENAMETOOLONG;
-    memcpy(path, dir, len + 1);
-    for (char *p = path + 1; ; p++) {
-        if (*p != '/' && *p != '\0')
-            continue;
-        char saved = *p;
-
-        *p = '\0';
-        if (mkdir(path, 0700) < 0 && errno != EEXIST)
-            return -errno;
-        *p = saved;
-        if (!saved)
-            return 0;
-    }
+    if (mkdir(dir, 0700) == 0)
+        return chmod(dir, 0700) < 0 ? -errno : 0;
+    return errno == EEXIST ? 0 : -errno;
 }
 
 /* -------------------------------------------------------------- public */
@@ -184,7 +181,7 @@ int state_store_open(const char *dir, struct state_store **out)
     struct state_store *st;
     int err;
 
-    if ((err = mkdir_parents(dir)) < 0) {
+    if ((err = make_dir(dir)) < 0) {
         LOG_ERROR("cannot create state directory %s: %s", dir, strerror(-err));
         return err;
     }
@@ -194,6 +191,8 @@ int state_store_open(const char *dir, struct state_store **out)
         return -ENOMEM;
     }
     st->lockfd = -1;
+    st->slot_fd[0] = st->slot_fd[1] = -1;
+    st->cur_slot = -1;
     st->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (st->dirfd < 0) {
         err = -errno;
@@ -219,6 +218,9 @@ void state_store_close(struct state_store *st)
 {
     if (!st)
         return;
+    for (int k = 0; k < 2; k++)
+        if (st->slot_fd[k] >= 0)
+            close(st->slot_fd[k]);
     if (st->lockfd >= 0)
         close(st->lockfd);
     if (st->dirfd >= 0)
@@ -279,7 +281,7 @@ static int open_checked(struct state_store *st, const char *name,
         why = "read error";
         goto bad;
     }
-    if ((why = decode_header(hdr, type, (uint64_t)sb.st_size, info))) {
+    if ((why = decode_header(hdr, type, (uint64_t)sb.st_size, true, info))) {
         err = -EBADMSG;
         goto bad;
     }
@@ -403,6 +405,281 @@ int state_store_remove(struct state_store *st, const char *name, bool durable)
         LOG_ERROR("cannot remove state file %s/%s: %s", st->dir, name,
                   strerror(errno));
         return -errno;
+    }
+    if (durable && fsync(st->dirfd) < 0) {
+        LOG_ERROR("cannot fsync state directory %s: %s", st->dir,
+                  strerror(errno));
+        return -errno;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------- slotted state */
+
+static void slots_forget(struct state_store *st)
+{
+    for (int k = 0; k < 2; k++) {
+        if (st->slot_fd[k] >= 0)
+            close(st->slot_fd[k]);
+        st->slot_fd[k] = -1;
+    }
+    st->slot_name[0] = '\0';
+    st->cur_slot = -1;
+}
+
+static void slot_path(char *buf, size_t cap, const char *name, int k)
+{
+    snprintf(buf, cap, "%s.%d", name, k);
+}
+
+/* The fd of slot @k of @name; -ENOENT when it does not exist and !@create.
+ * *created tells the caller to make the new directory entry durable. */
+static int slot_open(struct state_store *st, const char *name, int k,
+                     bool create, bool *created)
+{
+    char file[NAME_MAX + 1];
+    int fd;
+
+    if (strcmp(st->slot_name, name)) {
+        if (strlen(name) >= sizeof(st->slot_name))
+            return -ENAMETOOLONG;
+        slots_forget(st);
+        strcpy(st->slot_name, name);
+    }
+    if (created)
+        *created = false;
+    if (st->slot_fd[k] >= 0)
+        return st->slot_fd[k];
+    slot_path(file, sizeof(file), name, k);
+    fd = openat(st->dirfd, file, O_RDWR | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT && create) {
+        fd = openat(st->dirfd, file, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC,
+                    0600);
+        if (created)
+            *created = fd >= 0;
+    }
+    if (fd < 0) {
+        int err = -errno;
+
+        if (err != -ENOENT)
+            LOG_ERROR("cannot open state file %s/%s: %s", st->dir, file,
+                      strerror(errno));
+        return err;
+    }
+    st->slot_fd[k] = fd;
+    return fd;
+}
+
+/* Read and check slot @k: 0, -ENOENT, -EBADMSG (with *why), or an I/O
+ * error (logged). */
+static int slot_read(struct state_store *st, const char *name, int k,
+                     uint32_t type, uint8_t **data, struct state_info *info,
+                     const char **why)
+{
+    uint8_t hdr[STATE_HEADER_SIZE];
+    struct stat sb;
+    uint8_t *buf;
+    int fd, err;
+
+    *data = NULL;
+    if ((fd = slot_open(st, name, k, false, NULL)) < 0)
+        return fd;
+    if (fstat(fd, &sb) < 0)
+        return -errno;
+    if (sb.st_size < (off_t)STATE_HEADER_SIZE) {
+        *why = "shorter than its header (truncated)";
+        return -EBADMSG;
+    }
+    if ((err = full_read(fd, hdr, sizeof(hdr), 0)) < 0)
+        return err;
+    if ((*why = decode_header(hdr, type, (uint64_t)sb.st_size, false, info)))
+        return -EBADMSG;
+    if (!(buf = malloc(info->len ? info->len : 1)))
+        return -ENOMEM;
+    if ((err = full_read(fd, buf, info->len, STATE_HEADER_SIZE)) < 0) {
+        free(buf);
+        return err;
+    }
+    if (state_checksum(hdr, buf, info->len) != get_le64(hdr + 40)) {
+        free(buf);
+        *why = "checksum mismatch";
+        return -EBADMSG;
+    }
+    *data = buf;
+    return 0;
+}
+
+static void report_slot(struct state_store *st, const char *name, int k,
+                        int err, const char *why, bool fatal)
+{
+    char file[NAME_MAX + 1];
+
+    slot_path(file, sizeof(file), name, k);
+    if (err == -EBADMSG && fatal)
+        LOG_ERROR("state file %s/%s is unusable: %s; it was left untouched "
+                  "(move it away to start from a fresh TPM)", st->dir, file,
+                  why);
+    else if (err == -EBADMSG)
+        LOG_DEBUG("state file %s/%s ignored: %s (an interrupted write; the "
+                  "other slot is current)", st->dir, file, why);
+    else if (err < 0 && err != -ENOENT)
+        LOG_ERROR("cannot read state file %s/%s: %s", st->dir, file,
+                  strerror(-err));
+}
+
+int state_store_read_slots(struct state_store *st, const char *name,
+                           uint32_t type, uint8_t **data,
+                           struct state_info *info)
+{
+    struct state_info si[2] = { { 0 }, { 0 } };
+    const char *why[2] = { NULL, NULL };
+    uint8_t *buf[2];
+    int err[2], best;
+
+    for (int k = 0; k < 2; k++)
+        err[k] = slot_read(st, name, k, type, &buf[k], &si[k], &why[k]);
+    best = err[0] ? 1 : err[1] ? 0 : si[1].generation > si[0].generation;
+    if (err[best] == 0 && (err[!best] == 0 || err[!best] == -ENOENT ||
+                           err[!best] == -EBADMSG)) {
+        report_slot(st, name, !best, err[!best], why[!best], false);
+        free(buf[!best]);
+        *data = buf[best];
+        *info = si[best];
+        st->cur_slot = best;
+        return 0;
+    }
+    free(buf[0]);
+    free(buf[1]);
+    *data = NULL;
+    if (err[0] == -ENOENT && err[1] == -ENOENT)
+        return -ENOENT;
+    for (int k = 0; k < 2; k++)
+        report_slot(st, name, k, err[k], why[k], true);
+    return err[best] != -ENOENT && err[best] != -EBADMSG ? err[best] :
+           err[!best] != -ENOENT && err[!best] != -EBADMSG ? err[!best] :
+           -EBADMSG;
+}
+
+int state_store_peek_slots(struct state_store *st, const char *name,
+                           uint32_t type, struct state_info *info)
+{
+    uint8_t hdr[STATE_HEADER_SIZE];
+    struct state_info si;
+    bool found = false, exists = false;
+    int fd, err;
+
+    for (int k = 0; k < 2; k++) {
+        if ((fd = slot_open(st, name, k, false, NULL)) == -ENOENT)
+            continue;
+        if (fd < 0)
+            return fd;
+        exists = true;
+        err = full_read(fd, hdr, sizeof(hdr), 0);
+        if (err == -EBADMSG)
+            continue; /* shorter than a header: torn */
+        if (err < 0)
+            return err;
+        if (decode_header(hdr, type, UINT64_MAX, false, &si))
+            continue;
+        if (!found || si.generation > info->generation)
+            *info = si;
+        found = true;
+    }
+    if (found)
+        return 0;
+    if (!exists)
+        return -ENOENT;
+    LOG_ERROR("state files %s/%s.0 and .1 have no valid header; they were "
+              "left untouched (move them away to start from a fresh TPM)",
+              st->dir, name);
+    return -EBADMSG;
+}
+
+static int pwrite_all(int fd, const uint8_t *hdr, const uint8_t *data,
+                      uint32_t len)
+{
+    struct iovec iov[2] = {
+        { .iov_base = (void *)hdr, .iov_len = STATE_HEADER_SIZE },
+        { .iov_base = (void *)data, .iov_len = len },
+    };
+    size_t total = STATE_HEADER_SIZE + (size_t)len, done = 0;
+
+    while (done < total) {
+        ssize_t n = pwritev(fd, iov, 2, (off_t)done);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -errno;
+        done += (size_t)n;
+        /* Advance the iovecs past what was written. */
+        for (int i = 0; i < 2; i++) {
+            size_t step = (size_t)n < iov[i].iov_len ? (size_t)n
+                                                       : iov[i].iov_len;
+
+            iov[i].iov_base = (uint8_t *)iov[i].iov_base + step;
+            iov[i].iov_len -= step;
+            n -= (ssize_t)step;
+        }
+    }
+    return 0;
+}
+
+int state_store_write_slots(struct state_store *st, const char *name,
+                            const struct state_info *info, const uint8_t *data,
+                            bool durable)
+{
+    uint8_t hdr[STATE_HEADER_SIZE];
+    char file[NAME_MAX + 1];
+    const char *what = "open";
+    bool created;
+    int target, fd, err;
+
+    if (info->len > STATE_MAX_PAYLOAD)
+        return -EFBIG;
+    if (strcmp(st->slot_name, name) || st->cur_slot < 0) {
+        /* Find the current slot once; it must not be the one we write. */
+        struct state_info cur;
+        uint8_t *buf = NULL;
+
+        err = state_store_read_slots(st, name, info->type, &buf, &cur);
+        free(buf);
+        if (err < 0 && err != -ENOENT)
+            return err;
+    }
+    target = st->cur_slot < 0 ? 0 : !st->cur_slot;
+    slot_path(file, sizeof(file), name, target);
+    encode_header(hdr, info, data);
+    if ((err = fd = slot_open(st, name, target, true, &created)) < 0)
+        goto fail;
+    what = "write";
+    if ((err = pwrite_all(fd, hdr, data, info->len)) < 0)
+        goto fail;
+    what = "fsync";
+    if (durable && (fdatasync(fd) < 0 || (created && fsync(st->dirfd) < 0))) {
+        err = -errno;
+        goto fail;
+    }
+    st->cur_slot = target;
+    return 0;
+fail:
+    LOG_ERROR("cannot save state file %s/%s (%s failed): %s", st->dir, file,
+              what, strerror(-err));
+    return err;
+}
+
+int state_store_remove_slots(struct state_store *st, const char *name,
+                             bool durable)
+{
+    char file[NAME_MAX + 1];
+    int err = 0;
+
+    if (!strcmp(st->slot_name, name))
+        slots_forget(st);
+    for (int k = 0; k < 2; k++) {
+        slot_path(file, sizeof(file), name, k);
+        if ((err = state_store_remove(st, file, false)) < 0)
+            return err;
     }
     if (durable && fsync(st->dirfd) < 0) {
         LOG_ERROR("cannot fsync state directory %s: %s", st->dir,

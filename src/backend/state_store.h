@@ -32,7 +32,8 @@ struct state_info {
     uint32_t len;          /* payload length */
 };
 
-/* Open @dir, creating it (and missing parents) with mode 0700. */
+/* Open @dir, creating it with mode 0700 if missing (its parent must
+ * exist). */
 int state_store_open(const char *dir, struct state_store **out);
 void state_store_close(struct state_store *st);
 const char *state_store_dir(const struct state_store *st);
@@ -62,6 +63,30 @@ int state_store_write(struct state_store *st, const char *name,
 /* Remove DIR/@name (no error when it does not exist). */
 int state_store_remove(struct state_store *st, const char *name,
                        bool durable);
+
+/*
+ * Slotted state, for what is rewritten after every command: two files,
+ * DIR/@name.0 and DIR/@name.1, each a header and payload as above,
+ * overwritten in place. No create and no rename per write: on ext4 a rename
+ * over an existing file starts writeback and costs ~1 ms, a pwrite a few
+ * microseconds. The valid slot with the higher generation is current and a
+ * write goes to the other one, so a write cut short (process killed, host
+ * crash) leaves the current slot intact; the checksum rejects the torn one,
+ * which is then the next to be overwritten. When no slot is valid the files
+ * are reported and left untouched. The caller holds the lock.
+ */
+int state_store_read_slots(struct state_store *st, const char *name,
+                           uint32_t type, uint8_t **data,
+                           struct state_info *info);
+/* Highest generation among the slots' headers (not checksummed): a cheap
+ * "has anything changed" test. -ENOENT when neither slot exists. */
+int state_store_peek_slots(struct state_store *st, const char *name,
+                           uint32_t type, struct state_info *info);
+int state_store_write_slots(struct state_store *st, const char *name,
+                            const struct state_info *info, const uint8_t *data,
+                            bool durable);
+int state_store_remove_slots(struct state_store *st, const char *name,
+                             bool durable);
 
 /* The checksum used in the header (exposed for tests). */
 uint64_t state_checksum(const uint8_t *hdr40, const uint8_t *data,

@@ -109,7 +109,10 @@ void crb_executor_stop(struct crb_executor *e)
     if (!e->started)
         return;
     atomic_store(&e->stop, true);
-    atomic_fetch_add(&e->submitted, 0); /* order the stop flag */
+    /* Change the futex word too: a worker between its stop check and
+     * futex_wait() then returns at once instead of missing the wake-up.
+     * It checks stop before it looks for a job, so nothing runs. */
+    atomic_fetch_add(&e->submitted, 1);
     futex_wake(&e->submitted);
     pthread_join(e->thread, NULL);
     e->started = false;

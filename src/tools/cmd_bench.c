@@ -7,6 +7,7 @@
 
 static const struct subcommand benches[] = {
     { "device", bench_device, "device overhead per transport vs. libtpms called directly" },
+    { "pipe", bench_pipe, "tpmcrb pipe start-up and throughput vs. libtpms called directly" },
     { "trap", bench_trap, "trap mode on KVM per mapping (examples/kvm-vmm); device instructions (callgrind)" },
 };
 

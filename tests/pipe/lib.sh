@@ -1,0 +1,48 @@
+# SPDX-License-Identifier: BSD-3-Clause
+# Shared set-up for the `tpmcrb pipe` tests (sourced): a scratch directory,
+# the TCTI string, and helpers that say why a check failed.
+set -eu
+
+: "${TPMCRB:?TPMCRB must name the tpmcrb binary}"
+if ! command -v tpm2 >/dev/null 2>&1; then
+    echo "SKIP: tpm2-tools (tpm2) is not installed"
+    exit 77
+fi
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/tpmcrb-pipe-test.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+cd "$WORK"
+STATE=$WORK/state
+TCTI="cmd:$TPMCRB pipe --state $STATE"
+LIMIT=${TPMCRB_TEST_TIMEOUT:-60}
+
+fail() {
+    echo "FAIL: $*" >&2
+    exit 1
+}
+
+# tpm2 SUBCOMMAND ARGS... against the test's state directory.
+t2() {
+    local sub=$1
+    shift
+    timeout "$LIMIT" tpm2 "$sub" -T "$TCTI" "$@"
+}
+
+# Lower-case hex of a file, and bytes from hex (spaces allowed).
+hex() { od -An -v -tx1 "$1" | tr -d ' \n'; }
+unhex() { printf '%b' "$(printf '%s' "$*" | tr -d ' ' | sed 's/../\\x&/g')"; }
+
+sha256_hex() { sha256sum "$@" | cut -d' ' -f1; }
+
+# Response code (8 hex digits) of a raw response file, at @offset (default 0).
+rsp_code() { od -An -v -tx1 -j $((${2:-0} + 6)) -N4 "$1" | tr -d ' \n'; }
+
+# Wait until FILE holds at least N bytes (or give up after 20 s).
+wait_size() {
+    local i
+    for i in $(seq 1 400); do
+        [ "$(stat -c %s "$1" 2>/dev/null || echo 0)" -ge "$2" ] && return 0
+        sleep 0.05
+    done
+    fail "$1 never reached $2 bytes"
+}
