@@ -178,10 +178,17 @@ static void publish(struct crb_core *c, bool force)
 
         fill_page(c, loc, &g, v);
         for (unsigned i = 0; i < CRB_NUM_DWORDS; i++) {
-            if (v[i] == c->image[loc][i] && !force)
+            uint32_t old = c->image[loc][i];
+
+            if (v[i] == old && !force)
                 continue;
             c->image[loc][i] = v[i];
-            __atomic_store_n(&page[i], v[i], __ATOMIC_RELAXED);
+            if (force)
+                __atomic_store_n(&page[i], v[i], __ATOMIC_RELAXED);
+            else /* a guest store not yet seen by the poll transport wins:
+                    it differs from the new image and is applied next */
+                __atomic_compare_exchange_n(&page[i], &old, v[i], false,
+                                            __ATOMIC_RELAXED, __ATOMIC_RELAXED);
             if (first < 0)
                 first = (int)i;
             last = (int)i;

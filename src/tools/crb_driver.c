@@ -9,7 +9,8 @@
 #include <string.h>
 #include <time.h>
 
-#define DEFAULT_TIMEOUT_MS 2000u
+/* Linux allows minutes for key generation; handshakes answer at once. */
+#define DEFAULT_TIMEOUT_MS 120000u
 
 static uint64_t reg_offset(const struct crb_driver *d, uint32_t reg)
 {

@@ -18,7 +18,7 @@ struct crb_driver {
     unsigned locality;
     bool full_trap;            /* reads through tpmcrb_read() */
     bool shared_memory;        /* writes are plain stores (poll transport) */
-    unsigned timeout_ms;       /* per wait; default 2000 */
+    unsigned timeout_ms;       /* per wait; default 120 s */
     /* Found at probe, as Linux reads them once. */
     uint64_t cmd_addr, rsp_addr;
     uint32_t cmd_size, rsp_size;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* tpmcrb: command-line front end of the device model. */
+#include "tools/cmd_state.h"
 #include "tools/commands.h"
 #include "tools/subcommand.h"
 #include "tpmcrb.h"
@@ -12,6 +13,7 @@ static const struct subcommand commands[] = {
     { "vm",    cmd_vm,    "run a Linux guest under QEMU with a tpmcrb TPM" },
     { "serve", cmd_serve, "serve a device in a shared memory file (poll mode)" },
     { "acpi",  cmd_acpi,  "write the TPM2 table and the SSDT for a device" },
+    { "state", cmd_state, "inspect and convert device snapshots" },
     { "bench", cmd_bench, "benchmarks (print BENCH lines)" },
 };
 

@@ -17,7 +17,7 @@ expect 0 --version
 "$TPMCRB" --version | grep -qx "tpmcrb [0-9.]*" || { echo "FAIL: --version output"; fail=1; }
 expect 2
 expect 2 no-such-command
-for c in pipe vm serve acpi bench; do
+for c in pipe vm serve acpi bench state; do
     expect 0 $c --help
     expect 2 $c --no-such-option
 done

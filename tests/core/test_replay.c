@@ -18,6 +18,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct fx {
     struct tpmcrb_backend *be;
@@ -64,11 +65,18 @@ static void wr32(struct fx *f, uint32_t off, uint32_t v)
     assert_int_equal(tpmcrb_write(f->dev, off, 4, v), 0);
 }
 
+/* Poll like a guest: time-bounded, not iteration-bounded, so a loaded
+ * host that runs the worker late does not fail the test. */
 static void wait32(struct fx *f, uint32_t off, uint32_t mask, uint32_t want)
 {
-    for (int i = 0; i < 2000000; i++)
+    const struct timespec pause = { 0, 20000 };
+
+    for (int i = 0; i < 250000; i++) { /* about 10 s */
         if ((rd32(f, off) & mask) == want)
             return;
+        if (i > 1000)
+            nanosleep(&pause, NULL);
+    }
     fail_msg("register %#x never reached %#x under mask %#x", off, want, mask);
 }
 

@@ -1,0 +1,581 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The snapshot blob: encoding, checking and applying it to a core. The
+ * layout is described in core/snapshot.h. Parsing trusts nothing: every
+ * length is checked against what is left before it is used, every section
+ * has its checksum, and the decoded state must be one the core can be in,
+ * so that applying it cannot fail half-way.
+ */
+#include "core/snapshot.h"
+#include "core/log.h"
+#include "core/tpm_cmd.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PAGE TPMCRB_PAGE_SIZE
+
+#define CONF_LEN      16u
+#define CORE_FIXED    20u
+#define CORE_PER_LOC  44u
+
+#define CORE_IDLE        (1u << 0)
+#define CORE_FATAL       (1u << 1)
+#define CORE_ESTABLISHED (1u << 2)
+#define CORE_BUSY        (1u << 3)
+#define LOC_SEIZED       (1u << 0)
+#define LOC_REQUESTING   (1u << 1)
+
+static const char *const section_ids[SNAP_NSECTIONS] = {
+    "CONF", "CORE", "MEM ", "BKND",
+};
+/* The same, for messages. */
+static const char *const section_names[SNAP_NSECTIONS] = {
+    "CONF", "CORE", "MEM", "BKND",
+};
+
+/* ------------------------------------------------------------ CRC-32 */
+
+static uint32_t crc_table[256];
+static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
+
+static void crc_init(void)
+{
+    for (uint32_t i = 0; i < 256; i++) {
+        uint32_t r = i;
+
+        for (int k = 0; k < 8; k++)
+            r = (r >> 1) ^ (0xEDB88320u & (0u - (r & 1)));
+        crc_table[i] = r;
+    }
+}
+
+uint32_t snap_crc32(const uint8_t *p, size_t len)
+{
+    uint32_t crc = 0xFFFFFFFFu;
+
+    pthread_once(&crc_once, crc_init);
+    while (len--)
+        crc = crc_table[(crc ^ *p++) & 0xFF] ^ (crc >> 8);
+    return ~crc;
+}
+
+/* ------------------------------------------------------------ byte I/O */
+
+struct wr {
+    uint8_t *p;
+    size_t off;
+};
+
+static void put32(struct wr *w, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        w->p[w->off++] = (uint8_t)(v >> (8 * i));
+}
+
+static void put64(struct wr *w, uint64_t v)
+{
+    put32(w, (uint32_t)v);
+    put32(w, (uint32_t)(v >> 32));
+}
+
+static void put_bytes(struct wr *w, const void *src, size_t n)
+{
+    if (n)
+        memcpy(w->p + w->off, src, n);
+    w->off += n;
+}
+
+static uint32_t rd32(const uint8_t *p)
+{
+    return p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+           (uint32_t)p[3] << 24;
+}
+
+static void wr32(uint8_t *p, uint32_t v)
+{
+    struct wr w = { p, 0 };
+
+    put32(&w, v);
+}
+
+/* Reads from a payload whose length was checked beforehand. */
+struct rd {
+    const uint8_t *p;
+    size_t off;
+};
+
+static uint32_t get32(struct rd *r)
+{
+    uint32_t v = rd32(r->p + r->off);
+
+    r->off += 4;
+    return v;
+}
+
+static uint64_t get64(struct rd *r)
+{
+    uint64_t lo = get32(r);
+
+    return lo | (uint64_t)get32(r) << 32;
+}
+
+/* ------------------------------------------------------------ geometry */
+
+static size_t mem_len(enum tpmcrb_layout layout, unsigned nloc)
+{
+    return (size_t)nloc * PAGE + (layout == TPMCRB_LAYOUT_SPLIT ? PAGE : 0);
+}
+
+static size_t core_len(unsigned nloc, uint32_t cmd_len)
+{
+    return CORE_FIXED + (size_t)nloc * CORE_PER_LOC + cmd_len;
+}
+
+static const char *layout_name(enum tpmcrb_layout layout)
+{
+    return layout == TPMCRB_LAYOUT_SPLIT ? "split" : "compat";
+}
+
+/* ------------------------------------------------------------ encoding */
+
+static size_t begin_section(struct wr *w, unsigned idx)
+{
+    size_t hdr = w->off;
+
+    put_bytes(w, section_ids[idx], 4);
+    w->off += 8; /* length and checksum, filled in by end_section() */
+    return hdr;
+}
+
+static void end_section(struct wr *w, size_t hdr)
+{
+    size_t start = hdr + SNAP_SECTION_HDR_LEN;
+    uint32_t len = (uint32_t)(w->off - start);
+
+    wr32(w->p + hdr + 4, len);
+    wr32(w->p + hdr + 8, snap_crc32(w->p + start, len));
+}
+
+static void put_core(struct wr *w, const struct crb_core *c)
+{
+    uint32_t flags = (c->idle ? CORE_IDLE : 0) | (c->fatal ? CORE_FATAL : 0) |
+                     (c->established ? CORE_ESTABLISHED : 0) |
+                     (c->busy ? CORE_BUSY : 0);
+
+    put32(w, flags);
+    put32(w, (uint32_t)c->active);
+    put32(w, c->intf_sel);
+    put32(w, c->busy ? c->busy_loc : 0);
+    put32(w, c->busy ? c->cmd_len : 0);
+    for (unsigned i = 0; i < c->nloc; i++) {
+        const struct crb_locality *l = &c->loc[i];
+
+        put32(w, (l->seized ? LOC_SEIZED : 0) |
+                 (l->requesting ? LOC_REQUESTING : 0));
+        put32(w, l->cancel);
+        put32(w, l->start);
+        put32(w, l->int_enable);
+        put32(w, l->int_sts);
+        put32(w, l->cmd_size);
+        put32(w, l->rsp_size);
+        put64(w, l->cmd_addr);
+        put64(w, l->rsp_addr);
+    }
+    if (c->busy)
+        put_bytes(w, c->cmd, c->cmd_len);
+}
+
+int snap_encode(const struct crb_core *c, const char *be_name,
+                const uint8_t *be_state, size_t be_len,
+                uint8_t **out, size_t *out_len)
+{
+    size_t name_len = strlen(be_name);
+    size_t body = CONF_LEN + core_len(c->nloc, c->busy ? c->cmd_len : 0) +
+                  mem_len(c->layout, c->nloc) + 4 + name_len;
+    size_t total, hdr;
+    struct wr w;
+
+    if (name_len > SNAP_BACKEND_NAME_MAX) {
+        LOG_ERROR("snapshot: backend name '%s' is too long", be_name);
+        return -EINVAL;
+    }
+    total = SNAP_HEADER_LEN + SNAP_NSECTIONS * SNAP_SECTION_HDR_LEN + body;
+    if (be_len > UINT32_MAX - total) {
+        LOG_ERROR("snapshot: backend state of %zu bytes is too large", be_len);
+        return -EFBIG;
+    }
+    total += be_len;
+    w.p = malloc(total);
+    w.off = 0;
+    if (!w.p)
+        return -ENOMEM;
+    put_bytes(&w, SNAP_MAGIC, SNAP_MAGIC_LEN);
+    put32(&w, SNAP_VERSION);
+    put32(&w, (uint32_t)total);
+    put32(&w, SNAP_NSECTIONS);
+    put32(&w, snap_crc32(w.p, w.off));
+
+    hdr = begin_section(&w, 0);
+    put64(&w, c->base);
+    put32(&w, (uint32_t)c->layout);
+    put32(&w, c->nloc);
+    end_section(&w, hdr);
+
+    hdr = begin_section(&w, 1);
+    put_core(&w, c);
+    end_section(&w, hdr);
+
+    hdr = begin_section(&w, 2);
+    put_bytes(&w, c->regs, (size_t)c->nloc * PAGE);
+    if (c->layout == TPMCRB_LAYOUT_SPLIT)
+        put_bytes(&w, c->buffer, PAGE);
+    end_section(&w, hdr);
+
+    hdr = begin_section(&w, 3);
+    put32(&w, (uint32_t)name_len);
+    put_bytes(&w, be_name, name_len);
+    put_bytes(&w, be_state, be_len);
+    end_section(&w, hdr);
+
+    *out = w.p;
+    *out_len = w.off;
+    return 0;
+}
+
+/* ------------------------------------------------------------ framing */
+
+static int bad(const char *what)
+{
+    LOG_ERROR("snapshot: %s", what);
+    return -EBADMSG;
+}
+
+static int parse_header(const uint8_t *blob, size_t len, struct snap_view *v)
+{
+    if (len < SNAP_HEADER_LEN) {
+        LOG_ERROR("snapshot: %zu bytes is too short for a snapshot header "
+                  "(%u bytes)", len, SNAP_HEADER_LEN);
+        return -EBADMSG;
+    }
+    if (memcmp(blob, SNAP_MAGIC, SNAP_MAGIC_LEN) != 0)
+        return bad("bad magic: not a tpmcrb snapshot");
+    if (rd32(blob + 20) != snap_crc32(blob, 20))
+        return bad("header checksum mismatch");
+    v->version = rd32(blob + 8);
+    if (v->version != SNAP_VERSION) {
+        LOG_ERROR("snapshot: format version %u is not supported (this "
+                  "build reads version %u)", v->version, SNAP_VERSION);
+        return -EPROTONOSUPPORT;
+    }
+    if (rd32(blob + 12) != len) {
+        LOG_ERROR("snapshot: size mismatch: the header says %u bytes, the "
+                  "blob has %zu (truncated or padded)", rd32(blob + 12), len);
+        return -EBADMSG;
+    }
+    if (rd32(blob + 16) != SNAP_NSECTIONS) {
+        LOG_ERROR("snapshot: %u sections, expected %u", rd32(blob + 16),
+                  SNAP_NSECTIONS);
+        return -EBADMSG;
+    }
+    v->size = len;
+    return 0;
+}
+
+static int parse_sections(const uint8_t *blob, size_t len, struct snap_view *v)
+{
+    size_t off = SNAP_HEADER_LEN;
+
+    for (unsigned i = 0; i < SNAP_NSECTIONS; i++) {
+        struct snap_section *s = &v->sec[i];
+
+        if (len - off < SNAP_SECTION_HDR_LEN) {
+            LOG_ERROR("snapshot: truncated before the %s section",
+                      section_names[i]);
+            return -EBADMSG;
+        }
+        memcpy(s->id, blob + off, 4);
+        s->id[4] = '\0';
+        if (memcmp(s->id, section_ids[i], 4) != 0) {
+            LOG_ERROR("snapshot: expected section %s at offset %zu",
+                      section_names[i], off);
+            return -EBADMSG;
+        }
+        s->len = rd32(blob + off + 4);
+        s->crc = rd32(blob + off + 8);
+        s->offset = off + SNAP_SECTION_HDR_LEN;
+        if (s->len > len - s->offset) {
+            LOG_ERROR("snapshot: %s section of %u bytes runs past the end",
+                      section_names[i], s->len);
+            return -EBADMSG;
+        }
+        if (snap_crc32(blob + s->offset, s->len) != s->crc) {
+            LOG_ERROR("snapshot: %s section checksum mismatch",
+                      section_names[i]);
+            return -EBADMSG;
+        }
+        off = s->offset + s->len;
+    }
+    if (off != len)
+        return bad("bytes after the last section");
+    return 0;
+}
+
+/* ------------------------------------------------------------ sections */
+
+static int parse_conf(const uint8_t *p, uint32_t len, struct snap_view *v)
+{
+    struct rd r = { p, 0 };
+    uint32_t layout;
+
+    if (len != CONF_LEN)
+        return bad("CONF section has the wrong length");
+    v->base = get64(&r);
+    layout = get32(&r);
+    v->nloc = get32(&r);
+    if (layout != TPMCRB_LAYOUT_SPLIT && layout != TPMCRB_LAYOUT_COMPAT)
+        return bad("configuration: unknown buffer layout");
+    v->layout = (enum tpmcrb_layout)layout;
+    if (v->nloc != 1 && v->nloc != TPMCRB_MAX_LOCALITIES)
+        return bad("configuration: localities must be 1 or 5");
+    if (v->base % PAGE || v->base > UINT64_MAX - mem_len(v->layout, v->nloc))
+        return bad("configuration: base address is not a usable page");
+    return 0;
+}
+
+static int check_locality(const struct snap_view *v, unsigned i,
+                          uint32_t flags)
+{
+    const struct snap_locality *l = &v->loc[i];
+    bool in_flight_here = v->busy && v->busy_loc == i;
+
+    if (flags & ~(LOC_SEIZED | LOC_REQUESTING))
+        return bad("core: unknown locality flags");
+    if (l->cancel > 1)
+        return bad("core: CTRL_CANCEL holds more than the cancel bit");
+    /* START reads 1 exactly while that locality's command is in flight. */
+    if (l->start != (in_flight_here ? 1u : 0u))
+        return bad("core: CTRL_START does not match the command in flight");
+    if (l->int_enable & ~(INT_ALL | INT_GLOBAL_ENABLE))
+        return bad("core: INT_ENABLE has reserved bits set");
+    if (l->int_sts & ~INT_ALL)
+        return bad("core: INT_STS has reserved bits set");
+    return 0;
+}
+
+static int check_in_flight(const struct snap_view *v)
+{
+    if (!v->busy)
+        return v->cmd_len || v->busy_loc ?
+               bad("core: a command without a command in flight") : 0;
+    if (v->busy_loc >= v->nloc)
+        return bad("core: command in flight from a locality the device lacks");
+    if (v->cmd_len < TPM_HEADER_SIZE || v->cmd_len > CRB_MAX_BUFFER)
+        return bad("core: command in flight has an impossible length");
+    if (tpm_hdr_size(v->cmd) != v->cmd_len)
+        return bad("core: command in flight disagrees with its header size");
+    return 0;
+}
+
+static int parse_core(const uint8_t *p, uint32_t len, struct snap_view *v)
+{
+    struct rd r = { p, 0 };
+    uint32_t flags, loc_flags[TPMCRB_MAX_LOCALITIES];
+    int32_t active;
+    int err;
+
+    if (len < core_len(v->nloc, 0))
+        return bad("CORE section is too short");
+    flags = get32(&r);
+    active = (int32_t)get32(&r);
+    v->intf_sel = get32(&r);
+    v->busy_loc = get32(&r);
+    v->cmd_len = get32(&r);
+    if (len != core_len(v->nloc, 0) + (size_t)v->cmd_len)
+        return bad("CORE section length does not match its command length");
+    if (flags & ~(CORE_IDLE | CORE_FATAL | CORE_ESTABLISHED | CORE_BUSY))
+        return bad("core: unknown flags");
+    v->idle = flags & CORE_IDLE;
+    v->fatal = flags & CORE_FATAL;
+    v->established = flags & CORE_ESTABLISHED;
+    v->busy = flags & CORE_BUSY;
+    if (active < -1 || active >= (int32_t)v->nloc)
+        return bad("core: active locality out of range");
+    v->active = active;
+    if ((v->intf_sel & ~(INTF_SELECTOR_MASK | INTF_SEL_LOCK)) ||
+        (v->intf_sel & INTF_SELECTOR_MASK) != INTF_SELECTOR_CRB)
+        return bad("core: interface selector is not CRB");
+    for (unsigned i = 0; i < v->nloc; i++) {
+        struct snap_locality *l = &v->loc[i];
+
+        loc_flags[i] = get32(&r);
+        l->seized = loc_flags[i] & LOC_SEIZED;
+        l->requesting = loc_flags[i] & LOC_REQUESTING;
+        l->cancel = get32(&r);
+        l->start = get32(&r);
+        l->int_enable = get32(&r);
+        l->int_sts = get32(&r);
+        l->cmd_size = get32(&r);
+        l->rsp_size = get32(&r);
+        l->cmd_addr = get64(&r);
+        l->rsp_addr = get64(&r);
+    }
+    v->cmd = p + r.off;
+    if ((err = check_in_flight(v)) < 0)
+        return err;
+    for (unsigned i = 0; i < v->nloc; i++)
+        if ((err = check_locality(v, i, loc_flags[i])) < 0)
+            return err;
+    return 0;
+}
+
+static int parse_backend(const uint8_t *p, uint32_t len, struct snap_view *v)
+{
+    uint32_t name_len;
+
+    if (len < 4)
+        return bad("BKND section is too short");
+    name_len = rd32(p);
+    if (name_len > SNAP_BACKEND_NAME_MAX || name_len > len - 4)
+        return bad("BKND section: bad backend name length");
+    for (uint32_t i = 0; i < name_len; i++)
+        if (p[4 + i] < 0x21 || p[4 + i] > 0x7E)
+            return bad("BKND section: backend name is not printable");
+    memcpy(v->be_name, p + 4, name_len);
+    v->be_name[name_len] = '\0';
+    v->be_state = p + 4 + name_len;
+    v->be_len = len - 4 - name_len;
+    if (!name_len && v->be_len)
+        return bad("BKND section: state without a backend name");
+    return 0;
+}
+
+int snap_parse(const uint8_t *blob, size_t len, struct snap_view *v)
+{
+    int err;
+
+    memset(v, 0, sizeof(*v));
+    if (!blob)
+        return bad("no blob");
+    if ((err = parse_header(blob, len, v)) < 0 ||
+        (err = parse_sections(blob, len, v)) < 0 ||
+        (err = parse_conf(blob + v->sec[0].offset, v->sec[0].len, v)) < 0 ||
+        (err = parse_core(blob + v->sec[1].offset, v->sec[1].len, v)) < 0)
+        return err;
+    if (v->sec[2].len != mem_len(v->layout, v->nloc))
+        return bad("MEM section does not match the configuration's pages");
+    v->mem = blob + v->sec[2].offset;
+    v->mem_len = v->sec[2].len;
+    return parse_backend(blob + v->sec[3].offset, v->sec[3].len, v);
+}
+
+void snap_fix_checksums(uint8_t *blob, size_t len)
+{
+    size_t off = SNAP_HEADER_LEN;
+
+    if (len < SNAP_HEADER_LEN)
+        return;
+    wr32(blob + 20, snap_crc32(blob, 20));
+    for (unsigned i = 0; i < SNAP_NSECTIONS; i++) {
+        uint32_t n;
+
+        if (len - off < SNAP_SECTION_HDR_LEN)
+            return;
+        n = rd32(blob + off + 4);
+        if (n > len - off - SNAP_SECTION_HDR_LEN)
+            return;
+        wr32(blob + off + 8, snap_crc32(blob + off + SNAP_SECTION_HDR_LEN, n));
+        off += SNAP_SECTION_HDR_LEN + n;
+    }
+}
+
+/* ------------------------------------------------------------ applying */
+
+int snap_check_config(const struct snap_view *v, const struct crb_core *c)
+{
+    if (v->base == c->base && v->layout == c->layout && v->nloc == c->nloc)
+        return 0;
+    LOG_ERROR("snapshot: configuration mismatch: the snapshot is of a "
+              "device at %#llx with the %s layout and %u localit%s, this "
+              "device is at %#llx with the %s layout and %u localit%s",
+              (unsigned long long)v->base, layout_name(v->layout), v->nloc,
+              v->nloc == 1 ? "y" : "ies", (unsigned long long)c->base,
+              layout_name(c->layout), c->nloc, c->nloc == 1 ? "y" : "ies");
+    return -EINVAL;
+}
+
+void snap_apply(struct crb_core *c, const struct snap_view *v)
+{
+    size_t regs_len = (size_t)c->nloc * PAGE;
+
+    c->active = v->active;
+    c->idle = v->idle;
+    c->fatal = v->fatal;
+    c->established = v->established;
+    c->intf_sel = v->intf_sel;
+    for (unsigned i = 0; i < c->nloc; i++) {
+        const struct snap_locality *s = &v->loc[i];
+        struct crb_locality *l = &c->loc[i];
+
+        l->seized = s->seized;
+        l->requesting = s->requesting;
+        l->cancel = s->cancel;
+        l->start = s->start;
+        l->int_enable = s->int_enable;
+        l->int_sts = s->int_sts;
+        l->cmd_size = s->cmd_size;
+        l->rsp_size = s->rsp_size;
+        l->cmd_addr = s->cmd_addr;
+        l->rsp_addr = s->rsp_addr;
+    }
+    c->busy = v->busy;
+    c->busy_loc = v->busy_loc;
+    c->cmd_len = v->cmd_len;
+    if (v->busy)
+        memcpy(c->cmd, v->cmd, v->cmd_len);
+    memcpy(c->regs, v->mem, regs_len);
+    if (c->layout == TPMCRB_LAYOUT_SPLIT)
+        memcpy(c->buffer, v->mem + regs_len, PAGE);
+    if (c->hooks.dirty)
+        c->hooks.dirty(c->hooks.opaque, 0, crb_window_size(c));
+    crb_restored(c);
+}
+
+/* ------------------------------------------------------------ scratch */
+
+static void scratch_submit(void *opaque, unsigned locality, uint32_t len)
+{
+    (void)opaque; (void)locality; (void)len;
+}
+
+int snap_scratch_init(struct crb_core *c, uint64_t base,
+                      enum tpmcrb_layout layout, unsigned nloc)
+{
+    const struct crb_hooks hooks = { .submit = scratch_submit };
+    struct tpmcrb_config cfg;
+    uint8_t *regs, *buffer = NULL;
+
+    tpmcrb_config_init(&cfg);
+    cfg.base = base;
+    cfg.layout = layout;
+    cfg.localities = nloc;
+    regs = calloc(nloc, PAGE);
+    if (layout == TPMCRB_LAYOUT_SPLIT)
+        buffer = calloc(1, PAGE);
+    if (!regs || (layout == TPMCRB_LAYOUT_SPLIT && !buffer)) {
+        free(regs);
+        free(buffer);
+        return -ENOMEM;
+    }
+    crb_init(c, &cfg, regs, buffer, &hooks);
+    return 0;
+}
+
+void snap_scratch_free(struct crb_core *c)
+{
+    free(c->regs);
+    free(c->buffer);
+    c->regs = c->buffer = NULL;
+}
