@@ -19,6 +19,8 @@ packages=(
     procps
     # device overhead in instructions (callgrind)
     valgrind
+    # libFuzzer targets (scripts/fuzz.sh)
+    clang libclang-rt-14-dev
 )
 
 missing=()
