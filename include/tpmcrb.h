@@ -138,6 +138,10 @@ struct tpmcrb_config {
     enum tpmcrb_layout layout;
     unsigned localities;       /* 1 (locality 0 only) or 5 */
     uint32_t sync_bound_us;    /* wait for completion in START; 0 = async */
+    /* Hold locality 0 from reset on. Guests that start commands through
+     * ACPI (TPM2 start method 8, what poll mode advertises) never request
+     * a locality, and START is taken only from the active one. */
+    bool locality0_at_reset;
     /* Memory the guest sees. NULL: the device allocates it. regs_mem must
      * be localities * 4 KiB, buffer_mem 4 KiB (split layout only). Both
      * must be 4-byte aligned; they may be shared with another process. */

@@ -29,7 +29,7 @@ kernel_package() {
 }
 
 newest_cached_kernel() {
-    ls -1d "$cache"/kernel-*/vmlinuz 2>/dev/null | sort -V | tail -n 1
+    find "$cache" -maxdepth 2 -path "$cache/kernel-*/vmlinuz" | sort -V | tail -n 1
 }
 
 fetch_kernel() {
@@ -75,6 +75,11 @@ ensure_kernel() {
         fetch_kernel "$pkg" "$dir" ||
             { apt-get update -q >&2 && fetch_kernel "$pkg" "$dir"; } ||
             die "apt-get download $pkg failed"
+        # The metapackage moved on: the kernels it named before are done.
+        local old
+        for old in "$cache"/kernel-*/vmlinuz; do
+            [ "$old" = "$dir/vmlinuz" ] || rm -rf "$(dirname "$old")"
+        done
     fi
     echo "$dir/vmlinuz"
 }
@@ -130,7 +135,8 @@ populate() {
 }
 
 ensure_initramfs() {
-    local out="$cache/initramfs-$(initramfs_key).cpio.gz" root
+    local out root
+    out="$cache/initramfs-$(initramfs_key).cpio.gz"
     if [ ! -s "$out" ]; then
         log "building $(basename "$out")"
         root=$(mktemp -d "$cache/.initramfs.XXXXXX")
@@ -139,6 +145,8 @@ ensure_initramfs() {
             busybox cpio -o -H newc -R 0:0 2>/dev/null) | gzip -6 > "$out.tmp"
         mv "$out.tmp" "$out"
         rm -rf "$root"
+        # Initramfs images of older scripts or packages are not used again.
+        find "$cache" -maxdepth 1 -name 'initramfs-*.cpio.gz' ! -path "$out" -delete
     fi
     echo "$out"
 }

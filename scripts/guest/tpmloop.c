@@ -6,6 +6,10 @@
  *
  *   TPMLOOP dev=/dev/tpm0 commands=N seconds=S rate=R
  *
+ * With -l it also times each command and appends p50_us=, p90_us= and
+ * p99_us=: a Linux guest that finds a response unfinished at its first
+ * status read sleeps about a millisecond, which shows up there.
+ *
  * Built static on the host (gcc -static) so that the guest initramfs needs
  * no libraries for it. Exit status: 0 ok, 1 a command failed, 2 usage.
  */
@@ -21,6 +25,8 @@
 #define TPM_ST_NO_SESSIONS 0x8001u
 #define TPM2_CC_GET_RANDOM 0x0000017Bu
 #define RANDOM_BYTES       32u
+#define BUCKET_US          10u    /* latency histogram resolution */
+#define BUCKETS            2000u  /* up to 20 ms; slower ones go in the last */
 
 static const uint8_t get_random_cmd[] = {
     TPM_ST_NO_SESSIONS >> 8, TPM_ST_NO_SESSIONS & 0xFF,
@@ -35,6 +41,28 @@ static double now_seconds(void)
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static unsigned long histogram[BUCKETS];
+
+static void record_latency(double seconds)
+{
+    unsigned long bucket = (unsigned long)(seconds * 1e6 / BUCKET_US);
+
+    histogram[bucket < BUCKETS ? bucket : BUCKETS - 1]++;
+}
+
+/* Upper bound of the bucket holding the @pct percentile, in microseconds. */
+static unsigned percentile_us(unsigned long count, unsigned pct)
+{
+    unsigned long want = (count * pct + 99) / 100, seen = 0;
+
+    for (unsigned i = 0; i < BUCKETS; i++) {
+        seen += histogram[i];
+        if (seen >= want && want)
+            return (i + 1) * BUCKET_US;
+    }
+    return 0;
 }
 
 static uint32_t be32(const uint8_t *p)
@@ -69,7 +97,7 @@ static int get_random(int fd)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: tpmloop [-n COMMANDS] [-t SECONDS] DEVICE\n");
+    fprintf(stderr, "usage: tpmloop [-l] [-n COMMANDS] [-t SECONDS] DEVICE\n");
 }
 
 int main(int argc, char **argv)
@@ -77,10 +105,11 @@ int main(int argc, char **argv)
     unsigned long max_cmds = 0;
     double max_secs = 0, start, elapsed;
     unsigned long count = 0;
-    int opt, fd, rc = 0;
+    int opt, fd, rc = 0, latency = 0;
 
-    while ((opt = getopt(argc, argv, "n:t:")) != -1) {
+    while ((opt = getopt(argc, argv, "ln:t:")) != -1) {
         switch (opt) {
+        case 'l': latency = 1; break;
         case 'n': max_cmds = strtoul(optarg, NULL, 0); break;
         case 't': max_secs = strtod(optarg, NULL); break;
         default: usage(); return 2;
@@ -105,16 +134,23 @@ int main(int argc, char **argv)
         /* Reading the clock every 64 commands keeps it out of the loop's cost. */
         if (max_secs > 0 && (count & 63) == 0 && now_seconds() - start >= max_secs)
             break;
+        double t0 = latency ? now_seconds() : 0;
         if (get_random(fd) < 0) {
             rc = 1;
             break;
         }
+        if (latency)
+            record_latency(now_seconds() - t0);
         count++;
     }
     elapsed = now_seconds() - start;
     close(fd);
-    printf("TPMLOOP dev=%s commands=%lu seconds=%.3f rate=%.0f\n", argv[optind],
+    printf("TPMLOOP dev=%s commands=%lu seconds=%.3f rate=%.0f", argv[optind],
            count, elapsed, elapsed > 0 ? (double)count / elapsed : 0.0);
+    if (latency)
+        printf(" p50_us=%u p90_us=%u p99_us=%u", percentile_us(count, 50),
+               percentile_us(count, 90), percentile_us(count, 99));
+    printf("\n");
     fflush(stdout);
     return rc;
 }

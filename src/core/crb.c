@@ -564,6 +564,8 @@ void crb_reset(struct crb_core *c)
         memset(&c->loc[i], 0, sizeof(c->loc[i]));
         default_buffers(c, i, &c->loc[i]);
     }
+    if (c->locality0_at_reset)
+        grant(c, 0);
     clear_buffers(c);
     publish_all(c);
 }
@@ -575,6 +577,7 @@ void crb_init(struct crb_core *c, const struct tpmcrb_config *cfg,
     c->base = cfg->base;
     c->layout = cfg->layout;
     c->nloc = cfg->localities;
+    c->locality0_at_reset = cfg->locality0_at_reset;
     c->regs = regs;
     c->buffer = cfg->layout == TPMCRB_LAYOUT_SPLIT ? buffer : NULL;
     c->hooks = *hooks;

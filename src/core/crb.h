@@ -41,6 +41,7 @@ struct crb_core {
     uint64_t base;
     enum tpmcrb_layout layout;
     unsigned nloc;
+    bool locality0_at_reset;
     uint8_t *regs;               /* nloc pages */
     uint8_t *buffer;             /* split layout's buffer page, or NULL */
     struct crb_hooks hooks;

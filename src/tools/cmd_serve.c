@@ -136,6 +136,8 @@ static int parse(struct serve_options *o, int argc, char **argv)
     }
     if (!o->offset_set)
         o->offset = o->cfg.base;
+    /* Guests of start method 8 tables never request a locality. */
+    o->cfg.locality0_at_reset = o->acpi_dir && o->start_method == 8;
     return 0;
 }
 

@@ -1,11 +1,218 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+/* `tpmcrb vm`: a Linux guest under QEMU with a tpmcrb TPM. */
 #include "tools/commands.h"
+#include "tools/vm.h"
+#include "tools/vm_patched_qemu.h"
 
+#include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#define SCRIPT_MAX (1u << 20)
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+"usage: tpmcrb vm [OPTIONS] [-- EXTRA QEMU ARGS]\n"
+"Boot Linux under qemu-system-x86_64 with a TPM 2.0 CRB device served by\n"
+"tpmcrb through guest RAM shared with QEMU (start method 8 by default).\n"
+"\n"
+"  --state DIR          keep the TPM state in DIR across runs\n"
+"  --backend SPEC       libtpms (default), swtpm, passthrough:/dev/tpmrm0\n"
+"  --kernel FILE        guest kernel (default: Debian's, fetched and cached)\n"
+"  --initrd FILE        guest initramfs (default: busybox + tpm2-tools)\n"
+"  --guest-script FILE  run FILE in the guest and exit with its status;\n"
+"                       without it the guest gives a shell on the console\n"
+"  --append ARGS        more kernel command line arguments\n"
+"  --start-method 7|8   TPM2 table start method (default 8; 7 with\n"
+"                       --device qemu)\n"
+"  --layout split|compat  command buffer in its own page (default) or in\n"
+"                       the register page at 0x80\n"
+"  --localities 1|5     localities advertised (default 5)\n"
+"  --memory MB          guest RAM (default 512)\n"
+"  --device shm|qemu-stock  the tpmcrb device (default) or QEMU's own\n"
+"                       tpm-crb with an swtpm child, for comparison\n"
+"  --device qemu        trap mode: -device tpmcrb in Debian's QEMU patched\n"
+"                       by integrations/qemu (built and cached by\n"
+"                       tools/build-qemu on first use, or --qemu PATH)\n"
+"  --qemu PATH          QEMU binary (default qemu-system-x86_64)\n"
+"  --accel NAME         QEMU accelerator (default tcg)\n"
+"  --trace              log decoded register accesses and TPM commands\n"
+"\n"
+"The default guest is prepared by scripts/guest/prepare.sh (directory:\n"
+"$TPMCRB_GUEST_DIR) and cached in ${TPMCRB_CACHE:-~/.cache/tpmcrb}.\n");
+}
+
+static char *read_script(const char *path)
+{
+    FILE *f = fopen(path, "rbe");
+    char *buf;
+    size_t n;
+
+    if (!f) {
+        perror(path);
+        return NULL;
+    }
+    buf = malloc(SCRIPT_MAX + 1);
+    n = buf ? fread(buf, 1, SCRIPT_MAX + 1, f) : 0;
+    fclose(f);
+    if (!buf || n > SCRIPT_MAX) {
+        fprintf(stderr, "tpmcrb vm: %s: %s\n", path,
+                buf ? "larger than 1 MiB" : "out of memory");
+        free(buf);
+        return NULL;
+    }
+    buf[n] = '\0';
+    return buf;
+}
+
+static bool parse_unsigned(const char *s, unsigned min, unsigned max,
+                           unsigned *out)
+{
+    char *end;
+    unsigned long v = strtoul(s, &end, 10);
+
+    if (!*s || *end || v < min || v > max)
+        return false;
+    *out = (unsigned)v;
+    return true;
+}
+
+enum {
+    OPT_STATE = 256, OPT_BACKEND, OPT_KERNEL, OPT_INITRD, OPT_SCRIPT,
+    OPT_APPEND, OPT_START, OPT_LAYOUT, OPT_LOC, OPT_MEMORY, OPT_DEVICE,
+    OPT_QEMU, OPT_ACCEL, OPT_TRACE, OPT_HELP,
+};
+
+static const struct option long_opts[] = {
+    { "state", required_argument, NULL, OPT_STATE },
+    { "backend", required_argument, NULL, OPT_BACKEND },
+    { "kernel", required_argument, NULL, OPT_KERNEL },
+    { "initrd", required_argument, NULL, OPT_INITRD },
+    { "guest-script", required_argument, NULL, OPT_SCRIPT },
+    { "append", required_argument, NULL, OPT_APPEND },
+    { "start-method", required_argument, NULL, OPT_START },
+    { "layout", required_argument, NULL, OPT_LAYOUT },
+    { "localities", required_argument, NULL, OPT_LOC },
+    { "memory", required_argument, NULL, OPT_MEMORY },
+    { "device", required_argument, NULL, OPT_DEVICE },
+    { "qemu", required_argument, NULL, OPT_QEMU },
+    { "accel", required_argument, NULL, OPT_ACCEL },
+    { "trace", no_argument, NULL, OPT_TRACE },
+    { "help", no_argument, NULL, OPT_HELP },
+    { NULL, 0, NULL, 0 },
+};
+
+/* One option into @o; false on a bad value. */
+static bool apply_option(struct vm_options *o, int opt, const char *arg,
+                         const char **script_path)
+{
+    switch (opt) {
+    case OPT_STATE:   o->state_dir = arg; return true;
+    case OPT_BACKEND: o->backend = arg; return true;
+    case OPT_KERNEL:  o->kernel = arg; return true;
+    case OPT_INITRD:  o->initrd = arg; return true;
+    case OPT_SCRIPT:  *script_path = arg; return true;
+    case OPT_APPEND:  o->append = arg; return true;
+    case OPT_QEMU:    o->qemu = arg; return true;
+    case OPT_ACCEL:   o->accel = arg; return true;
+    case OPT_TRACE:   tpmcrb_log_set(TPMCRB_LOG_TRACE, NULL, NULL); return true;
+    case OPT_START:
+        return parse_unsigned(arg, 7, 8, &o->start_method);
+    case OPT_MEMORY:
+        /* Room for the kernel and initramfs; at most 64 GiB. */
+        return parse_unsigned(arg, 128, 65536, &o->memory_mb);
+    case OPT_LOC:
+        return parse_unsigned(arg, 1, 5, &o->localities) &&
+               (o->localities == 1 || o->localities == 5);
+    case OPT_LAYOUT:
+        if (!strcmp(arg, "split"))
+            o->layout = TPMCRB_LAYOUT_SPLIT;
+        else if (!strcmp(arg, "compat"))
+            o->layout = TPMCRB_LAYOUT_COMPAT;
+        else
+            return false;
+        return true;
+    case OPT_DEVICE:
+        if (!strcmp(arg, "shm"))
+            o->device = VM_DEVICE_SHM;
+        else if (!strcmp(arg, "qemu-stock"))
+            o->device = VM_DEVICE_QEMU_STOCK;
+        else if (!strcmp(arg, "qemu"))
+            o->device = VM_DEVICE_QEMU_PATCHED;
+        else
+            return false;
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* The process exit code for a finished run. */
+static int exit_code(const struct vm_options *o, const struct vm_result *r)
+{
+    if (r->signal)
+        return 128 + r->signal;
+    if (!o->script)
+        return WIFEXITED(r->qemu_status) && WEXITSTATUS(r->qemu_status) == 0
+               ? EXIT_OK : EXIT_RUNTIME;
+    if (r->guest_exit >= 0)
+        return r->guest_exit & 0xFF;
+    if (WIFSIGNALED(r->qemu_status))
+        fprintf(stderr, "tpmcrb vm: QEMU died of signal %d\n",
+                WTERMSIG(r->qemu_status));
+    else
+        fprintf(stderr, "tpmcrb vm: the guest reported no exit status "
+                "(QEMU exited with %d)\n", WEXITSTATUS(r->qemu_status));
+    return EXIT_RUNTIME;
+}
 
 int cmd_vm(int argc, char **argv)
 {
-    (void)argc; (void)argv;
-    fprintf(stderr, "tpmcrb vm: not implemented yet\n");
-    return EXIT_RUNTIME;
+    struct vm_options o;
+    struct vm_result r;
+    const char *script_path = NULL;
+    char *script = NULL, *patched_qemu = NULL;
+    bool start_method_given = false;
+    int opt, rc;
+
+    vm_options_init(&o);
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "+h", long_opts, NULL)) != -1) {
+        if (opt == 'h' || opt == OPT_HELP) {
+            usage(stdout);
+            return EXIT_OK;
+        }
+        if (opt == '?' || !apply_option(&o, opt, optarg, &script_path)) {
+            if (opt != '?')
+                fprintf(stderr, "tpmcrb vm: bad value '%s'\n", optarg);
+            usage(stderr);
+            return EXIT_USAGE;
+        }
+        start_method_given |= opt == OPT_START;
+    }
+    /* Trap mode answers within the START write: start method 7 needs no
+     * ACPI _DSM per command and is what firmware expects. */
+    if (o.device == VM_DEVICE_QEMU_PATCHED && !start_method_given)
+        o.start_method = 7;
+    o.extra_args = argv + optind;
+    o.n_extra = argc - optind;
+    if (o.device == VM_DEVICE_QEMU_STOCK && o.backend)
+        fprintf(stderr, "tpmcrb vm: --backend is ignored with --device qemu-stock\n");
+    if (script_path && !(script = read_script(script_path)))
+        return EXIT_USAGE;
+    o.script = script;
+    if (o.device == VM_DEVICE_QEMU_PATCHED && !o.qemu &&
+        !(o.qemu = patched_qemu = vm_patched_qemu_binary())) {
+        free(script);
+        return EXIT_RUNTIME;
+    }
+    rc = vm_run(&o, &r) < 0 ? (r.signal ? 128 + r.signal : EXIT_RUNTIME)
+                            : exit_code(&o, &r);
+    free(script);
+    free(patched_qemu);
+    return rc;
 }

@@ -596,6 +596,26 @@ static void sync_bound_completes_in_write(void **state)
     assert_int_equal(st.completed_sync, 1);
 }
 
+/* ACPI-start guests (start method 8) never request a locality. */
+static void locality0_held_from_reset(void **state)
+{
+    struct fx *f = *state;
+
+    assert_int_equal(rd(f, 0, CRB_LOC_STS), 0);
+    f->cfg.locality0_at_reset = true;
+    tpmcrb_device_free(f->dev);
+    assert_int_equal(tpmcrb_device_new(&f->cfg, &f->fake.be, &f->dev), 0);
+    assert_int_equal(rd(f, 0, CRB_LOC_STS), LOC_STS_GRANTED);
+    assert_int_equal(rd(f, 0, CRB_LOC_STATE) & 0x9E, 0x82);
+    put_cmd(f, 0, 12);
+    wr(f, 0, CRB_CTRL_START, 1);
+    wait_done(f);
+    assert_int_equal(atomic_load(&f->fake.executed), 1);
+    wr(f, 0, CRB_LOC_CTRL, LOC_CTRL_RELINQUISH);
+    tpmcrb_device_reset(f->dev); /* and again after a reset */
+    assert_int_equal(rd(f, 0, CRB_LOC_STS), LOC_STS_GRANTED);
+}
+
 static void bad_configs_rejected(void **state)
 {
     struct fake_backend fb;
@@ -648,6 +668,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(dirty_ranges_cover_every_change, setup_split, teardown),
         cmocka_unit_test_teardown(async_mode_completes_later, teardown),
         cmocka_unit_test_setup_teardown(sync_bound_completes_in_write, setup_split, teardown),
+        cmocka_unit_test_setup_teardown(locality0_held_from_reset, setup_split, teardown),
         cmocka_unit_test(bad_configs_rejected),
     };
 

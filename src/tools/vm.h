@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Running a Linux guest under an unmodified QEMU with a TPM (DESIGN.md §4):
+ * the engine behind `tpmcrb vm` and `tpmcrb bench vm`.
+ *
+ * VM_DEVICE_SHM: guest RAM is a memfd shared with QEMU; the tpmcrb device
+ * lives in a page range of it that the guest kernel is told to leave alone
+ * (memmap=), served by the poll transport, described by our ACPI tables.
+ * VM_DEVICE_QEMU_STOCK: QEMU's own tpm-crb with an swtpm child, for
+ * comparison (same kernel, same initramfs).
+ */
+#ifndef TPMCRB_VM_H
+#define TPMCRB_VM_H
+
+#include "tpmcrb.h"
+
+#include <sys/types.h>
+
+/* VM_DEVICE_QEMU_PATCHED: -device tpmcrb in QEMU patched by
+ * integrations/qemu (trap mode); see vm_patched_qemu.h. */
+enum vm_device { VM_DEVICE_SHM, VM_DEVICE_QEMU_STOCK, VM_DEVICE_QEMU_PATCHED };
+
+struct vm_options {
+    enum vm_device device;
+    const char *qemu;          /* binary (PATH lookup); NULL: qemu-system-x86_64 */
+    const char *accel;         /* QEMU -accel; NULL: tcg */
+    const char *kernel;        /* NULL: the default guest's */
+    const char *initrd;        /* NULL: the default guest's */
+    const char *append;        /* extra kernel command line, or NULL */
+    const char *script;        /* guest script text; NULL: interactive shell */
+    unsigned memory_mb;
+    /* Device (shm mode). */
+    const char *backend;       /* tpmcrb_backend_open() spec, NULL: libtpms */
+    const char *state_dir;     /* NULL: no persistence (temporary for swtpm) */
+    unsigned start_method;     /* 7 or 8 */
+    enum tpmcrb_layout layout;
+    unsigned localities;       /* 1 or 5 */
+    char **extra_args;         /* appended to QEMU's command line */
+    int n_extra;
+    /* Guest console: copied to console_fd (-1: dropped) and handed line
+     * by line to on_line (may be NULL). Unused in interactive mode, where
+     * QEMU owns the terminal. */
+    int console_fd;
+    void (*on_line)(void *opaque, const char *line);
+    void *opaque;
+};
+
+/* Defaults: shm device, libtpms, start method 8, split layout, five
+ * localities, 512 MiB, console on stdout. */
+void vm_options_init(struct vm_options *o);
+
+struct vm_result {
+    int guest_exit;   /* status the guest script reported; -1 if none */
+    int qemu_status;  /* waitpid() status of QEMU */
+    int signal;       /* SIGINT/SIGTERM that stopped the run, or 0 */
+};
+
+/* Run the VM to its end. Returns 0 when QEMU ran and exited (see @r for
+ * how), or -1 after printing why it could not. Everything it created (shared
+ * memory, temporary files, child processes) is gone when it returns. */
+int vm_run(const struct vm_options *o, struct vm_result *r);
+
+/* The marker line the guest's /init prints after the script. */
+#define VM_GUEST_EXIT_MARKER "TPMCRB-GUEST-EXIT="
+
+#endif

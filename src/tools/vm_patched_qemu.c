@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include "tools/vm_patched_qemu.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* tools/build-qemu sits two levels above the guest scripts' folder
+ * (scripts/guest) in the source tree; meson points TPMCRB_GUEST_DIR there. */
+#ifndef TPMCRB_GUEST_DIR
+#define TPMCRB_GUEST_DIR "/usr/share/tpmcrb/guest"
+#endif
+
+static const char *env(const char *name)
+{
+    const char *v = getenv(name);
+    return v && *v ? v : NULL;
+}
+
+char *vm_patched_qemu_binary(void)
+{
+    struct argv_list a = { 0 };
+    const char *guest_dir = env("TPMCRB_GUEST_DIR");
+    char *out = NULL, *nl;
+    int rc;
+
+    if (env("TPMCRB_QEMU_PATCHED"))
+        return strdup(env("TPMCRB_QEMU_PATCHED"));
+    argv_add(&a, "bash");
+    if (env("TPMCRB_BUILD_QEMU"))
+        argv_add(&a, env("TPMCRB_BUILD_QEMU"));
+    else
+        argv_addf(&a, "%s/../../tools/build-qemu",
+                  guest_dir ? guest_dir : TPMCRB_GUEST_DIR);
+    if (!argv_ok(&a)) {
+        argv_free(&a);
+        return NULL;
+    }
+    rc = vm_capture(a.v, &out);
+    if (rc != 0 || !out || out[0] != '/') {
+        fprintf(stderr, "tpmcrb vm: %s could not build the patched QEMU; "
+                "set TPMCRB_QEMU_PATCHED or pass --qemu\n", a.v[1]);
+        argv_free(&a);
+        free(out);
+        return NULL;
+    }
+    argv_free(&a);
+    if ((nl = strchr(out, '\n')))
+        *nl = '\0';
+    return out;
+}
+
+/* A property value for QEMU's option syntax, where ",," stands for a comma
+ * inside a value (backend specs have commas). malloc'd; NULL: no memory. */
+static char *qemu_value(const char *s)
+{
+    char *out = malloc(2 * strlen(s) + 1), *p = out;
+
+    if (!out)
+        return NULL;
+    for (; *s; s++) {
+        *p++ = *s;
+        if (*s == ',')
+            *p++ = ',';
+    }
+    *p = '\0';
+    return out;
+}
+
+void vm_patched_qemu_args(const struct vm_options *o, struct argv_list *a)
+{
+    char *backend = o->backend ? qemu_value(o->backend) : NULL;
+    char *state = o->state_dir ? qemu_value(o->state_dir) : NULL;
+
+    argv_add(a, "-machine");
+    argv_add(a, "q35");
+    argv_add(a, "-L");
+    argv_add(a, "/usr/share/seabios");
+    argv_add(a, "-L");
+    argv_add(a, "/usr/share/qemu");
+    argv_add(a, "-device");
+    if ((o->backend && !backend) || (o->state_dir && !state))
+        a->failed = true;
+    else
+        argv_addf(a, "tpmcrb,id=tpm0,layout=%s,localities=%u,"
+                  "start-method=%u%s%s%s%s",
+                  o->layout == TPMCRB_LAYOUT_COMPAT ? "compat" : "split",
+                  o->localities, o->start_method,
+                  backend ? ",backend=" : "", backend ? backend : "",
+                  state ? ",state-dir=" : "", state ? state : "");
+    free(backend);
+    free(state);
+}

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* `tpmcrb vm --device qemu`: the guest on Debian's QEMU patched with the
+ * tpmcrb device (integrations/qemu) in trap mode: the register pages are a
+ * ROM device inside QEMU, writes trap into libtpmcrb, the device builds its
+ * own ACPI tables and SeaBIOS or OVMF measure into it. */
+#ifndef TPMCRB_VM_PATCHED_QEMU_H
+#define TPMCRB_VM_PATCHED_QEMU_H
+
+#include "tools/vm.h"
+#include "tools/vm_proc.h"
+
+/* QOM path of the device that vm_patched_qemu_args() adds, for qom-get of
+ * its statistics (commands, completed-sync, writes, errors). */
+#define VM_PATCHED_QEMU_DEVICE_PATH "/machine/peripheral/tpm0"
+
+/* The patched qemu-system-x86_64: $TPMCRB_QEMU_PATCHED, or the path that
+ * tools/build-qemu prints (it builds QEMU on first use, which takes
+ * minutes, and reuses the cached build afterwards). Returns a malloc'd
+ * path, or NULL after printing why. */
+char *vm_patched_qemu_binary(void);
+
+/* QEMU arguments for the device: the machine, the firmware search path
+ * (the patched build installs no firmware of its own) and
+ * -device tpmcrb with @o's backend, state directory, layout, localities
+ * and start method. */
+void vm_patched_qemu_args(const struct vm_options *o, struct argv_list *a);
+
+#endif
