@@ -56,6 +56,7 @@ struct device_stats {
 
 struct bench_result {
     double tpm0, tpmrm0;                /* commands/s; 0 = not measured */
+    uint64_t tpm0_n, tpmrm0_n;          /* guest commands in each loop */
     const char *qmp_path;               /* trap mode: QEMU's QMP socket */
     struct device_stats marks[NMARKS];
 };
@@ -166,13 +167,17 @@ static void parse_tpmloop(struct bench_result *r, const char *line)
 {
     const char *dev = strstr(line, "dev=");
     const char *rate = strstr(line, "rate=");
+    const char *n = strstr(line, "commands=");
 
-    if (!dev || !rate)
+    if (!dev || !rate || !n)
         return;
-    if (!strncmp(dev + 4, "/dev/tpm0 ", 10))
+    if (!strncmp(dev + 4, "/dev/tpm0 ", 10)) {
         r->tpm0 = atof(rate + 5);
-    else if (!strncmp(dev + 4, "/dev/tpmrm0 ", 12))
+        r->tpm0_n = strtoull(n + 9, NULL, 10);
+    } else if (!strncmp(dev + 4, "/dev/tpmrm0 ", 12)) {
         r->tpmrm0 = atof(rate + 5);
+        r->tpmrm0_n = strtoull(n + 9, NULL, 10);
+    }
 }
 
 static void on_line(void *opaque, const char *line)
@@ -257,6 +262,17 @@ static int run_config(const struct bench_config *c, const char *script,
     return rc;
 }
 
+/* TPM commands the device ran per guest command between two marks (the
+ * resource manager behind /dev/tpmrm0 adds its own); negative when not
+ * measured. */
+static double device_per_guest(const struct device_stats *a,
+                               const struct device_stats *b, uint64_t n)
+{
+    if (!a->valid || !b->valid || !n || b->commands < a->commands)
+        return -1;
+    return (double)(b->commands - a->commands) / (double)n;
+}
+
 /* Percentage of the commands between two marks that completed inside
  * their START write; negative when not measured. */
 static double sync_pct(const struct device_stats *a,
@@ -311,6 +327,12 @@ static void print_results(const struct bench_result res[NCONFIGS],
                    n, pct);
         if ((pct = sync_pct(&r->marks[1], &r->marks[2])) >= 0)
             printf("BENCH qemu.%s.tpmrm0_answered_before_first_status_read_pct=%.2f\n",
+                   n, pct);
+        if ((pct = device_per_guest(&r->marks[0], &r->marks[1], r->tpm0_n)) >= 0)
+            printf("BENCH qemu.%s.tpm0_tpm_commands_per_guest_command=%.2f\n",
+                   n, pct);
+        if ((pct = device_per_guest(&r->marks[1], &r->marks[2], r->tpmrm0_n)) >= 0)
+            printf("BENCH qemu.%s.tpmrm0_tpm_commands_per_guest_command=%.2f\n",
                    n, pct);
     }
 }

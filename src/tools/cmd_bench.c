@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* `tpmcrb bench NAME [ARGS]`: benchmarks that print BENCH key=value lines. */
 #include "tools/bench.h"
+#include "tools/bench_qemu.h"
 #include "tools/bench_trap.h"
 #include "tools/bench_vm.h"
 #include "tools/commands.h"
@@ -10,6 +11,7 @@ static const struct subcommand benches[] = {
     { "device", bench_device, "device overhead per transport vs. libtpms called directly" },
     { "pipe", bench_pipe, "tpmcrb pipe start-up and throughput vs. libtpms called directly" },
     { "vm", bench_vm, "Linux guest throughput: tpmcrb vm (start method 8/7) vs QEMU tpm-crb + swtpm" },
+    { "qemu", bench_qemu, "Linux guest on the patched QEMU (trap mode) vs stock tpm-crb + swtpm vs tpmcrb vm" },
     { "trap", bench_trap, "trap mode on KVM per mapping (examples/kvm-vmm); device instructions (callgrind)" },
 };
 
