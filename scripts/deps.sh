@@ -19,6 +19,8 @@ packages=(
     procps
     # device overhead in instructions (callgrind)
     valgrind
+    # firmware for the patched-QEMU tests (SeaBIOS comes with QEMU)
+    ovmf
     # libFuzzer targets (scripts/fuzz.sh)
     clang libclang-rt-14-dev
 )
