@@ -67,17 +67,12 @@ static char *qemu_value(const char *s)
     return out;
 }
 
-void vm_patched_qemu_args(const struct vm_options *o, struct argv_list *a)
+void vm_patched_qemu_device_args(const struct vm_options *o,
+                                 struct argv_list *a)
 {
     char *backend = o->backend ? qemu_value(o->backend) : NULL;
     char *state = o->state_dir ? qemu_value(o->state_dir) : NULL;
 
-    argv_add(a, "-machine");
-    argv_add(a, "q35");
-    argv_add(a, "-L");
-    argv_add(a, "/usr/share/seabios");
-    argv_add(a, "-L");
-    argv_add(a, "/usr/share/qemu");
     argv_add(a, "-device");
     if ((o->backend && !backend) || (o->state_dir && !state))
         a->failed = true;
@@ -90,4 +85,15 @@ void vm_patched_qemu_args(const struct vm_options *o, struct argv_list *a)
                   state ? ",state-dir=" : "", state ? state : "");
     free(backend);
     free(state);
+}
+
+void vm_patched_qemu_args(const struct vm_options *o, struct argv_list *a)
+{
+    argv_add(a, "-machine");
+    argv_add(a, "q35");
+    argv_add(a, "-L");
+    argv_add(a, "/usr/share/seabios");
+    argv_add(a, "-L");
+    argv_add(a, "/usr/share/qemu");
+    vm_patched_qemu_device_args(o, a);
 }

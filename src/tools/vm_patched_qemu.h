@@ -19,10 +19,14 @@
  * path, or NULL after printing why. */
 char *vm_patched_qemu_binary(void);
 
-/* QEMU arguments for the device: the machine, the firmware search path
- * (the patched build installs no firmware of its own) and
- * -device tpmcrb with @o's backend, state directory, layout, localities
- * and start method. */
+/* QEMU arguments for an x86 guest: the q35 machine, the firmware search
+ * path (the patched build installs no firmware of its own) and the device
+ * (vm_patched_qemu_device_args()). */
 void vm_patched_qemu_args(const struct vm_options *o, struct argv_list *a);
+
+/* -device tpmcrb,id=tpm0 with @o's backend, state directory, layout,
+ * localities and start method; the default base. */
+void vm_patched_qemu_device_args(const struct vm_options *o,
+                                 struct argv_list *a);
 
 #endif
