@@ -15,6 +15,7 @@ packages=(
     # `tpmcrb vm`: QEMU, and the default guest (kernel fetched with
     # apt-get download; initramfs from busybox + tpm2-tools)
     qemu-system-x86 busybox-static apt dpkg gzip coreutils
+    qemu-system-arm qemu-efi-aarch64 gcc-aarch64-linux-gnu libc6-dev-arm64-cross  # arm64 guests (tests/arm64)
     # guest tests: pgrep
     procps
     # device overhead in instructions (callgrind)

@@ -23,6 +23,8 @@
 # 3 means the arm64 packages cannot be had here (apt offers or fetches
 # none); tests skip on it.
 set -euo pipefail
+# The steps run in command substitutions: they must stop on errors too.
+shopt -s inherit_errexit
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cache=${TPMCRB_CACHE:-$HOME/.cache/tpmcrb}/arm64
@@ -57,8 +59,10 @@ apt_download() {
 # ------------------------------------------------------------ apt
 
 kernel_package() {
+    # awk reads to the end: apt-cache must not die of SIGPIPE (pipefail).
     apt-cache depends linux-image-arm64:arm64 2>/dev/null |
-        awk '$1 == "Depends:" && $2 ~ /^linux-image-/ { sub(/:arm64$/, "", $2); print $2; exit }'
+        awk '!found && $1 == "Depends:" && $2 ~ /^linux-image-/ {
+                 sub(/:arm64$/, "", $2); print $2; found = 1 }'
 }
 
 # Echo the versioned kernel package, enabling arm64 in apt when needed.
@@ -145,7 +149,8 @@ fetch_debs() {
 # every architecture.
 package_of_soname() {
     local so=$1
-    dpkg -S "/lib/x86_64-linux-gnu/$so" "/usr/lib/x86_64-linux-gnu/$so" 2>/dev/null |
+    # One of the two paths is unknown to dpkg (usrmerge): not an error.
+    { dpkg -S "/lib/x86_64-linux-gnu/$so" "/usr/lib/x86_64-linux-gnu/$so" 2>/dev/null || true; } |
         awk -F': ' 'NR == 1 { sub(/:amd64$/, "", $1); sub(/,.*/, "", $1); print $1 }'
 }
 
@@ -193,7 +198,8 @@ closure() {
 }
 
 # Unpack the root packages and every package their libraries need into
-# $stage; print the files the guest needs (relative paths).
+# $stage; the files the guest needs go to $stage/.files (relative paths),
+# the packages used to $stage/.debs.
 resolve() {
     local stage=$1 pkgs=("${root_packages[@]}") used=() fetched deb so pkg round
     for round in 1 2 3 4 5 6 7 8; do
@@ -213,7 +219,6 @@ resolve() {
         done
         if [ ${#pkgs[@]} -eq 0 ]; then
             printf '%s\n' "${used[@]}" >"$stage/.debs"
-            cat "$stage/.files"
             return
         fi
         mapfile -t pkgs < <(printf '%s\n' "${pkgs[@]}" | sort -u)
@@ -228,7 +233,7 @@ initramfs_key() {
     {
         cat "$here/prepare-arm64.sh" "$here/init" "$here/tpmloop.c"
         candidates "${root_packages[@]}" libssl3 libtss2-esys-3.0.2-0
-        "$cross_cc" --version | head -n 1
+        "$cross_cc" -dumpfullversion
     } | sha256sum | cut -c1-16
 }
 
@@ -272,7 +277,7 @@ ensure_initramfs() {
         root=$(mktemp -d "$cache/.initramfs.XXXXXX")
         # shellcheck disable=SC2064 # the folders are known now
         trap "rm -rf '$stage' '$root' '$out.tmp'" EXIT
-        resolve "$stage" >/dev/null
+        resolve "$stage"
         populate "$root" "$stage"
         (cd "$root" && find . -mindepth 1 | LC_ALL=C sort |
             busybox cpio -o -H newc -R 0:0 2>/dev/null) | gzip -6 >"$out.tmp"

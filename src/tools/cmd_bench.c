@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* `tpmcrb bench NAME [ARGS]`: benchmarks that print BENCH key=value lines. */
 #include "tools/bench.h"
+#include "tools/bench_arm64.h"
 #include "tools/bench_qemu.h"
 #include "tools/bench_trap.h"
 #include "tools/bench_vm.h"
@@ -12,6 +13,7 @@ static const struct subcommand benches[] = {
     { "pipe", bench_pipe, "tpmcrb pipe start-up and throughput vs. libtpms called directly" },
     { "vm", bench_vm, "Linux guest throughput: tpmcrb vm (start method 8/7) vs QEMU tpm-crb + swtpm" },
     { "qemu", bench_qemu, "Linux guest on the patched QEMU (trap mode) vs stock tpm-crb + swtpm vs tpmcrb vm" },
+    { "arm64", bench_arm64, "guest GetRandom/s with -device tpmcrb on arm64 (virt) beside x86_64 (q35), same build" },
     { "trap", bench_trap, "trap mode on KVM per mapping (examples/kvm-vmm); device instructions (callgrind)" },
 };
 

@@ -2,6 +2,7 @@
 /* `tpmcrb vm`: a Linux guest under QEMU with a tpmcrb TPM. */
 #include "tools/commands.h"
 #include "tools/vm.h"
+#include "tools/vm_arm64.h"
 #include "tools/vm_patched_qemu.h"
 
 #include <getopt.h>
@@ -39,6 +40,9 @@ static void usage(FILE *out)
 "                       by integrations/qemu (built and cached by\n"
 "                       tools/build-qemu on first use, or --qemu PATH)\n"
 "  --qemu PATH          QEMU binary (default qemu-system-x86_64)\n"
+"  --arch x86_64|aarch64  guest architecture (default x86_64); aarch64\n"
+"                       runs on the virt machine with AAVMF and needs\n"
+"                       --device qemu (scripts/guest/prepare-arm64.sh)\n"
 "  --accel NAME         QEMU accelerator (default tcg)\n"
 "  --trace              log decoded register accesses and TPM commands\n"
 "\n"
@@ -84,7 +88,7 @@ static bool parse_unsigned(const char *s, unsigned min, unsigned max,
 enum {
     OPT_STATE = 256, OPT_BACKEND, OPT_KERNEL, OPT_INITRD, OPT_SCRIPT,
     OPT_APPEND, OPT_START, OPT_LAYOUT, OPT_LOC, OPT_MEMORY, OPT_DEVICE,
-    OPT_QEMU, OPT_ACCEL, OPT_TRACE, OPT_HELP,
+    OPT_QEMU, OPT_ACCEL, OPT_TRACE, OPT_HELP, OPT_ARCH,
 };
 
 static const struct option long_opts[] = {
@@ -101,6 +105,7 @@ static const struct option long_opts[] = {
     { "device", required_argument, NULL, OPT_DEVICE },
     { "qemu", required_argument, NULL, OPT_QEMU },
     { "accel", required_argument, NULL, OPT_ACCEL },
+    { "arch", required_argument, NULL, OPT_ARCH },
     { "trace", no_argument, NULL, OPT_TRACE },
     { "help", no_argument, NULL, OPT_HELP },
     { NULL, 0, NULL, 0 },
@@ -120,6 +125,8 @@ static bool apply_option(struct vm_options *o, int opt, const char *arg,
     case OPT_QEMU:    o->qemu = arg; return true;
     case OPT_ACCEL:   o->accel = arg; return true;
     case OPT_TRACE:   tpmcrb_log_set(TPMCRB_LOG_TRACE, NULL, NULL); return true;
+    case OPT_ARCH:
+        return vm_arch_parse(arg, &o->arch);
     case OPT_START:
         return parse_unsigned(arg, 7, 8, &o->start_method);
     case OPT_MEMORY:
@@ -198,6 +205,9 @@ int cmd_vm(int argc, char **argv)
      * ACPI _DSM per command and is what firmware expects. */
     if (o.device == VM_DEVICE_QEMU_PATCHED && !start_method_given)
         o.start_method = 7;
+    if (o.arch == VM_ARCH_AARCH64 &&
+        vm_arm64_options(&o, start_method_given) < 0)
+        return EXIT_USAGE;
     o.extra_args = argv + optind;
     o.n_extra = argc - optind;
     if (o.device == VM_DEVICE_QEMU_STOCK && o.backend)
@@ -206,7 +216,7 @@ int cmd_vm(int argc, char **argv)
         return EXIT_USAGE;
     o.script = script;
     if (o.device == VM_DEVICE_QEMU_PATCHED && !o.qemu &&
-        !(o.qemu = patched_qemu = vm_patched_qemu_binary())) {
+        !(o.qemu = patched_qemu = vm_patched_qemu_binary_arch(o.arch))) {
         free(script);
         return EXIT_RUNTIME;
     }

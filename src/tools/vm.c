@@ -7,6 +7,7 @@
  * guest RAM is a memfd, so not even SIGKILL leaves shared memory behind.
  */
 #include "tools/vm.h"
+#include "tools/vm_arm64.h"
 #include "tools/vm_guest.h"
 #include "tools/vm_proc.h"
 #include "tools/vm_qemu.h"
@@ -113,7 +114,8 @@ static int prepare_guest(struct vm_run *v)
     const struct vm_options *o = v->o;
 
     if ((!o->kernel || !o->initrd) &&
-        vm_guest_default(&v->default_kernel, &v->default_initrd) < 0)
+        vm_guest_default(vm_arch_prepare_script(o->arch), &v->default_kernel,
+                         &v->default_initrd) < 0)
         return -1;
     v->plan.kernel = o->kernel ? o->kernel : v->default_kernel;
     v->plan.initrd = o->initrd ? o->initrd : v->default_initrd;

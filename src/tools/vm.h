@@ -20,8 +20,13 @@
  * integrations/qemu (trap mode); see vm_patched_qemu.h. */
 enum vm_device { VM_DEVICE_SHM, VM_DEVICE_QEMU_STOCK, VM_DEVICE_QEMU_PATCHED };
 
+/* The guest's architecture; aarch64 runs on the virt machine with the
+ * patched QEMU only (see vm_arm64.h). */
+enum vm_arch { VM_ARCH_X86_64, VM_ARCH_AARCH64 };
+
 struct vm_options {
     enum vm_device device;
+    enum vm_arch arch;         /* default x86_64 */
     const char *qemu;          /* binary (PATH lookup); NULL: qemu-system-x86_64 */
     const char *accel;         /* QEMU -accel; NULL: tcg */
     const char *kernel;        /* NULL: the default guest's */

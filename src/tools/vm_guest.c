@@ -40,7 +40,7 @@ static char *output_value(const char *out, const char *key)
     return NULL;
 }
 
-int vm_guest_default(char **kernel, char **initrd)
+int vm_guest_default(const char *prepare_script, char **kernel, char **initrd)
 {
     struct argv_list a = { 0 };
     char *out = NULL;
@@ -48,7 +48,7 @@ int vm_guest_default(char **kernel, char **initrd)
 
     *kernel = *initrd = NULL;
     argv_add(&a, "bash");
-    argv_addf(&a, "%s/prepare.sh", guest_dir());
+    argv_addf(&a, "%s/%s", guest_dir(), prepare_script);
     if (!argv_ok(&a)) {
         argv_free(&a);
         return -1;
@@ -66,7 +66,8 @@ int vm_guest_default(char **kernel, char **initrd)
     *initrd = output_value(out, "INITRD");
     free(out);
     if (!*kernel || !*initrd) {
-        fprintf(stderr, "tpmcrb vm: prepare.sh printed no KERNEL/INITRD\n");
+        fprintf(stderr, "tpmcrb vm: %s printed no KERNEL/INITRD\n",
+                prepare_script);
         free(*kernel);
         free(*initrd);
         *kernel = *initrd = NULL;

@@ -4,10 +4,10 @@
 #ifndef TPMCRB_VM_GUEST_H
 #define TPMCRB_VM_GUEST_H
 
-/* Prepare (or find cached) the default guest with scripts/guest/prepare.sh
- * and return malloc'd paths of its kernel and initramfs. Returns 0, or -1
- * after printing why. */
-int vm_guest_default(char **kernel, char **initrd);
+/* Prepare (or find cached) the default guest with @prepare_script of
+ * scripts/guest (prepare.sh, prepare-arm64.sh) and return malloc'd paths
+ * of its kernel and initramfs. Returns 0, or -1 after printing why. */
+int vm_guest_default(const char *prepare_script, char **kernel, char **initrd);
 
 /* Write to @out an initrd that holds @script as /tpmcrb/guest.sh, followed
  * by the contents of @initrd. The kernel unpacks concatenated cpio archives

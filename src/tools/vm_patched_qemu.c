@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "tools/vm_patched_qemu.h"
+#include "tools/vm_arm64.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,15 +18,41 @@ static const char *env(const char *name)
     return v && *v ? v : NULL;
 }
 
+/* The line of build-qemu's output (one binary per line) that ends with
+ * "/@name"; malloc'd, or NULL. */
+static char *binary_line(const char *out, const char *name)
+{
+    size_t nlen = strlen(name);
+
+    for (const char *line = out; line && *line;) {
+        const char *end = strchr(line, '\n');
+        size_t len = end ? (size_t)(end - line) : strlen(line);
+
+        if (len > nlen && line[len - nlen - 1] == '/' &&
+            !strncmp(line + len - nlen, name, nlen))
+            return strndup(line, len);
+        line = end ? end + 1 : NULL;
+    }
+    return NULL;
+}
+
 char *vm_patched_qemu_binary(void)
 {
+    return vm_patched_qemu_binary_arch(VM_ARCH_X86_64);
+}
+
+char *vm_patched_qemu_binary_arch(enum vm_arch arch)
+{
+    const char *var = arch == VM_ARCH_AARCH64 ? "TPMCRB_QEMU_PATCHED_AARCH64"
+                                              : "TPMCRB_QEMU_PATCHED";
+    const char *name = vm_arch_qemu(arch);
     struct argv_list a = { 0 };
     const char *guest_dir = env("TPMCRB_GUEST_DIR");
-    char *out = NULL, *nl;
+    char *out = NULL, *path;
     int rc;
 
-    if (env("TPMCRB_QEMU_PATCHED"))
-        return strdup(env("TPMCRB_QEMU_PATCHED"));
+    if (env(var))
+        return strdup(env(var));
     argv_add(&a, "bash");
     if (env("TPMCRB_BUILD_QEMU"))
         argv_add(&a, env("TPMCRB_BUILD_QEMU"));
@@ -37,17 +64,13 @@ char *vm_patched_qemu_binary(void)
         return NULL;
     }
     rc = vm_capture(a.v, &out);
-    if (rc != 0 || !out || out[0] != '/') {
-        fprintf(stderr, "tpmcrb vm: %s could not build the patched QEMU; "
-                "set TPMCRB_QEMU_PATCHED or pass --qemu\n", a.v[1]);
-        argv_free(&a);
-        free(out);
-        return NULL;
-    }
+    path = rc == 0 && out ? binary_line(out, name) : NULL;
+    if (!path)
+        fprintf(stderr, "tpmcrb vm: %s could not build the patched %s; "
+                "set %s or pass --qemu\n", a.v[1], name, var);
     argv_free(&a);
-    if ((nl = strchr(out, '\n')))
-        *nl = '\0';
-    return out;
+    free(out);
+    return path;
 }
 
 /* A property value for QEMU's option syntax, where ",," stands for a comma

@@ -18,6 +18,10 @@
  * minutes, and reuses the cached build afterwards). Returns a malloc'd
  * path, or NULL after printing why. */
 char *vm_patched_qemu_binary(void);
+/* The same for @arch: $TPMCRB_QEMU_PATCHED (x86_64) or
+ * $TPMCRB_QEMU_PATCHED_AARCH64, or tools/build-qemu's line that names
+ * qemu-system-<arch>. */
+char *vm_patched_qemu_binary_arch(enum vm_arch arch);
 
 /* QEMU arguments for an x86 guest: the q35 machine, the firmware search
  * path (the patched build installs no firmware of its own) and the device

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "tools/vm_qemu.h"
+#include "tools/vm_arm64.h"
 #include "tools/vm_patched_qemu.h"
 
 #include <inttypes.h>
@@ -68,6 +69,10 @@ static void add_stock_device(const struct vm_plan *p, struct argv_list *a)
 void vm_qemu_args(const struct vm_options *o, const struct vm_plan *p,
                   struct argv_list *a)
 {
+    if (o->arch == VM_ARCH_AARCH64) {
+        vm_arm64_qemu_args(o, p, a);
+        return;
+    }
     argv_add(a, o->qemu ? o->qemu : "qemu-system-x86_64");
     argv_add(a, "-accel");
     argv_add(a, o->accel ? o->accel : "tcg");
