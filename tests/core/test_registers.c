@@ -11,6 +11,7 @@
 #include "core/regs.h"
 #include "core/tpm_cmd.h"
 #include "fake_backend.h"
+#include "tpm_test_util.h"
 #include "tpmcrb.h"
 
 #include <errno.h>
@@ -50,10 +51,7 @@ static struct fx *make(enum tpmcrb_layout layout, unsigned nloc, uint32_t bound)
     struct fx *f = calloc(1, sizeof(*f));
 
     fake_backend_init(&f->fake);
-    tpmcrb_config_init(&f->cfg);
-    f->cfg.layout = layout;
-    f->cfg.localities = nloc;
-    f->cfg.sync_bound_us = bound;
+    tt_config(&f->cfg, layout, nloc, bound);
     f->cfg.irq = on_irq;
     f->cfg.dirty = on_dirty;
     f->cfg.opaque = f;
@@ -78,29 +76,21 @@ static int teardown(void **state)
 /* Memory read as the guest sees it, checked against the full-trap path. */
 static uint32_t rd(struct fx *f, unsigned loc, uint32_t reg)
 {
-    uint64_t off = (uint64_t)loc * PAGE + reg;
-    uint32_t mem;
+    uint32_t mem = tt_reg_read(f->dev, loc, reg);
 
-    memcpy(&mem, (uint8_t *)tpmcrb_regs_mem(f->dev) + off, 4);
-    assert_int_equal(mem, (uint32_t)tpmcrb_read(f->dev, off, 4));
+    assert_int_equal(mem, (uint32_t)tpmcrb_read(f->dev,
+                                                (uint64_t)loc * PAGE + reg, 4));
     return mem;
 }
 
 static void wr(struct fx *f, unsigned loc, uint32_t reg, uint32_t v)
 {
-    assert_int_equal(tpmcrb_write(f->dev, (uint64_t)loc * PAGE + reg, 4, v), 0);
-}
-
-static uint8_t *cmd_buf(struct fx *f, unsigned loc)
-{
-    if (f->cfg.layout == TPMCRB_LAYOUT_SPLIT)
-        return tpmcrb_buffer_mem(f->dev);
-    return (uint8_t *)tpmcrb_regs_mem(f->dev) + loc * PAGE + 0x80;
+    tt_reg_write(f->dev, loc, reg, v);
 }
 
 static void put_cmd(struct fx *f, unsigned loc, uint32_t size_field)
 {
-    uint8_t *b = cmd_buf(f, loc);
+    uint8_t *b = tt_cmd_buffer(f->dev, loc);
 
     tpm_build_command(b, 4096, TPM_CC_GetRandom, (const uint8_t *)"\x00\x08", 2);
     tpm_put_be32(b + 2, size_field);
@@ -115,6 +105,14 @@ static void activate(struct fx *f, unsigned loc)
 static void wait_done(struct fx *f)
 {
     assert_int_equal(tpmcrb_wait_idle(f->dev, 5000), 0);
+}
+
+/* The usual command: a GetRandom from locality 0, START, and done. */
+static void run_command(struct fx *f)
+{
+    put_cmd(f, 0, 12);
+    wr(f, 0, CRB_CTRL_START, 1);
+    wait_done(f);
 }
 
 /* ------------------------------------------------------------ reset */
@@ -261,14 +259,12 @@ static void cmd_ready_and_go_idle(void **state)
 static void start_round_trip(void **state)
 {
     struct fx *f = *state;
-    uint8_t *b = cmd_buf(f, 0);
+    uint8_t *b = tt_cmd_buffer(f->dev, 0);
 
     activate(f, 0);
     wr(f, 0, CRB_CTRL_REQ, CTRL_REQ_CMD_READY);
-    put_cmd(f, 0, 12);
     f->fake.rsp_len = 42;
-    wr(f, 0, CRB_CTRL_START, 1);
-    wait_done(f);
+    run_command(f);
     assert_int_equal(rd(f, 0, CRB_CTRL_START), 0);
     assert_int_equal(atomic_load(&f->fake.executed), 1);
     assert_int_equal(f->fake.last_len, 12);
@@ -294,7 +290,7 @@ static void start_ignored_from_inactive_locality(void **state)
 static void start_while_busy_and_cancel(void **state)
 {
     struct fx *f = *state;
-    uint8_t *b = cmd_buf(f, 0);
+    uint8_t *b = tt_cmd_buffer(f->dev, 0);
 
     atomic_store(&f->fake.block, true);
     activate(f, 0);
@@ -322,7 +318,7 @@ static void bad_command_sizes(void **state)
 {
     struct fx *f = *state;
     uint32_t bad[] = { 0, 9, 0x1001, 0xFFFFFFFFu };
-    uint8_t *b = cmd_buf(f, 0);
+    uint8_t *b = tt_cmd_buffer(f->dev, 0);
 
     activate(f, 0);
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -343,7 +339,7 @@ static void bad_command_sizes(void **state)
 static void compat_command_size_limit(void **state)
 {
     struct fx *f = *state;
-    uint8_t *b = cmd_buf(f, 0);
+    uint8_t *b = tt_cmd_buffer(f->dev, 0);
 
     activate(f, 0);
     put_cmd(f, 0, 0xF81);
@@ -358,13 +354,11 @@ static void compat_command_size_limit(void **state)
 static void backend_failure_sets_fatal(void **state)
 {
     struct fx *f = *state;
-    uint8_t *b = cmd_buf(f, 0);
+    uint8_t *b = tt_cmd_buffer(f->dev, 0);
 
     f->fake.fail_with = -5;
     activate(f, 0);
-    put_cmd(f, 0, 12);
-    wr(f, 0, CRB_CTRL_START, 1);
-    wait_done(f);
+    run_command(f);
     assert_int_equal(rd(f, 0, CRB_CTRL_START), 0);
     assert_true(rd(f, 0, CRB_CTRL_STS) & CTRL_STS_FATAL);
     assert_int_equal(tpm_hdr_code(b), TPM_RC_FAILURE);
@@ -375,9 +369,7 @@ static void backend_failure_sets_fatal(void **state)
     tpmcrb_device_reset(f->dev);
     assert_int_equal(rd(f, 0, CRB_CTRL_STS), CTRL_STS_IDLE);
     activate(f, 0);
-    put_cmd(f, 0, 12);
-    wr(f, 0, CRB_CTRL_START, 1);
-    wait_done(f);
+    run_command(f);
     assert_int_equal(atomic_load(&f->fake.executed), 2);
 }
 
@@ -443,9 +435,7 @@ static void interrupts(void **state)
     assert_int_equal(f->irq_level, 0); /* loc change is not enabled */
     wr(f, 0, CRB_INT_STS, INT_ALL); /* write 1 to clear */
     assert_int_equal(rd(f, 0, CRB_INT_STS), 0);
-    put_cmd(f, 0, 12);
-    wr(f, 0, CRB_CTRL_START, 1);
-    wait_done(f);
+    run_command(f);
     assert_int_equal(rd(f, 0, CRB_INT_STS), INT_START);
     assert_int_equal(f->irq_level, 1);
     wr(f, 0, CRB_INT_STS, INT_START);
@@ -476,9 +466,7 @@ static void seabios_start_from_idle(void **state)
 
     activate(f, 0);
     assert_int_equal(rd(f, 0, CRB_CTRL_STS), CTRL_STS_IDLE);
-    put_cmd(f, 0, 12);
-    wr(f, 0, CRB_CTRL_START, 1);
-    wait_done(f);
+    run_command(f);
     assert_int_equal(atomic_load(&f->fake.executed), 1);
 }
 
@@ -518,10 +506,8 @@ static void foreign_buffer_address_ignored(void **state)
     activate(f, 0);
     wr(f, 0, CRB_CMD_LADDR, 0x1000);  /* guest RAM: not ours */
     wr(f, 0, CRB_RSP_ADDR_LO, 0x2000);
-    put_cmd(f, 0, 12);
     f->fake.rsp_len = 16;
-    wr(f, 0, CRB_CTRL_START, 1);
-    wait_done(f);
+    run_command(f);
     assert_int_equal(f->fake.last_len, 12);
     assert_int_equal(tpm_hdr_size(b), 16);
 }
@@ -529,14 +515,12 @@ static void foreign_buffer_address_ignored(void **state)
 static void response_larger_than_buffer(void **state)
 {
     struct fx *f = *state;
-    uint8_t *b = cmd_buf(f, 0);
+    uint8_t *b = tt_cmd_buffer(f->dev, 0);
 
     activate(f, 0);
     wr(f, 0, CRB_RSP_SIZE, 16); /* software shrinks the response buffer */
-    put_cmd(f, 0, 12);
     f->fake.rsp_len = 100;
-    wr(f, 0, CRB_CTRL_START, 1);
-    wait_done(f);
+    run_command(f);
     assert_int_equal(tpm_hdr_code(b), TPM_RC_FAILURE);
     assert_int_equal(tpm_hdr_size(b), 10);
 }
@@ -549,12 +533,10 @@ static void dirty_ranges_cover_every_change(void **state)
     uint64_t buf = tpmcrb_regs_size(&f->cfg);
 
     activate(f, 0);
-    put_cmd(f, 0, 12);
     f->fake.rsp_len = 300;
     f->dirty_calls = 0;
     f->dirty_hi = 0;
-    wr(f, 0, CRB_CTRL_START, 1);
-    wait_done(f);
+    run_command(f);     /* filling the buffer in memory reports nothing */
     assert_true(f->dirty_calls > 0);
     assert_true(f->dirty_lo <= CRB_CTRL_START);
     assert_true(f->dirty_hi >= buf + 300);
@@ -572,9 +554,7 @@ static void async_mode_completes_later(void **state)
 
     (void)state;
     activate(f, 0);
-    put_cmd(f, 0, 12);
-    wr(f, 0, CRB_CTRL_START, 1);
-    wait_done(f);
+    run_command(f);
     assert_int_equal(rd(f, 0, CRB_CTRL_START), 0);
     tpmcrb_get_stats(f->dev, &st);
     assert_int_equal(st.commands, 1);
@@ -607,9 +587,7 @@ static void locality0_held_from_reset(void **state)
     assert_int_equal(tpmcrb_device_new(&f->cfg, &f->fake.be, &f->dev), 0);
     assert_int_equal(rd(f, 0, CRB_LOC_STS), LOC_STS_GRANTED);
     assert_int_equal(rd(f, 0, CRB_LOC_STATE) & 0x9E, 0x82);
-    put_cmd(f, 0, 12);
-    wr(f, 0, CRB_CTRL_START, 1);
-    wait_done(f);
+    run_command(f);
     assert_int_equal(atomic_load(&f->fake.executed), 1);
     wr(f, 0, CRB_LOC_CTRL, LOC_CTRL_RELINQUISH);
     tpmcrb_device_reset(f->dev); /* and again after a reset */

@@ -14,6 +14,7 @@
 #include "core/regs.h"
 #include "core/tpm_cmd.h"
 #include "tools/crb_driver.h"
+#include "tpm_test_util.h"
 #include "tpmcrb.h"
 
 #include <stdlib.h>
@@ -30,10 +31,9 @@ static struct fx *make(enum tpmcrb_layout layout)
 {
     struct fx *f = calloc(1, sizeof(*f));
 
-    assert_int_equal(tpmcrb_backend_open("libtpms", NULL, &f->be), 0);
     tpmcrb_config_init(&f->cfg);
     f->cfg.layout = layout;
-    assert_int_equal(tpmcrb_device_new(&f->cfg, f->be, &f->dev), 0);
+    tt_device_open("libtpms", NULL, &f->cfg, &f->be, &f->dev);
     return f;
 }
 
@@ -52,17 +52,15 @@ static int teardown(void **state)
 
 /* ---------------------------------------------- guest-side primitives */
 
+/* Offsets from the window's start: the clients here use locality 0. */
 static uint32_t rd32(struct fx *f, uint32_t off)
 {
-    uint32_t v;
-
-    memcpy(&v, (uint8_t *)tpmcrb_regs_mem(f->dev) + off, 4);
-    return v;
+    return tt_reg_read(f->dev, 0, off);
 }
 
 static void wr32(struct fx *f, uint32_t off, uint32_t v)
 {
-    assert_int_equal(tpmcrb_write(f->dev, off, 4, v), 0);
+    tt_reg_write(f->dev, 0, off, v);
 }
 
 /* Poll like a guest: time-bounded, not iteration-bounded, so a loaded
@@ -102,34 +100,26 @@ static uint32_t getrandom_cmd(uint8_t *buf, uint16_t n)
     return tpm_build_command(buf, 64, TPM_CC_GetRandom, p, 2);
 }
 
-static void check_getrandom_response(const uint8_t *rsp, uint16_t n)
-{
-    assert_int_equal(tpm_hdr_code(rsp), TPM_RC_SUCCESS);
-    assert_int_equal(tpm_hdr_size(rsp), TPM_HEADER_SIZE + 2 + n);
-    assert_int_equal(tpm_be16(rsp + TPM_HEADER_SIZE), n);
-}
-
 /* ---------------------------------------------- Linux tpm_crb */
 
 static void linux_commands(struct fx *f, bool expect_startup_ok)
 {
     struct crb_driver d = { 0 };
     uint8_t cmd[64], rsp[4096];
-    uint32_t len;
+    uint32_t len, rc;
 
     assert_int_equal(crb_driver_init(&d, f->dev, 0), 0);
     /* Linux only takes a buffer it can map: the advertised one. */
     assert_int_equal(d.cmd_addr, tpmcrb_buffer_addr(&f->cfg));
-    assert_int_equal(crb_driver_transmit(&d, cmd, startup_cmd(cmd), rsp,
-                                         sizeof(rsp), &len), 0);
+    rc = tt_transmit(&d, cmd, startup_cmd(cmd), rsp, sizeof(rsp), &len);
     if (expect_startup_ok)
-        assert_int_equal(tpm_hdr_code(rsp), TPM_RC_SUCCESS);
+        assert_int_equal(rc, TPM_RC_SUCCESS);
     else /* firmware already started the TPM */
-        assert_int_equal(tpm_hdr_code(rsp), TPM_RC_INITIALIZE);
+        assert_int_equal(rc, TPM_RC_INITIALIZE);
     for (int i = 0; i < 20; i++) {
-        assert_int_equal(crb_driver_transmit(&d, cmd, getrandom_cmd(cmd, 32),
-                                             rsp, sizeof(rsp), &len), 0);
-        check_getrandom_response(rsp, 32);
+        assert_int_equal(tt_transmit(&d, cmd, getrandom_cmd(cmd, 32), rsp,
+                                     sizeof(rsp), &len), TPM_RC_SUCCESS);
+        tt_check_getrandom(rsp, len, 32);
     }
     /* Every handshake completed: idle and no locality. */
     assert_int_equal(rd32(f, CRB_LOC_STATE) & ~LOC_STATE_ESTABLISHED, 0x80);
@@ -186,7 +176,7 @@ static void edk2_boot(struct fx *f)
     edk2_command(f, cmd, startup_cmd(cmd), rsp);
     assert_int_equal(tpm_hdr_code(rsp), TPM_RC_SUCCESS);
     edk2_command(f, cmd, getrandom_cmd(cmd, 16), rsp);
-    check_getrandom_response(rsp, 16);
+    tt_check_getrandom(rsp, tpm_hdr_size(rsp), 16);
 }
 
 static void edk2_replay(void **state)

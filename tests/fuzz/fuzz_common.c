@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "fuzz_common.h"
+#include "core/snapshot.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 void fuzz_fail(const char *what, const char *file, int line)
 {
@@ -23,6 +25,31 @@ void fuzz_quiet_log(void)
         tpmcrb_log_set(TPMCRB_LOG_DEBUG, NULL, NULL);
     else
         tpmcrb_log_set(TPMCRB_LOG_ERROR, drop, NULL);
+}
+
+bool fuzz_snapshot_stable(struct tpmcrb_device *dev, const uint8_t *blob,
+                          size_t len)
+{
+    struct snap_view v;
+
+    if (tpmcrb_device_paused(dev))
+        return true;
+    FUZZ_CHECK(snap_parse(blob, len, &v) == 0);
+    return !v.busy;
+}
+
+void fuzz_check_resave(struct tpmcrb_device *dev, const uint8_t *blob,
+                       size_t len, bool must_save)
+{
+    uint8_t *now;
+    size_t now_len;
+
+    if (tpmcrb_snapshot_save(dev, &now, &now_len) < 0) {
+        FUZZ_CHECK(!must_save);
+        return;
+    }
+    FUZZ_CHECK(now_len == len && !memcmp(now, blob, len));
+    free(now);
 }
 
 uint8_t fuzz_u8(struct fuzz_in *in)

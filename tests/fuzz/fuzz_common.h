@@ -10,6 +10,7 @@
 
 #include "tpmcrb.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -24,6 +25,17 @@ void fuzz_fail(const char *what, const char *file, int line)
 /* The library's log is the hot path of a fuzzer fed nonsense: drop it
  * (TPMCRB_FUZZ_LOG=1 keeps it for debugging a crash). */
 void fuzz_quiet_log(void);
+
+/* Whether snapshot @blob of @dev stays as it is: the device is paused, or
+ * no command was in flight (else the command runs on and the state moves
+ * on by itself). The blob must parse. */
+bool fuzz_snapshot_stable(struct tpmcrb_device *dev, const uint8_t *blob,
+                          size_t len);
+/* A new snapshot of @dev must be the very bytes of @blob. Unless
+ * @must_save, a save that fails (a command outlived the bound) is allowed
+ * and compares nothing. */
+void fuzz_check_resave(struct tpmcrb_device *dev, const uint8_t *blob,
+                       size_t len, bool must_save);
 
 /* Little-endian reader over the fuzz input; reads past the end give 0. */
 struct fuzz_in {

@@ -58,38 +58,23 @@ static void init_target(struct target *t, unsigned idx)
 
 static void unchanged(struct target *t)
 {
-    uint8_t *now;
-    size_t len;
-
-    FUZZ_CHECK(tpmcrb_snapshot_save(t->dev, &now, &len) == 0);
-    FUZZ_CHECK(len == t->baseline_len && !memcmp(now, t->baseline, len));
-    free(now);
-}
-
-static bool in_flight(const uint8_t *blob, size_t len)
-{
-    struct snap_view v;
-
-    FUZZ_CHECK(snap_parse(blob, len, &v) == 0);
-    return v.busy;
+    fuzz_check_resave(t->dev, t->baseline, t->baseline_len, true);
 }
 
 /* An accepted state saves into a blob that loads back into itself. */
 static void reloads(struct target *t)
 {
-    uint8_t *a, *b;
-    size_t alen, blen;
+    uint8_t *a;
+    size_t alen;
 
     FUZZ_CHECK(tpmcrb_snapshot_save(t->dev, &a, &alen) == 0);
-    if (!tpmcrb_device_paused(t->dev) && in_flight(a, alen)) {
+    if (!fuzz_snapshot_stable(t->dev, a, alen)) {
         free(a);
         return; /* the command ran meanwhile: the state moved on */
     }
     FUZZ_CHECK(tpmcrb_snapshot_load(t->dev, a, alen) == 0);
-    FUZZ_CHECK(tpmcrb_snapshot_save(t->dev, &b, &blen) == 0);
-    FUZZ_CHECK(alen == blen && !memcmp(a, b, alen));
+    fuzz_check_resave(t->dev, a, alen, true);
     free(a);
-    free(b);
 }
 
 static int load_blob(struct target *t, const uint8_t *data, size_t size,

@@ -14,6 +14,7 @@
 #include "core/snapshot.h"
 #include "core/tpm_cmd.h"
 #include "counter_backend.h"
+#include "tpm_test_util.h"
 #include "tpmcrb.h"
 
 #include <errno.h>
@@ -55,11 +56,8 @@ static struct fx *open_bound(enum tpmcrb_layout layout, unsigned nloc,
     struct fx *f = calloc(1, sizeof(*f));
 
     counter_backend_init(&f->cb, with_state);
-    tpmcrb_config_init(&f->cfg);
-    f->cfg.layout = layout;
-    f->cfg.localities = nloc;
+    tt_config(&f->cfg, layout, nloc, bound);
     f->cfg.base = base;
-    f->cfg.sync_bound_us = bound;
     assert_int_equal(tpmcrb_device_new(&f->cfg, &f->cb.be, &f->dev), 0);
     return f;
 }
@@ -84,33 +82,33 @@ static void close_fx(struct fx *f)
 
 static uint32_t rd(struct fx *f, unsigned loc, uint32_t reg)
 {
-    uint32_t v;
-
-    memcpy(&v, (uint8_t *)tpmcrb_regs_mem(f->dev) + loc * PAGE + reg, 4);
-    return v;
+    return tt_reg_read(f->dev, loc, reg);
 }
 
 static void wr(struct fx *f, unsigned loc, uint32_t reg, uint32_t v)
 {
-    assert_int_equal(tpmcrb_write(f->dev, (uint64_t)loc * PAGE + reg, 4, v), 0);
+    tt_reg_write(f->dev, loc, reg, v);
 }
 
 static uint8_t *buffer_of(struct fx *f, unsigned loc)
 {
-    if (f->cfg.layout == TPMCRB_LAYOUT_SPLIT)
-        return tpmcrb_buffer_mem(f->dev);
-    return (uint8_t *)tpmcrb_regs_mem(f->dev) + loc * PAGE +
-           TPMCRB_COMPAT_BUFFER_OFFSET;
+    return tt_cmd_buffer(f->dev, loc);
 }
 
 /* Locality, cmdReady, command with @tag, START; no wait. */
 static void start_command(struct fx *f, unsigned loc, uint32_t tag)
 {
-    wr(f, loc, CRB_LOC_CTRL, LOC_CTRL_REQUEST);
-    assert_true(rd(f, loc, CRB_LOC_STS) & LOC_STS_GRANTED);
+    tt_request_locality(f->dev, loc);
     wr(f, loc, CRB_CTRL_REQ, CTRL_REQ_CMD_READY);
     counter_command(buffer_of(f, loc), tag);
     wr(f, loc, CRB_CTRL_START, 1);
+}
+
+/* Pause @f, then START a command there: it is held, in flight. */
+static void hold_command(struct fx *f, unsigned loc, uint32_t tag)
+{
+    assert_int_equal(tpmcrb_device_pause(f->dev, 1000), 0);
+    start_command(f, loc, tag);
 }
 
 static void expect_response(struct fx *f, unsigned loc, uint32_t tag,
@@ -135,6 +133,46 @@ static void assert_same_blob(const uint8_t *a, size_t alen, const uint8_t *b,
 {
     assert_int_equal(alen, blen);
     assert_memory_equal(a, b, alen);
+}
+
+/* A snapshot from device a, to load into device b. */
+struct pair {
+    struct fx *a, *b;
+    uint8_t *blob;
+    size_t len;
+};
+
+static struct pair open_pair(struct fx *a, struct fx *b)
+{
+    return (struct pair){ .a = a, .b = b };
+}
+
+/* Save a; b must take the snapshot. */
+static void transfer(struct pair *p)
+{
+    save(p->a, &p->blob, &p->len);
+    assert_int_equal(tpmcrb_snapshot_load(p->b->dev, p->blob, p->len), 0);
+}
+
+/* Five localities of @layout on both sides. */
+static struct pair std_pair(enum tpmcrb_layout layout)
+{
+    return open_pair(open_std(layout, 5), open_std(layout, 5));
+}
+
+/* Migration abandoned on the source side: resuming it runs the held
+ * command there. */
+static void source_runs_on_resume(struct pair *p, unsigned loc, uint32_t tag)
+{
+    tpmcrb_device_resume(p->a->dev);
+    expect_response(p->a, loc, tag, 1);
+}
+
+static void close_pair(struct pair *p)
+{
+    free(p->blob);
+    close_fx(p->a);           /* with a command held too: it is dropped */
+    close_fx(p->b);
 }
 
 /* ------------------------------------------------------------ format */
@@ -167,15 +205,15 @@ static void busy_guest(struct fx *f)
 
 static void roundtrip(enum tpmcrb_layout layout, unsigned nloc)
 {
-    struct fx *a = open_std(layout, nloc), *b = open_std(layout, nloc);
-    uint8_t *blob, *blob2;
-    size_t len, len2;
+    struct pair p = open_pair(open_std(layout, nloc), open_std(layout, nloc));
+    struct fx *a = p.a, *b = p.b;
+    uint8_t *blob2;
+    size_t len2;
 
     busy_guest(a);
-    save(a, &blob, &len);
-    assert_int_equal(tpmcrb_snapshot_load(b->dev, blob, len), 0);
+    transfer(&p);
     save(b, &blob2, &len2);
-    assert_same_blob(blob, len, blob2, len2);
+    assert_same_blob(p.blob, p.len, blob2, len2);
     assert_memory_equal(tpmcrb_regs_mem(a->dev), tpmcrb_regs_mem(b->dev),
                         nloc * PAGE);
     if (layout == TPMCRB_LAYOUT_SPLIT)
@@ -188,10 +226,8 @@ static void roundtrip(enum tpmcrb_layout layout, unsigned nloc)
         wr(b, 0, CRB_CTRL_START, 1);
         expect_response(b, 0, 11, 2);
     }
-    free(blob);
     free(blob2);
-    close_fx(a);
-    close_fx(b);
+    close_pair(&p);
 }
 
 static void roundtrip_split5(void **s) { (void)s; roundtrip(TPMCRB_LAYOUT_SPLIT, 5); }
@@ -203,54 +239,38 @@ static void roundtrip_compat1(void **s) { (void)s; roundtrip(TPMCRB_LAYOUT_COMPA
 
 static void held_command_completes_after_restore(void **state)
 {
-    struct fx *a = open_std(TPMCRB_LAYOUT_SPLIT, 5);
-    struct fx *b = open_std(TPMCRB_LAYOUT_SPLIT, 5);
+    struct pair p = std_pair(TPMCRB_LAYOUT_SPLIT);
     struct snap_view v;
-    uint8_t *blob;
-    size_t len;
 
     (void)state;
-    assert_int_equal(tpmcrb_device_pause(a->dev, 1000), 0);
-    start_command(a, 3, 77);
-    assert_int_equal(rd(a, 3, CRB_CTRL_START), 1);
-    assert_false(tpmcrb_busy(a->dev));       /* held, not with the backend */
-    save(a, &blob, &len);
-    assert_int_equal(snap_parse(blob, len, &v), 0);
+    hold_command(p.a, 3, 77);
+    assert_int_equal(rd(p.a, 3, CRB_CTRL_START), 1);
+    assert_false(tpmcrb_busy(p.a->dev));     /* held, not with the backend */
+    transfer(&p);
+    assert_int_equal(snap_parse(p.blob, p.len, &v), 0);
     assert_true(v.busy);
     assert_int_equal(v.busy_loc, 3);
-    assert_int_equal(tpmcrb_snapshot_load(b->dev, blob, len), 0);
-    expect_response(b, 3, 77, 1);
-    assert_int_equal(atomic_load(&a->cb.executed), 0);
-    assert_int_equal(atomic_load(&b->cb.executed), 1);
-    close_fx(a);                             /* a held command: no wait */
-    close_fx(b);
-    free(blob);
+    expect_response(p.b, 3, 77, 1);
+    assert_int_equal(atomic_load(&p.a->cb.executed), 0);
+    assert_int_equal(atomic_load(&p.b->cb.executed), 1);
+    close_pair(&p);
 }
 
 static void held_command_waits_for_resume(void **state)
 {
-    struct fx *a = open_std(TPMCRB_LAYOUT_COMPAT, 5);
-    struct fx *b = open_std(TPMCRB_LAYOUT_COMPAT, 5);
-    uint8_t *blob;
-    size_t len;
+    struct pair p = std_pair(TPMCRB_LAYOUT_COMPAT);
 
     (void)state;
-    assert_int_equal(tpmcrb_device_pause(a->dev, 1000), 0);
-    start_command(a, 0, 5);
-    save(a, &blob, &len);
-    assert_int_equal(tpmcrb_device_pause(b->dev, 1000), 0);
-    assert_int_equal(tpmcrb_snapshot_load(b->dev, blob, len), 0);
-    assert_true(tpmcrb_device_paused(b->dev));
-    assert_int_equal(atomic_load(&b->cb.executed), 0);
-    assert_int_equal(rd(b, 0, CRB_CTRL_START), 1);
-    tpmcrb_device_resume(b->dev);
-    expect_response(b, 0, 5, 1);
-    /* Migration abandoned on the source side: resuming it runs it there. */
-    tpmcrb_device_resume(a->dev);
-    expect_response(a, 0, 5, 1);
-    free(blob);
-    close_fx(a);
-    close_fx(b);
+    hold_command(p.a, 0, 5);
+    assert_int_equal(tpmcrb_device_pause(p.b->dev, 1000), 0);
+    transfer(&p);
+    assert_true(tpmcrb_device_paused(p.b->dev));
+    assert_int_equal(atomic_load(&p.b->cb.executed), 0);
+    assert_int_equal(rd(p.b, 0, CRB_CTRL_START), 1);
+    tpmcrb_device_resume(p.b->dev);
+    expect_response(p.b, 0, 5, 1);
+    source_runs_on_resume(&p, 0, 5);
+    close_pair(&p);
 }
 
 /* START takes a private copy: a guest that rewrites the buffer while its
@@ -258,51 +278,40 @@ static void held_command_waits_for_resume(void **state)
  * what a snapshot carries. */
 static void held_command_is_a_private_copy(void **state)
 {
-    struct fx *a = open_std(TPMCRB_LAYOUT_COMPAT, 5);
-    struct fx *b = open_std(TPMCRB_LAYOUT_COMPAT, 5);
-    uint8_t *blob;
-    size_t len;
+    struct pair p = std_pair(TPMCRB_LAYOUT_COMPAT);
 
     (void)state;
-    assert_int_equal(tpmcrb_device_pause(a->dev, 1000), 0);
-    start_command(a, 1, 5);
-    counter_command(buffer_of(a, 1), 99);
-    save(a, &blob, &len);
-    assert_int_equal(tpmcrb_snapshot_load(b->dev, blob, len), 0);
-    expect_response(b, 1, 5, 1);
-    tpmcrb_device_resume(a->dev);
-    expect_response(a, 1, 5, 1);
-    free(blob);
-    close_fx(a);
-    close_fx(b);
+    hold_command(p.a, 1, 5);
+    counter_command(buffer_of(p.a, 1), 99);
+    transfer(&p);
+    expect_response(p.b, 1, 5, 1);
+    source_runs_on_resume(&p, 1, 5);
+    close_pair(&p);
 }
 
 static void running_command_is_drained(void **state)
 {
-    struct fx *a = open_bound(TPMCRB_LAYOUT_SPLIT, 5, true, TPMCRB_X86_BASE, 0);
-    struct fx *b = open_std(TPMCRB_LAYOUT_SPLIT, 5);
+    struct pair p = open_pair(
+        open_bound(TPMCRB_LAYOUT_SPLIT, 5, true, TPMCRB_X86_BASE, 0),
+        open_std(TPMCRB_LAYOUT_SPLIT, 5));
+    struct fx *a = p.a;
     struct snap_view v;
-    uint8_t *blob;
-    size_t len;
 
     (void)state;
     atomic_store(&a->cb.block, true);
     start_command(a, 0, 9);
     assert_true(tpmcrb_busy(a->dev));
     assert_int_equal(tpmcrb_device_pause(a->dev, 20), -ETIMEDOUT);
-    assert_int_equal(tpmcrb_snapshot_save(a->dev, &blob, &len), -EBUSY);
+    assert_int_equal(tpmcrb_snapshot_save(a->dev, &p.blob, &p.len), -EBUSY);
     expect_error("still running");
     atomic_store(&a->cb.block, false);
     assert_int_equal(tpmcrb_device_pause(a->dev, 5000), 0);
-    save(a, &blob, &len);
-    assert_int_equal(snap_parse(blob, len, &v), 0);
+    transfer(&p);
+    assert_int_equal(snap_parse(p.blob, p.len, &v), 0);
     assert_false(v.busy);
-    assert_int_equal(tpmcrb_snapshot_load(b->dev, blob, len), 0);
-    expect_response(b, 0, 9, 1);
-    assert_int_equal(atomic_load(&b->cb.executed), 0);
-    free(blob);
-    close_fx(a);
-    close_fx(b);
+    expect_response(p.b, 0, 9, 1);
+    assert_int_equal(atomic_load(&p.b->cb.executed), 0);
+    close_pair(&p);
 }
 
 /* Save on a device nobody paused waits for the running command. */
@@ -327,8 +336,7 @@ static void pause_holds_start(void **state)
     struct fx *a = open_std(TPMCRB_LAYOUT_SPLIT, 5);
 
     (void)state;
-    assert_int_equal(tpmcrb_device_pause(a->dev, 100), 0);
-    start_command(a, 0, 3);
+    hold_command(a, 0, 3);
     assert_int_equal(tpmcrb_wait_idle(a->dev, 100), 0);
     assert_int_equal(atomic_load(&a->cb.executed), 0);
     /* A second START while one is held is refused as while busy. */
@@ -337,8 +345,7 @@ static void pause_holds_start(void **state)
     expect_response(a, 0, 3, 1);
     assert_int_equal(atomic_load(&a->cb.executed), 1);
     /* Reset drops a held command. */
-    assert_int_equal(tpmcrb_device_pause(a->dev, 100), 0);
-    start_command(a, 0, 4);
+    hold_command(a, 0, 4);
     tpmcrb_device_reset(a->dev);
     tpmcrb_device_resume(a->dev);
     assert_int_equal(tpmcrb_wait_idle(a->dev, 100), 0);
@@ -362,8 +369,7 @@ static struct corrupt_fx *corrupt_setup(void)
     c->src = open_std(TPMCRB_LAYOUT_SPLIT, 5);
     c->dst = open_std(TPMCRB_LAYOUT_SPLIT, 5);
     busy_guest(c->src);
-    assert_int_equal(tpmcrb_device_pause(c->src->dev, 100), 0);
-    start_command(c->src, 4, 8);              /* held: in flight */
+    hold_command(c->src, 4, 8);               /* held: in flight */
     save(c->src, &c->blob, &c->len);
     start_command(c->dst, 1, 2);
     expect_response(c->dst, 1, 2, 1);
@@ -599,24 +605,20 @@ static void backend_mismatch_and_failure(void **state)
  * it leaves the target's backend alone. */
 static void device_only_snapshot(void **state)
 {
-    struct fx *a = open_fx(TPMCRB_LAYOUT_SPLIT, 5, false, TPMCRB_X86_BASE);
-    struct fx *b = open_std(TPMCRB_LAYOUT_SPLIT, 5);
+    struct pair p = open_pair(open_fx(TPMCRB_LAYOUT_SPLIT, 5, false,
+                                      TPMCRB_X86_BASE),
+                              open_std(TPMCRB_LAYOUT_SPLIT, 5));
     struct snap_view v;
-    uint8_t *blob;
-    size_t len;
 
     (void)state;
-    start_command(b, 0, 1);
-    expect_response(b, 0, 1, 1);
-    save(a, &blob, &len);
-    assert_int_equal(snap_parse(blob, len, &v), 0);
+    start_command(p.b, 0, 1);
+    expect_response(p.b, 0, 1, 1);
+    transfer(&p);
+    assert_int_equal(snap_parse(p.blob, p.len, &v), 0);
     assert_string_equal(v.be_name, "");
     assert_int_equal(v.be_len, 0);
-    assert_int_equal(tpmcrb_snapshot_load(b->dev, blob, len), 0);
-    assert_int_equal(atomic_load(&b->cb.count), 1);
-    free(blob);
-    close_fx(a);
-    close_fx(b);
+    assert_int_equal(atomic_load(&p.b->cb.count), 1);
+    close_pair(&p);
 }
 
 /* ------------------------------------------------------------ QEMU layout */
@@ -717,8 +719,7 @@ static void qemu_refusals(void **state)
     expect_error("locality 2");
     wr(five, 2, CRB_LOC_CTRL, LOC_CTRL_RELINQUISH);
     /* A held command cannot go to QEMU. */
-    assert_int_equal(tpmcrb_device_pause(five->dev, 100), 0);
-    start_command(five, 0, 1);
+    hold_command(five, 0, 1);
     assert_int_equal(tpmcrb_qemu_state_export(five->dev, regs, buf), -EBUSY);
     tpmcrb_device_resume(five->dev);
     expect_response(five, 0, 1, 1);

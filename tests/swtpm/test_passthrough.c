@@ -18,6 +18,7 @@
 #include "backend/test_hooks.h"
 #include "core/tpm_cmd.h"
 #include "test_util.h"
+#include "tpm_test_util.h"
 #include "tpmcrb.h"
 
 #include <errno.h>
@@ -28,14 +29,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#define BUF 4096u
+#define BUF TT_BUF
 
 static const char *device;
 
+/* The backend under test and its command buffers. */
 struct fx {
-    struct tpmcrb_backend *be;
-    uint8_t cmd[BUF + 16], rsp[BUF];
-    uint32_t rsp_len;
+    struct tt_backend io;
 };
 
 static char debug_log[4096];
@@ -60,13 +60,28 @@ static int open_pt(struct fx *f, const char *path)
     char spec[256];
 
     snprintf(spec, sizeof(spec), "passthrough:%s", path);
-    return tpmcrb_backend_open(spec, NULL, &f->be);
+    return tpmcrb_backend_open(spec, NULL, &f->io.be);
 }
 
 static int exec(struct fx *f, unsigned locality, uint32_t len)
 {
-    return f->be->ops->execute(f->be, locality, f->cmd, len, f->rsp, BUF,
-                               &f->rsp_len);
+    return tt_exec(&f->io, locality, len);
+}
+
+/* Open passthrough on @path and power it on with a @cap byte buffer. */
+static void open_on(struct fx *f, const char *path, uint32_t cap)
+{
+    assert_int_equal(open_pt(f, path), 0);
+    tt_power_on(&f->io, cap);
+}
+
+/* A GetRandom to the device at @path fails with -EIO and logs @msg. */
+static void getrandom_is_eio(struct fx *f, const char *path, const char *msg)
+{
+    open_on(f, path, BUF);
+    log_capture_start();
+    assert_int_equal(exec(f, 0, cmd_get_random(f->io.cmd, 8)), -EIO);
+    assert_non_null(strstr(log_captured(), msg));
 }
 
 static int setup(void **state)
@@ -79,7 +94,7 @@ static int teardown(void **state)
 {
     struct fx *f = *state;
 
-    tpmcrb_backend_close(f->be);
+    tt_backend_close(&f->io);
     free(f);
     tpmcrb_log_set(TPMCRB_LOG_WARN, NULL, NULL);
     return 0;
@@ -93,7 +108,7 @@ static void missing_device(void **state)
 
     log_capture_start();
     assert_int_equal(open_pt(f, "/nonexistent/tpmrm0"), -ENOENT);
-    assert_null(f->be);
+    assert_null(f->io.be);
     assert_non_null(strstr(log_captured(), "/nonexistent/tpmrm0"));
     assert_non_null(strstr(log_captured(), "No such file"));
 }
@@ -113,91 +128,62 @@ static void not_a_character_device(void **state)
 static void size_checks_answer_locally(void **state)
 {
     struct fx *f = *state;
-    bool resumed = false;
 
     assert_int_equal(open_pt(f, "/dev/null"), 0);
-    assert_string_equal(f->be->ops->name, "passthrough");
-    assert_int_equal(f->be->ops->power_on(f->be, BUF, &resumed), 0);
-    assert_true(resumed);
+    assert_string_equal(f->io.be->ops->name, "passthrough");
+    tt_power_on_expect(&f->io, BUF, true);
 
-    memset(f->cmd, 0, sizeof(f->cmd));
-    cmd_get_random(f->cmd, 8);
-    tpm_put_be32(f->cmd + 2, BUF + 1);
-    assert_int_equal(exec(f, 0, BUF + 1), 0);
-    assert_int_equal(f->rsp_len, 10);
-    assert_int_equal(tpm_hdr_code(f->rsp), TPM_RC_COMMAND_SIZE);
+    memset(f->io.cmd, 0, sizeof(f->io.cmd));
+    cmd_get_random(f->io.cmd, 8);
+    tpm_put_be32(f->io.cmd + 2, BUF + 1);
+    assert_int_equal(tt_exec_code(&f->io, 0, BUF + 1), TPM_RC_COMMAND_SIZE);
+    assert_int_equal(f->io.rsp_len, 10);
 
-    tpm_put_be32(f->cmd + 2, 100);
-    assert_int_equal(exec(f, 0, 12), 0);
-    assert_int_equal(tpm_hdr_code(f->rsp), TPM_RC_COMMAND_SIZE);
+    tpm_put_be32(f->io.cmd + 2, 100);
+    assert_int_equal(tt_exec_code(&f->io, 0, 12), TPM_RC_COMMAND_SIZE);
 
-    assert_int_equal(exec(f, 0, 8), 0);
-    assert_int_equal(tpm_hdr_code(f->rsp), TPM_RC_COMMAND_SIZE);
+    assert_int_equal(tt_exec_code(&f->io, 0, 8), TPM_RC_COMMAND_SIZE);
 }
 
 /* A smaller device buffer lowers the limit further. */
 static void device_buffer_limit(void **state)
 {
     struct fx *f = *state;
-    bool resumed;
 
-    assert_int_equal(open_pt(f, "/dev/null"), 0);
-    assert_int_equal(f->be->ops->power_on(f->be, 3968, &resumed), 0);
-    memset(f->cmd, 0, sizeof(f->cmd));
-    cmd_get_random(f->cmd, 8);
-    tpm_put_be32(f->cmd + 2, 3969);
-    assert_int_equal(exec(f, 0, 3969), 0);
-    assert_int_equal(tpm_hdr_code(f->rsp), TPM_RC_COMMAND_SIZE);
+    open_on(f, "/dev/null", 3968);
+    memset(f->io.cmd, 0, sizeof(f->io.cmd));
+    cmd_get_random(f->io.cmd, 8);
+    tpm_put_be32(f->io.cmd + 2, 3969);
+    assert_int_equal(tt_exec_code(&f->io, 0, 3969), TPM_RC_COMMAND_SIZE);
 }
 
 static void no_answer_is_eio_then_reopen(void **state)
 {
     struct fx *f = *state;
-    bool resumed;
 
-    assert_int_equal(open_pt(f, "/dev/null"), 0);
-    assert_int_equal(f->be->ops->power_on(f->be, BUF, &resumed), 0);
-    log_capture_start();
-    assert_int_equal(exec(f, 0, cmd_get_random(f->cmd, 8)), -EIO);
-    assert_non_null(strstr(log_captured(), "/dev/null"));
+    getrandom_is_eio(f, "/dev/null", "/dev/null");
     /* Broken until the next power-on, which reopens the device. */
-    assert_int_equal(exec(f, 0, cmd_get_random(f->cmd, 8)), -EIO);
+    assert_int_equal(exec(f, 0, cmd_get_random(f->io.cmd, 8)), -EIO);
     capture_debug();
-    assert_int_equal(f->be->ops->power_on(f->be, BUF, &resumed), 0);
+    tt_power_on(&f->io, BUF);
     assert_non_null(strstr(debug_log, "reopening /dev/null"));
 }
 
 static void garbage_answer_is_eio(void **state)
 {
-    struct fx *f = *state;
-    bool resumed;
-
-    assert_int_equal(open_pt(f, "/dev/zero"), 0);
-    assert_int_equal(f->be->ops->power_on(f->be, BUF, &resumed), 0);
-    log_capture_start();
-    assert_int_equal(exec(f, 0, cmd_get_random(f->cmd, 8)), -EIO);
-    assert_non_null(strstr(log_captured(), "malformed response"));
+    getrandom_is_eio(*state, "/dev/zero", "malformed response");
 }
 
 static void refused_write_is_eio(void **state)
 {
-    struct fx *f = *state;
-    bool resumed;
-
-    assert_int_equal(open_pt(f, "/dev/full"), 0);
-    assert_int_equal(f->be->ops->power_on(f->be, BUF, &resumed), 0);
-    log_capture_start();
-    assert_int_equal(exec(f, 0, cmd_get_random(f->cmd, 8)), -EIO);
-    assert_non_null(strstr(log_captured(), "writing to /dev/full"));
+    getrandom_is_eio(*state, "/dev/full", "writing to /dev/full");
 }
 
 static void locality_ignored_and_noted_once(void **state)
 {
     struct fx *f = *state;
-    bool resumed;
 
-    assert_int_equal(open_pt(f, "/dev/null"), 0);
-    assert_int_equal(f->be->ops->power_on(f->be, BUF, &resumed), 0);
+    open_on(f, "/dev/null", BUF);
     capture_debug();
     assert_int_equal(exec(f, 3, 8), 0); /* answered locally */
     assert_int_equal(exec(f, 4, 8), 0);
@@ -212,12 +198,14 @@ static void no_state_no_flag(void **state)
     size_t len = 0;
 
     assert_int_equal(open_pt(f, "/dev/null"), 0);
-    assert_int_equal(f->be->ops->save_state(f->be, &blob, &len), -ENOTSUP);
-    assert_int_equal(f->be->ops->load_state(f->be, f->cmd, 10), -ENOTSUP);
-    assert_null(f->be->ops->get_established);
-    assert_null(f->be->ops->reset_established);
-    assert_int_equal(f->be->ops->power_off(f->be), 0);
-    f->be->ops->cancel(f->be); /* no sysfs file: nothing happens */
+    assert_int_equal(f->io.be->ops->save_state(f->io.be, &blob, &len),
+                     -ENOTSUP);
+    assert_int_equal(f->io.be->ops->load_state(f->io.be, f->io.cmd, 10),
+                     -ENOTSUP);
+    assert_null(f->io.be->ops->get_established);
+    assert_null(f->io.be->ops->reset_established);
+    assert_int_equal(f->io.be->ops->power_off(f->io.be), 0);
+    f->io.be->ops->cancel(f->io.be); /* no sysfs file: nothing happens */
 }
 
 static void cancel_paths(void **state)
@@ -244,28 +232,25 @@ static void cancel_paths(void **state)
 static void real_tpm(void **state)
 {
     struct fx *f = *state;
-    bool resumed = false;
     uint32_t len;
 
     assert_int_equal(open_pt(f, device), 0);
-    assert_int_equal(f->be->ops->power_on(f->be, BUF, &resumed), 0);
-    assert_true(resumed);
-    assert_int_equal(exec(f, 0, cmd_get_random(f->cmd, 16)), 0);
-    assert_int_equal(tpm_hdr_code(f->rsp), TPM_RC_SUCCESS);
-    assert_int_equal(f->rsp_len, 10 + 2 + 16);
-    assert_int_equal(exec(f, 0, cmd_pcr_read_sha256(f->cmd, 0)), 0);
-    assert_int_equal(tpm_hdr_code(f->rsp), TPM_RC_SUCCESS);
+    tt_power_on_expect(&f->io, BUF, true);
+    assert_int_equal(tt_exec_code(&f->io, 0, cmd_get_random(f->io.cmd, 16)),
+                     TPM_RC_SUCCESS);
+    assert_int_equal(f->io.rsp_len, 10 + 2 + 16);
+    assert_int_equal(tt_exec_code(&f->io, 0, cmd_pcr_read_sha256(f->io.cmd, 0)),
+                     TPM_RC_SUCCESS);
     /* Locality 3 is not passed on: the host's PCR 0 reads the same. */
-    assert_int_equal(exec(f, 3, cmd_pcr_read_sha256(f->cmd, 0)), 0);
-    assert_int_equal(tpm_hdr_code(f->rsp), TPM_RC_SUCCESS);
-    len = cmd_get_random(f->cmd, 8);
-    memset(f->cmd + len, 0, BUF + 1 - len);
-    tpm_put_be32(f->cmd + 2, BUF + 1);
-    assert_int_equal(exec(f, 0, BUF + 1), 0);
-    assert_int_equal(tpm_hdr_code(f->rsp), TPM_RC_COMMAND_SIZE);
-    f->be->ops->cancel(f->be); /* idle: harmless */
-    assert_int_equal(exec(f, 0, cmd_get_random(f->cmd, 16)), 0);
-    assert_int_equal(tpm_hdr_code(f->rsp), TPM_RC_SUCCESS);
+    assert_int_equal(tt_exec_code(&f->io, 3, cmd_pcr_read_sha256(f->io.cmd, 0)),
+                     TPM_RC_SUCCESS);
+    len = cmd_get_random(f->io.cmd, 8);
+    memset(f->io.cmd + len, 0, BUF + 1 - len);
+    tpm_put_be32(f->io.cmd + 2, BUF + 1);
+    assert_int_equal(tt_exec_code(&f->io, 0, BUF + 1), TPM_RC_COMMAND_SIZE);
+    f->io.be->ops->cancel(f->io.be); /* idle: harmless */
+    assert_int_equal(tt_exec_code(&f->io, 0, cmd_get_random(f->io.cmd, 16)),
+                     TPM_RC_SUCCESS);
 }
 
 static int run_device_test(void)

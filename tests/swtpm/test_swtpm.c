@@ -16,6 +16,7 @@
 #include "core/tpm_cmd.h"
 #include "tools/crb_driver.h"
 #include "test_util.h"
+#include "tpm_test_util.h"
 #include "tpmcrb.h"
 
 #include <errno.h>
@@ -37,15 +38,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#define BUF 4096u
+#define BUF TT_BUF
 #define NV_INDEX 0x01500020u
 #define PCR 16u /* resettable, starts as zeros */
 
 struct fx {
+    struct tt_backend io;  /* the backend and its command buffers */
     char *dir;
-    struct tpmcrb_backend *be;
-    uint8_t cmd[BUF], rsp[BUF];
-    uint32_t rsp_len;
     pid_t external;        /* an swtpm the test started itself */
 };
 
@@ -69,41 +68,77 @@ static int open_be(struct fx *f, const char *spec, bool power_cycle)
     struct tpmcrb_backend_options o = { .state_dir = f->dir,
                                         .power_cycle = power_cycle };
 
-    return tpmcrb_backend_open(spec, &o, &f->be);
+    return tpmcrb_backend_open(spec, &o, &f->io.be);
 }
 
 static bool power_on(struct fx *f)
 {
-    bool resumed = true;
-
-    assert_int_equal(f->be->ops->power_on(f->be, BUF, &resumed), 0);
-    return resumed;
+    return tt_power_on(&f->io, BUF);
 }
 
 static void close_be(struct fx *f)
 {
-    tpmcrb_backend_close(f->be);
-    f->be = NULL;
+    tt_backend_close(&f->io);
 }
 
-/* Execute @len bytes of f->cmd; returns the TPM response code. */
+/* Execute @len bytes of f->io.cmd; returns the TPM response code. */
 static uint32_t run(struct fx *f, unsigned locality, uint32_t len)
 {
-    assert_int_equal(f->be->ops->execute(f->be, locality, f->cmd, len, f->rsp,
-                                         BUF, &f->rsp_len), 0);
-    assert_int_equal(tpm_hdr_size(f->rsp), f->rsp_len);
-    return tpm_hdr_code(f->rsp);
+    return tt_run(&f->io, locality, len);
+}
+
+/* A GetRandom(8) from locality 0; returns what execute() returned, as the
+ * dead-swtpm cases expect it to fail. */
+static int getrandom_rc(struct fx *f)
+{
+    return tt_exec(&f->io, 0, cmd_get_random(f->io.cmd, 8));
 }
 
 static void startup(struct fx *f)
 {
-    assert_int_equal(run(f, 0, cmd_startup(f->cmd, TPM_SU_CLEAR)),
+    assert_int_equal(run(f, 0, cmd_startup(f->io.cmd, TPM_SU_CLEAR)),
                      TPM_RC_SUCCESS);
+}
+
+/* Most cases start from a started TPM behind backend @spec. */
+static void open_started(struct fx *f, const char *spec)
+{
+    assert_int_equal(open_be(f, spec, false), 0);
+    power_on(f);
+    startup(f);
+}
+
+/* A started swtpm child, sent @sig (killed, or stopped as if hung);
+ * returns its pid. */
+static pid_t started_then_signalled(struct fx *f, const char *spec, int sig)
+{
+    pid_t pid;
+
+    open_started(f, spec);
+    pid = crb_swtpm_child_pid(f->io.be);
+    kill(pid, sig);
+    return pid;
+}
+
+/* A start after a power loss (or a power cycle): nothing resumed, so the
+ * TPM wants its Startup. */
+static void reopen_cold(struct fx *f, bool power_cycle)
+{
+    assert_int_equal(open_be(f, "swtpm", power_cycle), 0);
+    assert_false(power_on(f));
+    startup(f);
+}
+
+/* An orderly shutdown: the backend saves the volatile state. */
+static void power_off_and_close(struct fx *f)
+{
+    assert_int_equal(f->io.be->ops->power_off(f->io.be), 0);
+    close_be(f);
 }
 
 static void extend(struct fx *f, uint8_t fill)
 {
-    assert_int_equal(run(f, 0, cmd_pcr_extend_sha256(f->cmd, PCR, fill)),
+    assert_int_equal(run(f, 0, cmd_pcr_extend_sha256(f->io.cmd, PCR, fill)),
                      TPM_RC_SUCCESS);
 }
 
@@ -111,11 +146,11 @@ static void extend(struct fx *f, uint8_t fill)
  * TPM2B digest. */
 static void read_pcr(struct fx *f, uint8_t out[32])
 {
-    assert_int_equal(run(f, 0, cmd_pcr_read_sha256(f->cmd, PCR)),
+    assert_int_equal(run(f, 0, cmd_pcr_read_sha256(f->io.cmd, PCR)),
                      TPM_RC_SUCCESS);
-    assert_int_equal(f->rsp_len, 10 + 4 + 10 + 4 + 2 + 32);
-    assert_int_equal(tpm_be16(f->rsp + 28), 32);
-    memcpy(out, f->rsp + 30, 32);
+    assert_int_equal(f->io.rsp_len, 10 + 4 + 10 + 4 + 2 + 32);
+    assert_int_equal(tpm_be16(f->io.rsp + 28), 32);
+    memcpy(out, f->io.rsp + 30, 32);
 }
 
 /* SHA-256 bank: new = H(old || 32 x fill), from zeros. */
@@ -142,18 +177,25 @@ static void check_pcr(struct fx *f, const uint8_t *fills, size_t n)
 
 static void nv_write(struct fx *f, const char *text)
 {
-    assert_int_equal(run(f, 0, cmd_nv_write(f->cmd, NV_INDEX,
+    assert_int_equal(run(f, 0, cmd_nv_write(f->io.cmd, NV_INDEX,
                                             (const uint8_t *)text, 8)),
                      TPM_RC_SUCCESS);
 }
 
+static void nv_define_write(struct fx *f, const char *text)
+{
+    assert_int_equal(run(f, 0, cmd_nv_define(f->io.cmd, NV_INDEX, 8)),
+                     TPM_RC_SUCCESS);
+    nv_write(f, text);
+}
+
 static void check_nv(struct fx *f, const char *text)
 {
-    assert_int_equal(run(f, 0, cmd_nv_read(f->cmd, NV_INDEX, 8)),
+    assert_int_equal(run(f, 0, cmd_nv_read(f->io.cmd, NV_INDEX, 8)),
                      TPM_RC_SUCCESS);
     /* header, parameterSize, TPM2B size, data */
-    assert_int_equal(tpm_be16(f->rsp + 14), 8);
-    assert_memory_equal(f->rsp + 16, text, 8);
+    assert_int_equal(tpm_be16(f->io.rsp + 14), 8);
+    assert_memory_equal(f->io.rsp + 16, text, 8);
 }
 
 static int setup(void **state)
@@ -171,7 +213,7 @@ static int teardown(void **state)
     struct fx *f = *state;
     int st;
 
-    if (f->be)
+    if (f->io.be)
         close_be(f);
     if (f->external > 0) {
         kill(f->external, SIGKILL);
@@ -193,13 +235,14 @@ static void startup_getrandom_pcr(void **state)
     const uint8_t fills[] = { 0x01, 0xA5 };
 
     assert_int_equal(open_be(f, "swtpm", false), 0);
-    assert_string_equal(f->be->ops->name, "swtpm");
+    assert_string_equal(f->io.be->ops->name, "swtpm");
     assert_false(power_on(f));
     /* Not started yet: the TPM itself says so. */
-    assert_int_equal(run(f, 0, cmd_get_random(f->cmd, 16)), TPM_RC_INITIALIZE);
+    assert_int_equal(run(f, 0, cmd_get_random(f->io.cmd, 16)),
+                     TPM_RC_INITIALIZE);
     startup(f);
-    assert_int_equal(run(f, 0, cmd_get_random(f->cmd, 16)), TPM_RC_SUCCESS);
-    assert_int_equal(f->rsp_len, 10 + 2 + 16);
+    assert_int_equal(run(f, 0, cmd_get_random(f->io.cmd, 16)), TPM_RC_SUCCESS);
+    tt_check_getrandom(f->io.rsp, f->io.rsp_len, 16);
     extend(f, fills[0]);
     extend(f, fills[1]);
     check_pcr(f, fills, 2);
@@ -210,21 +253,15 @@ static void nv_survives_reopen(void **state)
     struct fx *f = *state;
     pid_t old;
 
-    assert_int_equal(open_be(f, "swtpm", false), 0);
-    power_on(f);
-    startup(f);
-    assert_int_equal(run(f, 0, cmd_nv_define(f->cmd, NV_INDEX, 8)),
-                     TPM_RC_SUCCESS);
-    nv_write(f, "swtpm-nv");
-    old = crb_swtpm_child_pid(f->be);
+    open_started(f, "swtpm");
+    nv_define_write(f, "swtpm-nv");
+    old = crb_swtpm_child_pid(f->io.be);
     assert_true(old > 0);
     close_be(f);                       /* no power_off: a power loss */
     assert_int_equal(kill(old, 0), -1); /* the child was reaped */
     assert_int_equal(errno, ESRCH);
 
-    assert_int_equal(open_be(f, "swtpm", false), 0);
-    assert_false(power_on(f));
-    startup(f);
+    reopen_cold(f, false);
     check_nv(f, "swtpm-nv");
 }
 
@@ -233,24 +270,19 @@ static void resume_after_power_off(void **state)
     struct fx *f = *state;
     const uint8_t fills[] = { 0x42 };
 
-    assert_int_equal(open_be(f, "swtpm", false), 0);
-    power_on(f);
-    startup(f);
+    open_started(f, "swtpm");
     extend(f, fills[0]);
-    assert_int_equal(f->be->ops->power_off(f->be), 0);
-    close_be(f);
+    power_off_and_close(f);
 
     assert_int_equal(open_be(f, "swtpm", false), 0);
-    assert_true(power_on(f));
+    tt_power_on_expect(&f->io, BUF, true);
     check_pcr(f, fills, 1);             /* volatile state came back */
-    assert_int_equal(run(f, 0, cmd_startup(f->cmd, TPM_SU_CLEAR)),
+    assert_int_equal(run(f, 0, cmd_startup(f->io.cmd, TPM_SU_CLEAR)),
                      TPM_RC_INITIALIZE);
     close_be(f);                        /* crash: nothing saved */
 
     /* The saved state was used once: this start is a power loss. */
-    assert_int_equal(open_be(f, "swtpm", false), 0);
-    assert_false(power_on(f));
-    startup(f);
+    reopen_cold(f, false);
     check_pcr(f, fills, 0);
 }
 
@@ -258,16 +290,11 @@ static void power_cycle_ignores_saved_state(void **state)
 {
     struct fx *f = *state;
 
-    assert_int_equal(open_be(f, "swtpm", false), 0);
-    power_on(f);
-    startup(f);
+    open_started(f, "swtpm");
     extend(f, 0x11);
-    assert_int_equal(f->be->ops->power_off(f->be), 0);
-    close_be(f);
+    power_off_and_close(f);
 
-    assert_int_equal(open_be(f, "swtpm", true), 0);
-    assert_false(power_on(f));
-    startup(f);
+    reopen_cold(f, true);
     check_pcr(f, NULL, 0);
 }
 
@@ -280,15 +307,11 @@ static void save_load_round_trip(void **state)
     size_t len;
     struct fx g = { .dir = make_temp_dir() };
 
-    assert_int_equal(open_be(f, "swtpm", false), 0);
-    ops = f->be->ops;
-    power_on(f);
-    startup(f);
+    open_started(f, "swtpm");
+    ops = f->io.be->ops;
     extend(f, saved[0]);
-    assert_int_equal(run(f, 0, cmd_nv_define(f->cmd, NV_INDEX, 8)),
-                     TPM_RC_SUCCESS);
-    nv_write(f, "snapshot");
-    assert_int_equal(ops->save_state(f->be, &blob, &len), 0);
+    nv_define_write(f, "snapshot");
+    assert_int_equal(ops->save_state(f->io.be, &blob, &len), 0);
     assert_true(len > 1000);
 
     extend(f, 0x02);
@@ -300,21 +323,21 @@ static void save_load_round_trip(void **state)
     memcpy(bad, blob, len);
     bad[0] ^= 1;
     log_capture_start();
-    assert_int_equal(ops->load_state(f->be, bad, len), -EINVAL);
+    assert_int_equal(ops->load_state(f->io.be, bad, len), -EINVAL);
     assert_non_null(strstr(log_captured(), "damaged"));
-    assert_int_equal(ops->load_state(f->be, blob, len - 1), -EINVAL);
+    assert_int_equal(ops->load_state(f->io.be, blob, len - 1), -EINVAL);
     free(bad);
     check_pcr(f, later, 2);
     check_nv(f, "changed!");
 
-    assert_int_equal(ops->load_state(f->be, blob, len), 0);
+    assert_int_equal(ops->load_state(f->io.be, blob, len), 0);
     check_pcr(f, saved, 1);             /* started, volatile state back */
     check_nv(f, "snapshot");
 
     /* Migration: the same blob into another swtpm with its own state. */
     assert_int_equal(open_be(&g, "swtpm", false), 0);
     power_on(&g);
-    assert_int_equal(ops->load_state(g.be, blob, len), 0);
+    assert_int_equal(ops->load_state(g.io.be, blob, len), 0);
     check_pcr(&g, saved, 1);
     check_nv(&g, "snapshot");
     close_be(&g);
@@ -327,36 +350,26 @@ static void save_load_round_trip(void **state)
 static void local_answers_keep_stream_in_sync(void **state)
 {
     struct fx *f = *state;
-    uint8_t *big = f->cmd;
+    uint8_t *big = f->io.cmd;
 
-    assert_int_equal(open_be(f, "swtpm", false), 0);
-    power_on(f);
-    startup(f);
+    open_started(f, "swtpm");
     /* Bigger than the negotiated buffer: answered here. */
     memset(big, 0, BUF);
     cmd_get_random(big, 8);
     tpm_put_be32(big + 2, BUF);
-    assert_int_equal(f->be->ops->execute(f->be, 0, big, BUF + 0, f->rsp, BUF,
-                                         &f->rsp_len), 0);
     /* Exactly the buffer size: forwarded; the TPM itself objects to the
      * trailing bytes (TPM_RC_SIZE), not we with TPM_RC_COMMAND_SIZE. */
-    assert_int_equal(tpm_hdr_code(f->rsp), 0x095);
-    assert_int_equal(f->be->ops->execute(f->be, 0, big, BUF + 1, f->rsp, BUF,
-                                         &f->rsp_len), 0);
-    assert_int_equal(tpm_hdr_code(f->rsp), TPM_RC_COMMAND_SIZE);
+    assert_int_equal(tt_exec_code(&f->io, 0, BUF), 0x095);
+    assert_int_equal(tt_exec_code(&f->io, 0, BUF + 1), TPM_RC_COMMAND_SIZE);
     /* Shorter than a header: swtpm would wait for more bytes. */
-    assert_int_equal(f->be->ops->execute(f->be, 0, big, 8, f->rsp, BUF,
-                                         &f->rsp_len), 0);
-    assert_int_equal(tpm_hdr_code(f->rsp), TPM_RC_COMMAND_SIZE);
+    assert_int_equal(tt_exec_code(&f->io, 0, 8), TPM_RC_COMMAND_SIZE);
     /* swtpm's own framing marker: would get extra bytes back. */
     tpm_put_be32(big, 8);
     tpm_put_be32(big + 4, 0);
     tpm_put_be32(big + 8, 12);
-    assert_int_equal(f->be->ops->execute(f->be, 0, big, 12, f->rsp, BUF,
-                                         &f->rsp_len), 0);
-    assert_int_equal(tpm_hdr_code(f->rsp), 0x01E);
-    assert_int_equal(run(f, 0, cmd_get_random(f->cmd, 32)), TPM_RC_SUCCESS);
-    assert_int_equal(f->rsp_len, 10 + 2 + 32);
+    assert_int_equal(tt_exec_code(&f->io, 0, 12), 0x01E);
+    assert_int_equal(run(f, 0, cmd_get_random(f->io.cmd, 32)), TPM_RC_SUCCESS);
+    tt_check_getrandom(f->io.rsp, f->io.rsp_len, 32);
 }
 
 /* Localities reach swtpm: PCR 20 may be reset from locality 2 only. */
@@ -365,16 +378,14 @@ static void locality_is_passed(void **state)
     struct fx *f = *state;
     uint32_t len;
 
-    assert_int_equal(open_be(f, "swtpm", false), 0);
-    power_on(f);
-    startup(f);
-    len = tpm_build_command(f->cmd, BUF, 0x13D /* PCR_Reset */, NULL, 0);
+    open_started(f, "swtpm");
+    len = tpm_build_command(f->io.cmd, BUF, 0x13D /* PCR_Reset */, NULL, 0);
     /* handle 20 + empty password session */
-    memcpy(f->cmd + 10, "\x00\x00\x00\x14\x00\x00\x00\x09\x40\x00\x00\x09"
+    memcpy(f->io.cmd + 10, "\x00\x00\x00\x14\x00\x00\x00\x09\x40\x00\x00\x09"
                         "\x00\x00\x00\x00\x00", 17);
     len += 17;
-    tpm_put_be16(f->cmd, TPM_ST_SESSIONS);
-    tpm_put_be32(f->cmd + 2, len);
+    tpm_put_be16(f->io.cmd, TPM_ST_SESSIONS);
+    tpm_put_be32(f->io.cmd + 2, len);
     assert_int_equal(run(f, 0, len), 0x907 /* TPM_RC_LOCALITY */);
     assert_int_equal(run(f, 2, len), TPM_RC_SUCCESS);
     assert_int_equal(run(f, 3, len), 0x907);
@@ -396,43 +407,53 @@ static void killed_swtpm_gives_eio_and_restarts(void **state)
     pid_t pid;
     int64_t t0;
 
-    assert_int_equal(open_be(f, "swtpm", false), 0);
-    power_on(f);
-    startup(f);
-    assert_int_equal(run(f, 0, cmd_nv_define(f->cmd, NV_INDEX, 8)),
-                     TPM_RC_SUCCESS);
-    nv_write(f, "durable!");
+    open_started(f, "swtpm");
+    nv_define_write(f, "durable!");
 
     /* Killed while a command waits for it (stopped, then killed). */
-    pid = crb_swtpm_child_pid(f->be);
+    pid = crb_swtpm_child_pid(f->io.be);
     assert_true(pid > 0);
     kill(pid, SIGSTOP);
     pthread_create(&t, NULL, kill_later, &pid);
     log_capture_start();
     t0 = now_ms();
-    assert_int_equal(f->be->ops->execute(f->be, 0, f->cmd,
-                                         cmd_get_random(f->cmd, 8), f->rsp, BUF,
-                                         &f->rsp_len), -EIO);
+    assert_int_equal(getrandom_rc(f), -EIO);
     assert_true(now_ms() - t0 < 5000);
     pthread_join(t, NULL);
     assert_non_null(strstr(log_captured(), "closed the connection"));
     assert_non_null(strstr(log_captured(), "killed by signal 9"));
-    assert_int_equal(crb_swtpm_child_pid(f->be), -1);
+    assert_int_equal(crb_swtpm_child_pid(f->io.be), -1);
 
     /* Later commands fail at once; nothing is written anywhere. */
     t0 = now_ms();
-    assert_int_equal(f->be->ops->execute(f->be, 0, f->cmd,
-                                         cmd_get_random(f->cmd, 8), f->rsp, BUF,
-                                         &f->rsp_len), -EIO);
+    assert_int_equal(getrandom_rc(f), -EIO);
     assert_true(now_ms() - t0 < 100);
-    assert_int_equal(f->be->ops->power_off(f->be), -EIO);
+    assert_int_equal(f->io.be->ops->power_off(f->io.be), -EIO);
 
     /* Power on again (a VM restart): a new swtpm on the same state. */
     assert_false(power_on(f));
-    assert_true(crb_swtpm_child_pid(f->be) > 0);
-    assert_true(crb_swtpm_child_pid(f->be) != pid);
+    assert_true(crb_swtpm_child_pid(f->io.be) > 0);
+    assert_true(crb_swtpm_child_pid(f->io.be) != pid);
     startup(f);
     check_nv(f, "durable!");
+}
+
+/* A device on f's backend, driven from locality 0; the TPM is started
+ * through it (the backend powers on with the device). */
+static struct tpmcrb_device *device_started(struct fx *f,
+                                            struct crb_driver *drv)
+{
+    struct tpmcrb_config cfg;
+    struct tpmcrb_device *dev;
+
+    tpmcrb_config_init(&cfg);
+    assert_int_equal(tpmcrb_device_new(&cfg, f->io.be, &dev), 0);
+    assert_int_equal(crb_driver_init(drv, dev, 0), 0);
+    assert_int_equal(tt_transmit(drv, f->io.cmd,
+                                 cmd_startup(f->io.cmd, TPM_SU_CLEAR),
+                                 f->io.rsp, BUF, &f->io.rsp_len),
+                     TPM_RC_SUCCESS);
+    return dev;
 }
 
 /* Through the device, as a guest driver sees it: the command ends with
@@ -441,57 +462,38 @@ static void killed_swtpm_gives_eio_and_restarts(void **state)
 static void device_reports_dead_swtpm(void **state)
 {
     struct fx *f = *state;
-    struct tpmcrb_config cfg;
     struct tpmcrb_device *dev;
     struct crb_driver drv = { 0 };
     uint32_t len;
     int64_t t0;
 
     assert_int_equal(open_be(f, "swtpm", false), 0);
-    tpmcrb_config_init(&cfg);
-    assert_int_equal(tpmcrb_device_new(&cfg, f->be, &dev), 0);
-    assert_int_equal(crb_driver_init(&drv, dev, 0), 0);
-    len = cmd_startup(f->cmd, TPM_SU_CLEAR);
-    assert_int_equal(crb_driver_transmit(&drv, f->cmd, len, f->rsp, BUF,
-                                         &f->rsp_len), 0);
-    assert_int_equal(tpm_hdr_code(f->rsp), TPM_RC_SUCCESS);
+    dev = device_started(f, &drv);
 
-    kill(crb_swtpm_child_pid(f->be), SIGKILL);
+    kill(crb_swtpm_child_pid(f->io.be), SIGKILL);
     log_capture_start();
     t0 = now_ms();
-    len = cmd_get_random(f->cmd, 8);
-    assert_int_equal(crb_driver_transmit(&drv, f->cmd, len, f->rsp, BUF,
-                                         &f->rsp_len), -EIO);
+    len = cmd_get_random(f->io.cmd, 8);
+    assert_int_equal(crb_driver_transmit(&drv, f->io.cmd, len, f->io.rsp, BUF,
+                                         &f->io.rsp_len), -EIO);
     assert_true(now_ms() - t0 < 2000);
     assert_int_equal(crb_driver_read32(&drv, 0x4C) & 1, 0);  /* START */
     assert_int_equal(crb_driver_read32(&drv, 0x44) & 1, 1);  /* tpmSts */
     assert_non_null(strstr(log_captured(), "killed by signal 9"));
     tpmcrb_device_free(dev);
 
-    assert_int_equal(tpmcrb_device_new(&cfg, f->be, &dev), 0);
-    assert_int_equal(crb_driver_init(&drv, dev, 0), 0);
-    len = cmd_startup(f->cmd, TPM_SU_CLEAR);
-    assert_int_equal(crb_driver_transmit(&drv, f->cmd, len, f->rsp, BUF,
-                                         &f->rsp_len), 0);
-    assert_int_equal(tpm_hdr_code(f->rsp), TPM_RC_SUCCESS);
+    dev = device_started(f, &drv);
     tpmcrb_device_free(dev);
 }
 
 static void killed_while_idle(void **state)
 {
     struct fx *f = *state;
-    pid_t pid;
 
-    assert_int_equal(open_be(f, "swtpm", false), 0);
-    power_on(f);
-    startup(f);
-    pid = crb_swtpm_child_pid(f->be);
-    kill(pid, SIGKILL);
+    started_then_signalled(f, "swtpm", SIGKILL);
     sleep_ms(50);
     log_capture_start();
-    assert_int_equal(f->be->ops->execute(f->be, 0, f->cmd,
-                                         cmd_get_random(f->cmd, 8), f->rsp, BUF,
-                                         &f->rsp_len), -EIO);
+    assert_int_equal(getrandom_rc(f), -EIO);
     assert_non_null(strstr(log_captured(), "killed by signal 9"));
     /* close does not hang on a dead child */
     close_be(f);
@@ -503,16 +505,10 @@ static void hung_swtpm_times_out(void **state)
     pid_t pid;
     int64_t t0;
 
-    assert_int_equal(open_be(f, "swtpm:timeout=1", false), 0);
-    power_on(f);
-    startup(f);
-    pid = crb_swtpm_child_pid(f->be);
-    kill(pid, SIGSTOP);
+    pid = started_then_signalled(f, "swtpm:timeout=1", SIGSTOP);
     log_capture_start();
     t0 = now_ms();
-    assert_int_equal(f->be->ops->execute(f->be, 0, f->cmd,
-                                         cmd_get_random(f->cmd, 8), f->rsp, BUF,
-                                         &f->rsp_len), -EIO);
+    assert_int_equal(getrandom_rc(f), -EIO);
     assert_in_range(now_ms() - t0, 900, 3000);
     assert_non_null(strstr(log_captured(), "no answer within 1000 ms"));
     assert_non_null(strstr(log_captured(), "still running"));
@@ -530,20 +526,16 @@ static void cancel_does_not_block(void **state)
     pid_t pid;
     int64_t t0;
 
-    assert_int_equal(open_be(f, "swtpm", false), 0);
-    power_on(f);
-    startup(f);
-    pid = crb_swtpm_child_pid(f->be);
-    kill(pid, SIGSTOP); /* as busy as can be */
+    pid = started_then_signalled(f, "swtpm", SIGSTOP); /* as busy as can be */
     t0 = now_ms();
-    f->be->ops->cancel(f->be);
-    f->be->ops->cancel(f->be);
+    f->io.be->ops->cancel(f->io.be);
+    f->io.be->ops->cancel(f->io.be);
     assert_true(now_ms() - t0 < 100);
     kill(pid, SIGCONT);
     /* Their answers are collected before the next control transaction. */
-    assert_false(f->be->ops->get_established(f->be));
-    assert_int_equal(f->be->ops->reset_established(f->be, 3), 0);
-    assert_int_equal(run(f, 1, cmd_get_random(f->cmd, 8)), TPM_RC_SUCCESS);
+    assert_false(f->io.be->ops->get_established(f->io.be));
+    assert_int_equal(f->io.be->ops->reset_established(f->io.be, 3), 0);
+    assert_int_equal(run(f, 1, cmd_get_random(f->io.cmd, 8)), TPM_RC_SUCCESS);
 }
 
 /* TPM2_CreatePrimary(owner, RSA-2048 restricted decryption key): seconds
@@ -584,8 +576,7 @@ static void *run_long(void *arg)
 {
     struct long_cmd *c = arg;
 
-    c->rc = c->f->be->ops->execute(c->f->be, 0, c->f->cmd, c->len, c->f->rsp,
-                                   BUF, &c->f->rsp_len);
+    c->rc = tt_exec(&c->f->io, 0, c->len);
     atomic_store(&c->done, true);
     return NULL;
 }
@@ -601,14 +592,12 @@ static void cancel_from_another_thread(void **state)
     int cancels = 0;
     int64_t t0, slowest = 0;
 
-    assert_int_equal(open_be(f, "swtpm", false), 0);
-    power_on(f);
-    startup(f);
-    c.len = cmd_create_primary_rsa(f->cmd);
+    open_started(f, "swtpm");
+    c.len = cmd_create_primary_rsa(f->io.cmd);
     pthread_create(&t, NULL, run_long, &c);
     while (!atomic_load(&c.done)) {
         t0 = now_ms();
-        f->be->ops->cancel(f->be);
+        f->io.be->ops->cancel(f->io.be);
         if (now_ms() - t0 > slowest)
             slowest = now_ms() - t0;
         cancels++;
@@ -616,11 +605,11 @@ static void cancel_from_another_thread(void **state)
     }
     pthread_join(t, NULL);
     assert_int_equal(c.rc, 0);
-    assert_int_equal(tpm_hdr_code(f->rsp), TPM_RC_SUCCESS);
+    assert_int_equal(tpm_hdr_code(f->io.rsp), TPM_RC_SUCCESS);
     assert_true(slowest < 50);
     assert_true(cancels > 0);
-    assert_false(f->be->ops->get_established(f->be));
-    assert_int_equal(run(f, 2, cmd_get_random(f->cmd, 8)), TPM_RC_SUCCESS);
+    assert_false(f->io.be->ops->get_established(f->io.be));
+    assert_int_equal(run(f, 2, cmd_get_random(f->io.cmd, 8)), TPM_RC_SUCCESS);
 }
 
 /* No private state directory is left behind; swtpm gets our stderr, not
@@ -644,9 +633,9 @@ static void private_dir_and_child_fds(void **state)
     canary = fcntl(fd, F_DUPFD, 20); /* clear of the child's 0..3 */
     close(fd);
     assert_true(canary >= 20);
-    assert_int_equal(tpmcrb_backend_open("swtpm", &o, &f->be), 0);
+    assert_int_equal(tpmcrb_backend_open("swtpm", &o, &f->io.be), 0);
     power_on(f);
-    pid = crb_swtpm_child_pid(f->be);
+    pid = crb_swtpm_child_pid(f->io.be);
 
     snprintf(path, sizeof(path), "/proc/%d/environ", (int)pid);
     fd = open(path, O_RDONLY);
@@ -785,7 +774,7 @@ static void bad_arguments(void **state)
     assert_int_equal(open_be(f, "swtpm:ctrl=/nonexistent/ctrl.sock", false),
                      -ENOENT);
     assert_non_null(strstr(log_captured(), "/nonexistent/ctrl.sock"));
-    assert_null(f->be);
+    assert_null(f->io.be);
 }
 
 /* --------------------------------------------------- an external swtpm */
@@ -841,17 +830,16 @@ static void external_session(void **state, bool data)
     f->external = start_external(f->dir, data);
     ctrl_spec(f, spec, sizeof(spec), data);
     assert_int_equal(open_be(f, spec, false), 0);
-    assert_int_equal(crb_swtpm_child_pid(f->be), -1);
+    assert_int_equal(crb_swtpm_child_pid(f->io.be), -1);
     assert_false(power_on(f));
     startup(f);
-    assert_int_equal(run(f, 0, cmd_get_random(f->cmd, 16)), TPM_RC_SUCCESS);
+    assert_int_equal(run(f, 0, cmd_get_random(f->io.cmd, 16)), TPM_RC_SUCCESS);
     extend(f, fills[0]);
-    assert_int_equal(f->be->ops->power_off(f->be), 0);
-    close_be(f);
+    power_off_and_close(f);
     assert_int_equal(kill(f->external, 0), 0); /* not ours to stop */
 
     assert_int_equal(open_be(f, spec, false), 0);
-    assert_true(power_on(f));
+    tt_power_on_expect(&f->io, BUF, true);
     check_pcr(f, fills, 1);
 }
 
@@ -902,15 +890,15 @@ static void established_flag(void **state)
      * listen backlog until it has noticed that the previous one left. */
     assert_int_equal(open_be(f, spec, false), 0);
     power_on(f);
-    assert_true(f->be->ops->get_established(f->be));
-    assert_int_equal(f->be->ops->reset_established(f->be, 0), -EPERM);
-    assert_true(f->be->ops->get_established(f->be));
-    assert_int_equal(f->be->ops->reset_established(f->be, 3), 0);
-    assert_false(f->be->ops->get_established(f->be));
+    assert_true(f->io.be->ops->get_established(f->io.be));
+    assert_int_equal(f->io.be->ops->reset_established(f->io.be, 0), -EPERM);
+    assert_true(f->io.be->ops->get_established(f->io.be));
+    assert_int_equal(f->io.be->ops->reset_established(f->io.be, 3), 0);
+    assert_false(f->io.be->ops->get_established(f->io.be));
     /* The cached value is right after a new power-on too. */
-    assert_int_equal(f->be->ops->power_off(f->be), 0);
+    assert_int_equal(f->io.be->ops->power_off(f->io.be), 0);
     power_on(f);
-    assert_false(f->be->ops->get_established(f->be));
+    assert_false(f->io.be->ops->get_established(f->io.be));
 }
 
 static bool have_swtpm(void)

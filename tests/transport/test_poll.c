@@ -11,6 +11,7 @@
 #include "core/tpm_cmd.h"
 #include "fake_backend.h"
 #include "tools/crb_driver.h"
+#include "tpm_test_util.h"
 #include "tpmcrb.h"
 
 #include <stdlib.h>
@@ -50,8 +51,7 @@ static int teardown(void **state)
 
 static uint32_t *reg(struct fx *f, unsigned loc, uint32_t off)
 {
-    return (uint32_t *)((uint8_t *)tpmcrb_regs_mem(f->dev) +
-                        loc * TPMCRB_PAGE_SIZE + off);
+    return tt_reg_ptr(f->dev, loc, off);
 }
 
 static uint32_t wait_value(struct fx *f, unsigned loc, uint32_t off,
@@ -80,10 +80,9 @@ static void transmit_many(struct fx *f, unsigned loc, unsigned n)
     f->fake.rsp_len = 28;
     for (unsigned i = 0; i < n; i++) {
         memset(rsp, 0, sizeof(rsp));
-        assert_int_equal(crb_driver_transmit(&d, cmd, sizeof(cmd), rsp,
-                                             sizeof(rsp), &len), 0);
+        assert_int_equal(tt_transmit(&d, cmd, sizeof(cmd), rsp, sizeof(rsp),
+                                     &len), TPM_RC_SUCCESS);
         assert_int_equal(len, 28);
-        assert_int_equal(tpm_hdr_code(rsp), 0);
         assert_int_equal(rsp[27], 27);
     }
     assert_int_equal(atomic_load(&f->fake.executed), n);
