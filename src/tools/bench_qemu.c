@@ -17,12 +17,12 @@
  * properties over QMP before and after each loop.
  */
 #include "tools/bench_qemu.h"
+#include "tools/bench_guest.h"
 #include "tools/commands.h"
 #include "tools/vm.h"
 #include "tools/vm_patched_qemu.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,15 +31,10 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#define BENCH      "qemu"
 #define MARK       "TPMCRB-BENCH-MARK "
 #define NMARKS     3   /* before the /dev/tpm0 loop, between, after */
 #define QMP_LINE   4096
-
-struct bench_config {
-    const char *name;
-    enum vm_device device;
-    unsigned start_method;
-};
 
 static const struct bench_config configs[] = {
     { "qemu_stock",      VM_DEVICE_QEMU_STOCK,   7 },
@@ -55,8 +50,7 @@ struct device_stats {
 };
 
 struct bench_result {
-    double tpm0, tpmrm0;                /* commands/s; 0 = not measured */
-    uint64_t tpm0_n, tpmrm0_n;          /* guest commands in each loop */
+    struct bench_loops loops;
     const char *qmp_path;               /* trap mode: QEMU's QMP socket */
     struct device_stats marks[NMARKS];
 };
@@ -162,32 +156,14 @@ static void read_device_stats(const char *qmp_path, struct device_stats *st)
 
 /* ------------------------------------------------------------ the runs */
 
-/* "TPMLOOP dev=/dev/tpm0 commands=N seconds=S rate=R" */
-static void parse_tpmloop(struct bench_result *r, const char *line)
-{
-    const char *dev = strstr(line, "dev=");
-    const char *rate = strstr(line, "rate=");
-    const char *n = strstr(line, "commands=");
-
-    if (!dev || !rate || !n)
-        return;
-    if (!strncmp(dev + 4, "/dev/tpm0 ", 10)) {
-        r->tpm0 = atof(rate + 5);
-        r->tpm0_n = strtoull(n + 9, NULL, 10);
-    } else if (!strncmp(dev + 4, "/dev/tpmrm0 ", 12)) {
-        r->tpmrm0 = atof(rate + 5);
-        r->tpmrm0_n = strtoull(n + 9, NULL, 10);
-    }
-}
-
 static void on_line(void *opaque, const char *line)
 {
     struct bench_result *r = opaque;
     const char *m;
 
-    if (strstr(line, "TPMLOOP ")) {
-        parse_tpmloop(r, line);
-    } else if ((m = strstr(line, MARK)) && r->qmp_path) {
+    if (bench_parse_tpmloop(&r->loops, line))
+        return;
+    if ((m = strstr(line, MARK)) && r->qmp_path) {
         unsigned i = (unsigned)atoi(m + strlen(MARK));
 
         if (i < NMARKS)
@@ -196,67 +172,65 @@ static void on_line(void *opaque, const char *line)
 }
 
 /* The guest pauses after each mark, so that the statistics read while it
- * sleeps belong to one loop. A warm-up first: the first commands after
- * boot also pay for page faults and TCG translating the driver. */
+ * sleeps belong to one loop. */
 static char *guest_script(unsigned seconds)
 {
-    char *s;
+    static const char *const marks[NMARKS] = {
+        "echo " MARK "0; sleep 1\n",
+        "echo " MARK "1; sleep 1\n",
+        "echo " MARK "2; sleep 1\n",
+    };
 
-    if (asprintf(&s,
-                 "tpmloop -n 200 /dev/tpm0 >/dev/null || exit 1\n"
-                 "echo " MARK "0; sleep 1\n"
-                 "tpmloop -t %u /dev/tpm0 || exit 1\n"
-                 "echo " MARK "1; sleep 1\n"
-                 "tpmloop -t %u /dev/tpmrm0 || exit 1\n"
-                 "echo " MARK "2; sleep 1\n",
-                 seconds, seconds) < 0)
-        return NULL;
-    return s;
+    return bench_guest_script(seconds, false, marks);
+}
+
+/* Trap mode's QMP socket, in a fresh directory, for the statistics. */
+struct qmp_socket {
+    char dir[32], path[64], arg[96];
+    char *extra[2];
+};
+
+static bool qmp_socket_add(struct qmp_socket *s, struct vm_options *o)
+{
+    strcpy(s->dir, "/tmp/tpmcrb-bench-qemu.XXXXXX");
+    if (!mkdtemp(s->dir)) {
+        perror("bench qemu: mkdtemp");
+        return false;
+    }
+    snprintf(s->path, sizeof(s->path), "%s/qmp.sock", s->dir);
+    snprintf(s->arg, sizeof(s->arg), "unix:%s,server=on,wait=off", s->path);
+    s->extra[0] = "-qmp";
+    s->extra[1] = s->arg;
+    o->extra_args = s->extra;
+    o->n_extra = 2;
+    return true;
+}
+
+static void qmp_socket_remove(struct qmp_socket *s)
+{
+    unlink(s->path);
+    rmdir(s->dir);
 }
 
 static int run_config(const struct bench_config *c, const char *script,
                       const char *patched_qemu, bool verbose,
                       struct bench_result *r)
 {
-    char tmpl[] = "/tmp/tpmcrb-bench-qemu.XXXXXX", qmp_path[64], qmp_arg[96];
-    char *extra[2] = { "-qmp", qmp_arg };
+    struct qmp_socket qmp;
     struct vm_options o;
-    struct vm_result vr;
-    int rc = 0;
+    int rc;
 
     memset(r, 0, sizeof(*r));
-    vm_options_init(&o);
-    o.device = c->device;
-    o.start_method = c->start_method;
-    o.script = script;
-    o.console_fd = verbose ? STDERR_FILENO : -1;
-    o.on_line = on_line;
-    o.opaque = r;
+    bench_vm_options(&o, c, script, on_line, r);
     if (c->device == VM_DEVICE_QEMU_PATCHED) {
-        if (!mkdtemp(tmpl)) {
-            perror("bench qemu: mkdtemp");
+        if (!qmp_socket_add(&qmp, &o))
             return -1;
-        }
-        snprintf(qmp_path, sizeof(qmp_path), "%s/qmp.sock", tmpl);
-        snprintf(qmp_arg, sizeof(qmp_arg), "unix:%s,server=on,wait=off",
-                 qmp_path);
         o.qemu = patched_qemu;
-        o.extra_args = extra;
-        o.n_extra = 2;
-        r->qmp_path = qmp_path;
+        r->qmp_path = qmp.path;
     }
-    fprintf(stderr, "bench qemu: %s ...\n", c->name);
-    if (vm_run(&o, &vr) < 0 || vr.signal) {
-        rc = vr.signal ? -2 : -1;
-    } else if (vr.guest_exit != 0 || r->tpm0 <= 0 || r->tpmrm0 <= 0) {
-        fprintf(stderr, "bench qemu: %s: the guest loop failed (exit %d)%s\n",
-                c->name, vr.guest_exit,
-                verbose ? "" : "; --verbose shows the console");
-        rc = -1;
-    }
+    rc = bench_run_guest(BENCH, c->name, &o, verbose, &r->loops);
     if (r->qmp_path) {
-        unlink(qmp_path);
-        rmdir(tmpl);
+        qmp_socket_remove(&qmp);
         r->qmp_path = NULL;
     }
     return rc;
@@ -284,18 +258,20 @@ static double sync_pct(const struct device_stats *a,
            (double)(b->commands - a->commands);
 }
 
-/* The host's one-minute load average, or -1. */
-static double loadavg(void)
+/* Trap mode's statistics between the marks around each loop. */
+static void print_device_stats(const char *n, const struct bench_result *r)
 {
-    FILE *f = fopen("/proc/loadavg", "re");
-    double l = -1;
+    const struct device_stats *m = r->marks;
+    double v;
 
-    if (f) {
-        if (fscanf(f, "%lf", &l) != 1)
-            l = -1;
-        fclose(f);
-    }
-    return l;
+    if ((v = sync_pct(&m[0], &m[1])) >= 0)
+        bench_print(BENCH, n, "tpm0_answered_before_first_status_read_pct", 2, v);
+    if ((v = sync_pct(&m[1], &m[2])) >= 0)
+        bench_print(BENCH, n, "tpmrm0_answered_before_first_status_read_pct", 2, v);
+    if ((v = device_per_guest(&m[0], &m[1], r->loops.tpm0.commands)) >= 0)
+        bench_print(BENCH, n, "tpm0_tpm_commands_per_guest_command", 2, v);
+    if ((v = device_per_guest(&m[1], &m[2], r->loops.tpmrm0.commands)) >= 0)
+        bench_print(BENCH, n, "tpmrm0_tpm_commands_per_guest_command", 2, v);
 }
 
 static void print_results(const struct bench_result res[NCONFIGS],
@@ -303,37 +279,21 @@ static void print_results(const struct bench_result res[NCONFIGS],
 {
     const struct bench_result *stock = ok[0] ? &res[0] : NULL;
 
-    printf("BENCH qemu.host_cpus=%ld\n", sysconf(_SC_NPROCESSORS_ONLN));
+    bench_print_host_cpus(BENCH);
     /* Spinning hand-offs need idle cores: say how busy the host was. */
     if (load_at_start >= 0)
-        printf("BENCH qemu.host_loadavg_1min_at_start=%.2f\n", load_at_start);
+        bench_print(BENCH, NULL, "host_loadavg_1min_at_start", 2, load_at_start);
     for (size_t i = 0; i < NCONFIGS; i++) {
         const char *n = configs[i].name;
         const struct bench_result *r = &res[i];
-        double pct;
 
         if (!ok[i])
             continue;
-        printf("BENCH qemu.%s.tpm0_commands_per_s=%.0f\n", n, r->tpm0);
-        printf("BENCH qemu.%s.tpmrm0_commands_per_s=%.0f\n", n, r->tpmrm0);
-        if (stock && r != stock) {
-            printf("BENCH qemu.%s.tpm0_ratio_to_qemu_stock=%.1f\n", n,
-                   r->tpm0 / stock->tpm0);
-            printf("BENCH qemu.%s.tpmrm0_ratio_to_qemu_stock=%.1f\n", n,
-                   r->tpmrm0 / stock->tpmrm0);
-        }
-        if ((pct = sync_pct(&r->marks[0], &r->marks[1])) >= 0)
-            printf("BENCH qemu.%s.tpm0_answered_before_first_status_read_pct=%.2f\n",
-                   n, pct);
-        if ((pct = sync_pct(&r->marks[1], &r->marks[2])) >= 0)
-            printf("BENCH qemu.%s.tpmrm0_answered_before_first_status_read_pct=%.2f\n",
-                   n, pct);
-        if ((pct = device_per_guest(&r->marks[0], &r->marks[1], r->tpm0_n)) >= 0)
-            printf("BENCH qemu.%s.tpm0_tpm_commands_per_guest_command=%.2f\n",
-                   n, pct);
-        if ((pct = device_per_guest(&r->marks[1], &r->marks[2], r->tpmrm0_n)) >= 0)
-            printf("BENCH qemu.%s.tpmrm0_tpm_commands_per_guest_command=%.2f\n",
-                   n, pct);
+        bench_print_rates(BENCH, n, &r->loops);
+        if (stock && r != stock)
+            bench_print_ratios(BENCH, n, &r->loops, &stock->loops,
+                               "qemu_stock", 1);
+        print_device_stats(n, r);
     }
 }
 
@@ -367,49 +327,27 @@ static bool selected(const char *only, const char *name)
 
 int bench_qemu(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        { "seconds", required_argument, NULL, 's' },
-        { "only", required_argument, NULL, 'o' },
-        { "verbose", no_argument, NULL, 'v' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
-    };
     struct bench_result res[NCONFIGS];
-    bool ok[NCONFIGS] = { false }, verbose = false, all_ok = true;
-    const char *only = NULL;
+    bool ok[NCONFIGS] = { false }, all_ok = true;
+    struct bench_args a;
     char *script, *patched = NULL;
-    unsigned seconds = 5;
     double load_at_start;
-    int opt;
+    int rc = bench_parse_args(argc, argv, BENCH_TAKES_ONLY, usage, &a);
 
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (opt) {
-        case 's': seconds = (unsigned)strtoul(optarg, NULL, 10); break;
-        case 'o': only = optarg; break;
-        case 'v': verbose = true; break;
-        case 'h': usage(stdout); return EXIT_OK;
-        default: usage(stderr); return EXIT_USAGE;
-        }
-    }
-    if (optind != argc || !seconds || seconds > 600) {
-        usage(stderr);
-        return EXIT_USAGE;
-    }
-    if (!(script = guest_script(seconds)))
+    if (rc >= 0)
+        return rc;
+    if (!(script = guest_script(a.seconds)))
         return EXIT_RUNTIME;
-    load_at_start = loadavg();
+    load_at_start = bench_host_load();
     for (size_t i = 0; i < NCONFIGS; i++) {
-        int rc;
-
-        if (!selected(only, configs[i].name))
+        if (!selected(a.only, configs[i].name))
             continue;
         if (configs[i].device == VM_DEVICE_QEMU_PATCHED && !patched &&
             !(patched = vm_patched_qemu_binary())) {
             all_ok = false;
             continue;
         }
-        rc = run_config(&configs[i], script, patched, verbose, &res[i]);
+        rc = run_config(&configs[i], script, patched, a.verbose, &res[i]);
         ok[i] = rc == 0;
         all_ok &= ok[i];
         if (rc == -2)

@@ -10,8 +10,10 @@
  */
 #include "core/log.h"
 #include "core/tpm_cmd.h"
+#include "tools/cli_number.h"
 #include "tools/commands.h"
 #include "tools/crb_driver.h"
+#include "tools/device_options.h"
 #include "tools/resource_tracker.h"
 #include "tpmcrb.h"
 
@@ -29,11 +31,9 @@
 #define PIPE_TIMEOUT_MS   600000u     /* RSA key generation can take a while */
 
 struct pipe_opts {
-    const char *state_dir;
-    const char *backend;
-    bool power_cycle, no_flush, trace;
+    struct device_options dev;
+    bool power_cycle, no_flush;
     unsigned locality;
-    enum tpmcrb_layout layout;
 };
 
 struct pipe {
@@ -286,17 +286,16 @@ static int serve(struct pipe *p)
 static int pipe_start(struct pipe *p, const struct pipe_opts *o)
 {
     struct tpmcrb_backend_options bo = {
-        .state_dir = o->state_dir,
+        .state_dir = o->dev.state_dir,
         .sync = TPMCRB_STATE_SYNC_PER_COMMAND,
         .power_cycle = o->power_cycle,
     };
     struct tpmcrb_config cfg;
     int err;
 
-    if ((err = tpmcrb_backend_open(o->backend, &bo, &p->be)) < 0)
+    if ((err = tpmcrb_backend_open(o->dev.backend, &bo, &p->be)) < 0)
         return err;
-    tpmcrb_config_init(&cfg);
-    cfg.layout = o->layout;
+    device_options_config(&o->dev, &cfg);
     if ((err = tpmcrb_device_new(&cfg, p->be, &p->dev)) < 0)
         return err;
     memset(&p->drv, 0, sizeof(p->drv));
@@ -347,43 +346,35 @@ static void usage(FILE *out)
 static int parse_args(int argc, char **argv, struct pipe_opts *o)
 {
     static const struct option longopts[] = {
-        { "state", required_argument, NULL, 's' },
-        { "backend", required_argument, NULL, 'b' },
         { "power-cycle", no_argument, NULL, 'p' },
         { "no-flush", no_argument, NULL, 'n' },
-        { "trace", no_argument, NULL, 't' },
         { "locality", required_argument, NULL, 'l' },
-        { "layout", required_argument, NULL, 'L' },
+        DEVICE_OPTIONS_BACKEND,
+        DEVICE_OPTION_LAYOUT,
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
-    char *end;
     int c;
 
     memset(o, 0, sizeof(*o));
+    device_options_init(&o->dev);
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        enum device_option_result r = device_option_take(&o->dev, "pipe", c,
+                                                         optarg);
+
+        if (r == DEVOPT_BAD)
+            return -1;
+        if (r == DEVOPT_OK)
+            continue;
         switch (c) {
-        case 's': o->state_dir = optarg; break;
-        case 'b': o->backend = optarg; break;
         case 'p': o->power_cycle = true; break;
         case 'n': o->no_flush = true; break;
-        case 't': o->trace = true; break;
         case 'h': return 1;
         case 'l':
-            o->locality = (unsigned)strtoul(optarg, &end, 10);
-            if (*end || !*optarg || o->locality >= TPMCRB_MAX_LOCALITIES) {
+            if (!parse_unsigned(optarg, 0, TPMCRB_MAX_LOCALITIES - 1,
+                                &o->locality)) {
                 fprintf(stderr, "tpmcrb pipe: --locality must be 0-4\n");
-                return -1;
-            }
-            break;
-        case 'L':
-            if (!strcmp(optarg, "split")) {
-                o->layout = TPMCRB_LAYOUT_SPLIT;
-            } else if (!strcmp(optarg, "compat")) {
-                o->layout = TPMCRB_LAYOUT_COMPAT;
-            } else {
-                fprintf(stderr, "tpmcrb pipe: --layout is split or compat\n");
                 return -1;
             }
             break;
@@ -408,8 +399,6 @@ int cmd_pipe(int argc, char **argv)
         usage(rc > 0 ? stdout : stderr);
         return rc > 0 ? EXIT_OK : EXIT_USAGE;
     }
-    if (o.trace)
-        tpmcrb_log_set(TPMCRB_LOG_TRACE, NULL, NULL);
     setup_signals();
     p = calloc(1, sizeof(*p));
     if (!p)

@@ -4,7 +4,10 @@
  * process (QEMU with memory-backend-file,share=on) maps as guest RAM. Runs
  * until SIGINT/SIGTERM, then powers the TPM off so its state is saved.
  */
+#include "tools/acpi_files.h"
+#include "tools/cli_number.h"
 #include "tools/commands.h"
+#include "tools/device_options.h"
 #include "tpmcrb.h"
 
 #include <errno.h>
@@ -19,11 +22,11 @@
 #include <unistd.h>
 
 struct serve_options {
-    const char *shm, *backend, *state_dir, *acpi_dir;
+    struct device_options dev;
+    const char *shm, *acpi_dir;
     uint64_t offset;
     bool offset_set;
-    struct tpmcrb_config cfg;
-    unsigned start_method;
+    struct tpmcrb_config cfg;   /* from dev, once all options are read */
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -52,46 +55,23 @@ static void usage(FILE *out)
 "  --trace              log decoded register accesses and TPM commands\n");
 }
 
-static bool parse_u64(const char *s, uint64_t *out)
-{
-    char *end;
-
-    errno = 0;
-    *out = strtoull(s, &end, 0);
-    return *s && !*end && !errno;
-}
-
+/* One option into @o; false after saying what was wrong. */
 static bool apply_option(struct serve_options *o, int opt, const char *arg)
 {
-    uint64_t v;
+    enum device_option_result r = device_option_take(&o->dev, "serve", opt,
+                                                     arg);
 
+    if (r != DEVOPT_NOT_MINE)
+        return r == DEVOPT_OK;
     switch (opt) {
     case 's': o->shm = arg; return true;
-    case 'b': return parse_u64(arg, &o->cfg.base);
-    case 'o': return (o->offset_set = parse_u64(arg, &o->offset));
-    case 'B': o->backend = arg; return true;
-    case 'S': o->state_dir = arg; return true;
     case 'a': o->acpi_dir = arg; return true;
-    case 't': tpmcrb_log_set(TPMCRB_LOG_TRACE, NULL, NULL); return true;
-    case 'm':
-        if (!parse_u64(arg, &v) || (v != 7 && v != 8))
-            return false;
-        o->start_method = (unsigned)v;
-        return true;
-    case 'n':
-        if (!parse_u64(arg, &v) || (v != 1 && v != 5))
-            return false;
-        o->cfg.localities = (unsigned)v;
-        return true;
-    case 'l':
-        if (!strcmp(arg, "split"))
-            o->cfg.layout = TPMCRB_LAYOUT_SPLIT;
-        else if (!strcmp(arg, "compat"))
-            o->cfg.layout = TPMCRB_LAYOUT_COMPAT;
-        else
-            return false;
-        return true;
-    default:
+    case 'o':
+        if ((o->offset_set = parse_u64(arg, &o->offset)))
+            return true;
+        fprintf(stderr, "tpmcrb serve: bad value '%s'\n", arg);
+        return false;
+    default: /* getopt has said what was wrong */
         return false;
     }
 }
@@ -100,44 +80,37 @@ static int parse(struct serve_options *o, int argc, char **argv)
 {
     static const struct option opts[] = {
         { "shm", required_argument, NULL, 's' },
-        { "base", required_argument, NULL, 'b' },
         { "offset", required_argument, NULL, 'o' },
-        { "layout", required_argument, NULL, 'l' },
-        { "localities", required_argument, NULL, 'n' },
-        { "backend", required_argument, NULL, 'B' },
-        { "state", required_argument, NULL, 'S' },
         { "acpi", required_argument, NULL, 'a' },
-        { "start-method", required_argument, NULL, 'm' },
-        { "trace", no_argument, NULL, 't' },
+        DEVICE_OPTION_BASE,
+        DEVICE_OPTIONS_INTERFACE,
+        DEVICE_OPTIONS_BACKEND,
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
     int opt;
 
     memset(o, 0, sizeof(*o));
-    tpmcrb_config_init(&o->cfg);
-    o->cfg.sync_bound_us = 0; /* nothing waits in a write in poll mode */
-    o->start_method = 8;
+    device_options_init(&o->dev);
     optind = 1;
     while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         if (opt == 'h') {
             usage(stdout);
             return -1;
         }
-        if (opt == '?' || !apply_option(o, opt, optarg)) {
-            if (opt != '?')
-                fprintf(stderr, "tpmcrb serve: bad value '%s'\n", optarg);
+        if (!apply_option(o, opt, optarg))
             return EXIT_USAGE;
-        }
     }
     if (!o->shm || optind != argc) {
         fprintf(stderr, "tpmcrb serve: --shm FILE is required, and nothing else\n");
         return EXIT_USAGE;
     }
+    device_options_config(&o->dev, &o->cfg);
+    o->cfg.sync_bound_us = 0; /* nothing waits in a write in poll mode */
     if (!o->offset_set)
         o->offset = o->cfg.base;
     /* Guests of start method 8 tables never request a locality. */
-    o->cfg.locality0_at_reset = o->acpi_dir && o->start_method == 8;
+    o->cfg.locality0_at_reset = o->acpi_dir && o->dev.start_method == 8;
     return 0;
 }
 
@@ -174,41 +147,13 @@ static uint8_t *map_window(const struct serve_options *o, size_t *len)
     return p;
 }
 
-static int write_file(const char *dir, const char *name, const uint8_t *data,
-                      size_t len)
-{
-    char path[4096];
-    FILE *f;
-
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    f = fopen(path, "wbe");
-    if (!f || fwrite(data, 1, len, f) != len || fclose(f) != 0) {
-        fprintf(stderr, "tpmcrb serve: %s: %s\n", path, strerror(errno));
-        return -1;
-    }
-    return 0;
-}
-
 static int write_acpi(const struct serve_options *o)
 {
     struct tpmcrb_acpi_options ao;
-    uint8_t *tpm2, *ssdt;
-    size_t tpm2_len, ssdt_len;
-    int err;
 
     tpmcrb_acpi_options_init(&ao);
-    ao.base = o->cfg.base;
-    ao.layout = o->cfg.layout;
-    ao.localities = o->cfg.localities;
-    ao.start_method = o->start_method;
-    if (tpmcrb_acpi_build(&ao, &tpm2, &tpm2_len, &ssdt, &ssdt_len) < 0)
-        return -1;
-    err = write_file(o->acpi_dir, "tpm2.aml", tpm2, tpm2_len);
-    if (!err)
-        err = write_file(o->acpi_dir, "ssdt.aml", ssdt, ssdt_len);
-    free(tpm2);
-    free(ssdt);
-    return err;
+    device_options_acpi(&o->dev, &ao);
+    return acpi_write_tables("serve", &ao, o->acpi_dir, false);
 }
 
 static void wait_for_signal(void)
@@ -234,21 +179,21 @@ int cmd_serve(int argc, char **argv)
 
     if (rc)
         return rc < 0 ? EXIT_OK : rc;
-    if (o.acpi_dir && write_acpi(&o) < 0)
+    if (o.acpi_dir && write_acpi(&o) != EXIT_OK)
         return EXIT_RUNTIME;
     if (!(win = map_window(&o, &len)))
         return EXIT_RUNTIME;
     o.cfg.regs_mem = win;
     o.cfg.buffer_mem = win + tpmcrb_regs_size(&o.cfg);
-    bo.state_dir = o.state_dir;
+    bo.state_dir = o.dev.state_dir;
     rc = EXIT_RUNTIME;
-    if (tpmcrb_backend_open(o.backend, &bo, &be) < 0 ||
+    if (tpmcrb_backend_open(o.dev.backend, &bo, &be) < 0 ||
         tpmcrb_device_new(&o.cfg, be, &dev) < 0 ||
         tpmcrb_poller_start(dev, &poller) < 0)
         goto out;
     fprintf(stderr, "tpmcrb serve: device at %#llx (%s layout, %u localities) "
             "in %s\n", (unsigned long long)o.cfg.base,
-            o.cfg.layout == TPMCRB_LAYOUT_SPLIT ? "split" : "compat",
+            device_layout_name(o.cfg.layout),
             o.cfg.localities, o.shm);
     wait_for_signal();
     rc = EXIT_OK;

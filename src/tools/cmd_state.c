@@ -6,6 +6,7 @@
  */
 #include "tools/cmd_state.h"
 #include "tools/commands.h"
+#include "tools/device_options.h"
 #include "core/regs.h"
 #include "core/snapshot.h"
 #include "core/tpm_cmd.h"
@@ -276,11 +277,17 @@ static void describe_header(const uint8_t *p, char *out, size_t n)
                  name ? name : "", name ? ")" : "");
 }
 
+/* The buffer at 0x80 of @loc's register page (the compat layout's). */
+static const uint8_t *in_page_buffer(const struct crb_core *c, unsigned loc)
+{
+    return c->regs + (size_t)loc * TPMCRB_PAGE_SIZE + TPMCRB_COMPAT_BUFFER_OFFSET;
+}
+
 static const uint8_t *buffer_of(const struct crb_core *c, unsigned loc)
 {
     if (c->layout == TPMCRB_LAYOUT_SPLIT)
         return c->buffer;
-    return c->regs + (size_t)loc * TPMCRB_PAGE_SIZE + TPMCRB_COMPAT_BUFFER_OFFSET;
+    return in_page_buffer(c, loc);
 }
 
 /* ------------------------------------------------------------ text */
@@ -300,7 +307,7 @@ static void text_core(const struct crb_core *c)
 
     printf("configuration: base %#llx, %s layout, %u localit%s\n",
            (unsigned long long)c->base,
-           c->layout == TPMCRB_LAYOUT_SPLIT ? "split" : "compat", c->nloc,
+           device_layout_name(c->layout), c->nloc,
            c->nloc == 1 ? "y" : "ies");
     printf("core: active locality %d, %s, %s, established %s\n", c->active,
            c->idle ? "idle" : "ready", c->fatal ? "FATAL" : "no fatal error",
@@ -341,8 +348,7 @@ static void text_buffers(const struct crb_core *c)
         printf("buffer page: %s\n", hdr);
     }
     for (unsigned loc = 0; loc < c->nloc; loc++) {
-        describe_header(c->regs + (size_t)loc * TPMCRB_PAGE_SIZE +
-                        TPMCRB_COMPAT_BUFFER_OFFSET, hdr, sizeof(hdr));
+        describe_header(in_page_buffer(c, loc), hdr, sizeof(hdr));
         printf("in-page buffer %u: %s\n", loc, hdr);
     }
 }
@@ -405,6 +411,12 @@ static void j_bool(struct json *j, const char *key, bool v)
     j->comma = true;
 }
 
+static void j_null(struct json *j)
+{
+    printf("null");
+    j->comma = true;
+}
+
 /* Strings here are our own names or checked-printable backend names. */
 static void j_str(struct json *j, const char *key, const char *s)
 {
@@ -440,7 +452,7 @@ static void json_core(struct json *j, const struct crb_core *c)
 
     j_open(j, "config", '{');
     j_num(j, "base", (long long)c->base);
-    j_str(j, "layout", c->layout == TPMCRB_LAYOUT_SPLIT ? "split" : "compat");
+    j_str(j, "layout", device_layout_name(c->layout));
     j_num(j, "localities", c->nloc);
     j_close(j, '}');
     j_open(j, "core", '{');
@@ -458,8 +470,7 @@ static void json_core(struct json *j, const struct crb_core *c)
         j_str(j, "header", hdr);
         j_close(j, '}');
     } else {
-        printf("null");
-        j->comma = true;
+        j_null(j);
     }
     j_close(j, '}');
 }
@@ -504,8 +515,7 @@ static void print_json(const struct loaded *l)
             j_num(&j, "length", (long long)l->v.be_len);
             j_close(&j, '}');
         } else {
-            printf("null");
-            j.comma = true;
+            j_null(&j);
         }
     }
     j_close(&j, '}');
@@ -608,48 +618,32 @@ static int to_tpmcrb(const uint8_t *data, size_t len, const char *out,
     return err;
 }
 
-/* Decimal or 0x-prefixed hex, as the other commands take them. */
-static int parse_number(const char *s, uint64_t *out)
-{
-    int base = 10;
-    char *end;
-
-    if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
-        base = 16;
-        s += 2;
-    }
-    if (*s < '0' || (*s > '9' && base == 10) || *s == '-')
-        return -EINVAL;
-    errno = 0;
-    *out = strtoull(s, &end, base);
-    return errno || *end ? -EINVAL : 0;
-}
-
 static int convert(int argc, char **argv)
 {
     static const struct option opts[] = {
         { "to", required_argument, NULL, 't' },
-        { "base", required_argument, NULL, 'b' },
-        { "localities", required_argument, NULL, 'l' },
+        DEVICE_OPTION_BASE,
+        DEVICE_OPTION_LOCALITIES,
         { "backend-out", required_argument, NULL, 'o' },
         { NULL, 0, NULL, 0 },
     };
     const char *to = NULL, *backend_out = NULL;
-    uint64_t base = UINT64_MAX, nloc = 1;
+    struct device_options d;
     uint8_t *data;
     size_t len;
     int c, err;
 
+    device_options_init(&d);
+    d.localities = 1; /* what QEMU's tpm-crb has */
     optind = 1;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if (c == 't')
+        enum device_option_result r = device_option_apply(&d, c, optarg);
+
+        if (r == DEVOPT_OK)
+            continue;
+        if (r == DEVOPT_NOT_MINE && c == 't')
             to = optarg;
-        else if (c == 'b' && parse_number(optarg, &base) == 0)
-            continue;
-        else if (c == 'l' && parse_number(optarg, &nloc) == 0 &&
-                 (nloc == 1 || nloc == TPMCRB_MAX_LOCALITIES))
-            continue;
-        else if (c == 'o')
+        else if (r == DEVOPT_NOT_MINE && c == 'o')
             backend_out = optarg;
         else
             return usage_error("bad convert option");
@@ -663,7 +657,9 @@ static int convert(int argc, char **argv)
     if (!strcmp(to, "qemu"))
         err = to_qemu(data, len, argv[optind + 1], backend_out);
     else
-        err = to_tpmcrb(data, len, argv[optind + 1], base, (unsigned)nloc);
+        /* Without --base, the page says where its buffer was. */
+        err = to_tpmcrb(data, len, argv[optind + 1],
+                        d.base_given ? d.base : UINT64_MAX, d.localities);
     free(data);
     return err < 0 ? EXIT_RUNTIME : EXIT_OK;
 }

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* `tpmcrb vm`: a Linux guest under QEMU with a tpmcrb TPM. */
+#include "tools/cli_number.h"
 #include "tools/commands.h"
+#include "tools/device_options.h"
 #include "tools/vm.h"
 #include "tools/vm_arm64.h"
 #include "tools/vm_patched_qemu.h"
@@ -73,76 +75,43 @@ static char *read_script(const char *path)
     return buf;
 }
 
-static bool parse_unsigned(const char *s, unsigned min, unsigned max,
-                           unsigned *out)
-{
-    char *end;
-    unsigned long v = strtoul(s, &end, 10);
-
-    if (!*s || *end || v < min || v > max)
-        return false;
-    *out = (unsigned)v;
-    return true;
-}
-
 enum {
-    OPT_STATE = 256, OPT_BACKEND, OPT_KERNEL, OPT_INITRD, OPT_SCRIPT,
-    OPT_APPEND, OPT_START, OPT_LAYOUT, OPT_LOC, OPT_MEMORY, OPT_DEVICE,
-    OPT_QEMU, OPT_ACCEL, OPT_TRACE, OPT_HELP, OPT_ARCH,
+    OPT_KERNEL = 256, OPT_INITRD, OPT_SCRIPT, OPT_APPEND, OPT_MEMORY,
+    OPT_DEVICE, OPT_QEMU, OPT_ACCEL, OPT_HELP, OPT_ARCH,
 };
 
 static const struct option long_opts[] = {
-    { "state", required_argument, NULL, OPT_STATE },
-    { "backend", required_argument, NULL, OPT_BACKEND },
+    DEVICE_OPTIONS_BACKEND,
+    DEVICE_OPTIONS_INTERFACE,
     { "kernel", required_argument, NULL, OPT_KERNEL },
     { "initrd", required_argument, NULL, OPT_INITRD },
     { "guest-script", required_argument, NULL, OPT_SCRIPT },
     { "append", required_argument, NULL, OPT_APPEND },
-    { "start-method", required_argument, NULL, OPT_START },
-    { "layout", required_argument, NULL, OPT_LAYOUT },
-    { "localities", required_argument, NULL, OPT_LOC },
     { "memory", required_argument, NULL, OPT_MEMORY },
     { "device", required_argument, NULL, OPT_DEVICE },
     { "qemu", required_argument, NULL, OPT_QEMU },
     { "accel", required_argument, NULL, OPT_ACCEL },
     { "arch", required_argument, NULL, OPT_ARCH },
-    { "trace", no_argument, NULL, OPT_TRACE },
     { "help", no_argument, NULL, OPT_HELP },
     { NULL, 0, NULL, 0 },
 };
 
-/* One option into @o; false on a bad value. */
+/* One of the command's own options into @o; false on a bad value. */
 static bool apply_option(struct vm_options *o, int opt, const char *arg,
                          const char **script_path)
 {
     switch (opt) {
-    case OPT_STATE:   o->state_dir = arg; return true;
-    case OPT_BACKEND: o->backend = arg; return true;
     case OPT_KERNEL:  o->kernel = arg; return true;
     case OPT_INITRD:  o->initrd = arg; return true;
     case OPT_SCRIPT:  *script_path = arg; return true;
     case OPT_APPEND:  o->append = arg; return true;
     case OPT_QEMU:    o->qemu = arg; return true;
     case OPT_ACCEL:   o->accel = arg; return true;
-    case OPT_TRACE:   tpmcrb_log_set(TPMCRB_LOG_TRACE, NULL, NULL); return true;
     case OPT_ARCH:
         return vm_arch_parse(arg, &o->arch);
-    case OPT_START:
-        return parse_unsigned(arg, 7, 8, &o->start_method);
     case OPT_MEMORY:
         /* Room for the kernel and initramfs; at most 64 GiB. */
         return parse_unsigned(arg, 128, 65536, &o->memory_mb);
-    case OPT_LOC:
-        return parse_unsigned(arg, 1, 5, &o->localities) &&
-               (o->localities == 1 || o->localities == 5);
-    case OPT_LAYOUT:
-        if (!strcmp(arg, "split"))
-            o->layout = TPMCRB_LAYOUT_SPLIT;
-        else if (!strcmp(arg, "compat"))
-            o->layout = TPMCRB_LAYOUT_COMPAT;
-        else
-            return false;
-        return true;
     case OPT_DEVICE:
         if (!strcmp(arg, "shm"))
             o->device = VM_DEVICE_SHM;
@@ -177,39 +146,76 @@ static int exit_code(const struct vm_options *o, const struct vm_result *r)
     return EXIT_RUNTIME;
 }
 
-int cmd_vm(int argc, char **argv)
+/* The device options into @o. */
+static void apply_device_options(struct vm_options *o,
+                                 const struct device_options *d)
 {
-    struct vm_options o;
-    struct vm_result r;
-    const char *script_path = NULL;
-    char *script = NULL, *patched_qemu = NULL;
-    bool start_method_given = false;
-    int opt, rc;
+    o->state_dir = d->state_dir;
+    o->backend = d->backend;
+    o->start_method = d->start_method;
+    o->layout = d->layout;
+    o->localities = d->localities;
+}
 
-    vm_options_init(&o);
+/* One option into @o or @d; false after saying what was wrong. */
+static bool take_option(struct vm_options *o, struct device_options *d,
+                        int opt, const char *arg, const char **script_path)
+{
+    enum device_option_result r = device_option_take(d, "vm", opt, arg);
+
+    if (r != DEVOPT_NOT_MINE)
+        return r == DEVOPT_OK;
+    if (opt == '?') /* getopt has said what was wrong */
+        return false;
+    if (apply_option(o, opt, arg, script_path))
+        return true;
+    fprintf(stderr, "tpmcrb vm: bad value '%s'\n", arg);
+    return false;
+}
+
+/* Options into @o; -1 to run, else the exit code. */
+static int parse_args(int argc, char **argv, struct vm_options *o,
+                      const char **script_path)
+{
+    struct device_options d;
+    int opt;
+
+    vm_options_init(o);
+    device_options_init(&d);
     optind = 1;
     while ((opt = getopt_long(argc, argv, "+h", long_opts, NULL)) != -1) {
         if (opt == 'h' || opt == OPT_HELP) {
             usage(stdout);
             return EXIT_OK;
         }
-        if (opt == '?' || !apply_option(&o, opt, optarg, &script_path)) {
-            if (opt != '?')
-                fprintf(stderr, "tpmcrb vm: bad value '%s'\n", optarg);
+        if (!take_option(o, &d, opt, optarg, script_path)) {
             usage(stderr);
             return EXIT_USAGE;
         }
-        start_method_given |= opt == OPT_START;
     }
+    apply_device_options(o, &d);
     /* Trap mode answers within the START write: start method 7 needs no
      * ACPI _DSM per command and is what firmware expects. */
-    if (o.device == VM_DEVICE_QEMU_PATCHED && !start_method_given)
-        o.start_method = 7;
-    if (o.arch == VM_ARCH_AARCH64 &&
-        vm_arm64_options(&o, start_method_given) < 0)
+    if (o->device == VM_DEVICE_QEMU_PATCHED && !d.start_method_given)
+        o->start_method = 7;
+    if (o->arch == VM_ARCH_AARCH64 &&
+        vm_arm64_options(o, d.start_method_given) < 0)
         return EXIT_USAGE;
-    o.extra_args = argv + optind;
-    o.n_extra = argc - optind;
+    o->extra_args = argv + optind;
+    o->n_extra = argc - optind;
+    return -1;
+}
+
+int cmd_vm(int argc, char **argv)
+{
+    struct vm_options o;
+    struct vm_result r;
+    const char *script_path = NULL;
+    char *script = NULL, *patched_qemu = NULL;
+    int rc = parse_args(argc, argv, &o, &script_path);
+
+    if (rc >= 0)
+        return rc;
     if (o.device == VM_DEVICE_QEMU_STOCK && o.backend)
         fprintf(stderr, "tpmcrb vm: --backend is ignored with --device qemu-stock\n");
     if (script_path && !(script = read_script(script_path)))

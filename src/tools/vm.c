@@ -7,6 +7,8 @@
  * guest RAM is a memfd, so not even SIGKILL leaves shared memory behind.
  */
 #include "tools/vm.h"
+#include "tools/acpi_files.h"
+#include "tools/commands.h"
 #include "tools/vm_arm64.h"
 #include "tools/vm_guest.h"
 #include "tools/vm_proc.h"
@@ -130,49 +132,22 @@ static int prepare_guest(struct vm_run *v)
 
 /* ------------------------------------------------------ the shm device */
 
-static int write_file(const char *path, const uint8_t *data, size_t len)
-{
-    FILE *f = fopen(path, "wbe");
-    int ok;
-
-    if (!f) {
-        fprintf(stderr, "tpmcrb vm: %s: %s\n", path, strerror(errno));
-        return -1;
-    }
-    ok = fwrite(data, 1, len, f) == len;
-    ok = (fclose(f) == 0) && ok;
-    if (!ok)
-        fprintf(stderr, "tpmcrb vm: writing %s failed\n", path);
-    return ok ? 0 : -1;
-}
-
 static int write_acpi(struct vm_run *v, const struct tpmcrb_config *cfg)
 {
     struct tpmcrb_acpi_options ao;
-    uint8_t *tpm2 = NULL, *ssdt = NULL;
-    size_t tpm2_len, ssdt_len;
-    int rc;
 
     tpmcrb_acpi_options_init(&ao);
     ao.base = cfg->base;
     ao.layout = cfg->layout;
     ao.localities = cfg->localities;
     ao.start_method = v->o->start_method;
-    rc = tpmcrb_acpi_build(&ao, &tpm2, &tpm2_len, &ssdt, &ssdt_len);
-    if (rc < 0) {
-        fprintf(stderr, "tpmcrb vm: building the ACPI tables: %s\n", strerror(-rc));
+    if (acpi_write_tables("vm", &ao, v->tmpdir, false) != EXIT_OK)
         return -1;
-    }
     snprintf(v->tpm2_aml, sizeof(v->tpm2_aml), "%s/tpm2.aml", v->tmpdir);
     snprintf(v->ssdt_aml, sizeof(v->ssdt_aml), "%s/ssdt.aml", v->tmpdir);
-    rc = write_file(v->tpm2_aml, tpm2, tpm2_len);
-    if (rc == 0)
-        rc = write_file(v->ssdt_aml, ssdt, ssdt_len);
-    free(tpm2);
-    free(ssdt);
     v->plan.tpm2_aml = v->tpm2_aml;
     v->plan.ssdt_aml = v->ssdt_aml;
-    return rc;
+    return 0;
 }
 
 /* Guest RAM as a memfd, with the device window mapped here. Below q35's

@@ -2,12 +2,10 @@
 #include "tools/vm_arm64.h"
 #include "tools/vm_patched_qemu.h"
 
-#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
-#define MIB             ((uint64_t)1024 * 1024)
 #define START_METHOD_CRB 7u
 
 bool vm_arch_parse(const char *name, enum vm_arch *arch)
@@ -63,18 +61,12 @@ int vm_arm64_options(struct vm_options *o, bool start_method_given)
 void vm_arm64_qemu_args(const struct vm_options *o, const struct vm_plan *p,
                         struct argv_list *a)
 {
-    const char *accel = o->accel ? o->accel : "tcg";
-
-    argv_add(a, o->qemu ? o->qemu : vm_arch_qemu(VM_ARCH_AARCH64));
-    argv_add(a, "-accel");
-    argv_add(a, accel);
-    argv_add(a, "-m");
-    argv_addf(a, "%" PRIu64 "M", p->ram_bytes / MIB);
+    vm_qemu_add_head(o, p, a);
     argv_add(a, "-machine");
     argv_add(a, "virt");
     /* TCG needs a model; a hardware accelerator runs the host's CPU. */
     argv_add(a, "-cpu");
-    argv_add(a, strcmp(accel, "tcg") ? "host" : "cortex-a57");
+    argv_add(a, strcmp(vm_qemu_accel(o), "tcg") ? "host" : "cortex-a57");
     /* Two 64 MiB pflash devices. The variable store is written through a
      * temporary overlay that QEMU drops at exit: every run starts from
      * Debian's template and nothing needs cleaning up. */
@@ -86,19 +78,7 @@ void vm_arm64_qemu_args(const struct vm_options *o, const struct vm_plan *p,
               VM_AAVMF_VARS);
     /* No base=: the platform bus places the device. */
     vm_patched_qemu_device_args(o, a);
-    argv_add(a, "-kernel");
-    argv_add(a, p->kernel);
-    argv_add(a, "-initrd");
-    argv_add(a, p->initrd);
-    argv_add(a, "-append");
-    /* The virt machine's console is a PL011; panic=-1 with -no-reboot ends
-     * QEMU when the guest panics. */
-    argv_addf(a, "console=ttyAMA0 panic=-1 quiet%s%s",
-              o->append ? " " : "", o->append ? o->append : "");
-    argv_add(a, "-nographic");
-    argv_add(a, "-no-reboot");
-    argv_add(a, "-nic");
-    argv_add(a, "none");
-    for (int i = 0; i < o->n_extra; i++)
-        argv_add(a, o->extra_args[i]);
+    /* The virt machine's console is a PL011. */
+    vm_qemu_add_kernel(o, p, "ttyAMA0", "", a);
+    vm_qemu_add_tail(o, a);
 }

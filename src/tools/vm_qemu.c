@@ -19,8 +19,47 @@ uint64_t vm_tpm_base(uint64_t ram_bytes)
     return (low / 2) & ~(TPM_ALIGN - 1);
 }
 
-static void add_kernel(const struct vm_options *o, const struct vm_plan *p,
-                       struct argv_list *a)
+const char *vm_qemu_accel(const struct vm_options *o)
+{
+    return o->accel ? o->accel : "tcg";
+}
+
+void vm_qemu_add_head(const struct vm_options *o, const struct vm_plan *p,
+                      struct argv_list *a)
+{
+    argv_add(a, o->qemu ? o->qemu : vm_arch_qemu(o->arch));
+    argv_add(a, "-accel");
+    argv_add(a, vm_qemu_accel(o));
+    argv_add(a, "-m");
+    argv_addf(a, "%" PRIu64 "M", p->ram_bytes / MIB);
+}
+
+void vm_qemu_add_kernel(const struct vm_options *o, const struct vm_plan *p,
+                        const char *console, const char *more,
+                        struct argv_list *a)
+{
+    argv_add(a, "-kernel");
+    argv_add(a, p->kernel);
+    argv_add(a, "-initrd");
+    argv_add(a, p->initrd);
+    argv_add(a, "-append");
+    /* panic=-1 with -no-reboot: a guest that panics ends QEMU at once. */
+    argv_addf(a, "console=%s panic=-1 quiet%s%s%s", console, more,
+              o->append ? " " : "", o->append ? o->append : "");
+}
+
+void vm_qemu_add_tail(const struct vm_options *o, struct argv_list *a)
+{
+    argv_add(a, "-nographic");
+    argv_add(a, "-no-reboot");
+    argv_add(a, "-nic");
+    argv_add(a, "none");
+    for (int i = 0; i < o->n_extra; i++)
+        argv_add(a, o->extra_args[i]);
+}
+
+static void add_x86_kernel(const struct vm_options *o, const struct vm_plan *p,
+                           struct argv_list *a)
 {
     char memmap[64] = "";
 
@@ -29,14 +68,7 @@ static void add_kernel(const struct vm_options *o, const struct vm_plan *p,
     if (o->device == VM_DEVICE_SHM)
         snprintf(memmap, sizeof(memmap), " memmap=0x%" PRIx64 "$0x%" PRIx64,
                  p->tpm_reserved, p->tpm_base);
-    argv_add(a, "-kernel");
-    argv_add(a, p->kernel);
-    argv_add(a, "-initrd");
-    argv_add(a, p->initrd);
-    argv_add(a, "-append");
-    /* panic=-1 with -no-reboot: a guest that panics ends QEMU at once. */
-    argv_addf(a, "console=ttyS0 panic=-1 quiet%s%s%s", memmap,
-              o->append ? " " : "", o->append ? o->append : "");
+    vm_qemu_add_kernel(o, p, "ttyS0", memmap, a);
 }
 
 static void add_shm_device(const struct vm_plan *p, struct argv_list *a)
@@ -73,22 +105,13 @@ void vm_qemu_args(const struct vm_options *o, const struct vm_plan *p,
         vm_arm64_qemu_args(o, p, a);
         return;
     }
-    argv_add(a, o->qemu ? o->qemu : "qemu-system-x86_64");
-    argv_add(a, "-accel");
-    argv_add(a, o->accel ? o->accel : "tcg");
-    argv_add(a, "-m");
-    argv_addf(a, "%" PRIu64 "M", p->ram_bytes / MIB);
+    vm_qemu_add_head(o, p, a);
     if (o->device == VM_DEVICE_SHM)
         add_shm_device(p, a);
     else if (o->device == VM_DEVICE_QEMU_STOCK)
         add_stock_device(p, a);
     else
         vm_patched_qemu_args(o, a);
-    add_kernel(o, p, a);
-    argv_add(a, "-nographic");
-    argv_add(a, "-no-reboot");
-    argv_add(a, "-nic");
-    argv_add(a, "none");
-    for (int i = 0; i < o->n_extra; i++)
-        argv_add(a, o->extra_args[i]);
+    add_x86_kernel(o, p, a);
+    vm_qemu_add_tail(o, a);
 }

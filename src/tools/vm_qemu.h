@@ -30,6 +30,21 @@ struct vm_plan {
  * without KASLR (with KASLR the decompressor avoids memmap= ranges). */
 uint64_t vm_tpm_base(uint64_t ram_bytes);
 
+/* Pieces of every architecture's command line. The head: the binary
+ * (@o->qemu, else the architecture's), the accelerator and the RAM. */
+void vm_qemu_add_head(const struct vm_options *o, const struct vm_plan *p,
+                      struct argv_list *a);
+/* The accelerator: @o->accel, else tcg. */
+const char *vm_qemu_accel(const struct vm_options *o);
+/* The kernel, the initramfs and their command line: @console, the
+ * architecture's arguments in @more ("" or starting with a blank), then
+ * the user's. */
+void vm_qemu_add_kernel(const struct vm_options *o, const struct vm_plan *p,
+                        const char *console, const char *more,
+                        struct argv_list *a);
+/* No display, no reboot, no network, then the user's extra arguments. */
+void vm_qemu_add_tail(const struct vm_options *o, struct argv_list *a);
+
 /* The whole command line, argv[0] included. */
 void vm_qemu_args(const struct vm_options *o, const struct vm_plan *p,
                   struct argv_list *a);
