@@ -10,7 +10,16 @@ if ! command -v tpm2 >/dev/null 2>&1; then
 fi
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/tpmcrb-pipe-test.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT
+# Only the test's own shell removes WORK. A child that bash forks (the
+# watchdog of signals.sh, a loop in a subshell, a command before its exec)
+# starts with this trap still set; SIGTERM before the child has reset its
+# traps makes bash run the EXIT trap in the child, which then removed the
+# scratch directory under the running test. No exit status decides it (in
+# that half-forked child bash can report a wrong status for a command, even
+# for `[`): the path is looked up by the PID of the shell running the trap
+# and is empty in any child, leaving rm nothing to remove.
+declare -A SCRATCH_OWNER=(["$$"]=$WORK)
+trap 'rm -rf -- ${SCRATCH_OWNER[$BASHPID]:+"${SCRATCH_OWNER[$BASHPID]}"}' EXIT
 cd "$WORK"
 STATE=$WORK/state
 TCTI="cmd:$TPMCRB pipe --state $STATE"

@@ -35,7 +35,11 @@ run_then_signal() {
     ( exec >/dev/null 2>&1; sleep 10; kill -KILL "$PID" ) & WATCHDOG=$!
     status=0
     wait "$PID" || status=$?
-    kill "$WATCHDOG" 2>/dev/null || true
+    # SIGKILL: a bash child that gets SIGTERM before it has reset the traps
+    # it inherited runs this shell's EXIT trap (see lib.sh), and the pipe
+    # often exits so fast that this kill follows the fork within microseconds.
+    kill -KILL "$WATCHDOG" 2>/dev/null || true
+    wait "$WATCHDOG" 2>/dev/null || true
     exec 3>&-
     LAST_STATUS=$status
 }
