@@ -42,12 +42,17 @@ GUEST
     guest_nv_readback "$nv_data"
 } >"$tmp/boot2.sh"
 
+# boot N: the guest script bootN.sh with the same --state each time.
+boot() {
+    local start=$SECONDS
+    say "boot $1"
+    run_vm_arm64 "$tmp/boot$1.log" 900 --state "$tmp/state" \
+        --guest-script "$tmp/boot$1.sh" || { cat "$tmp/boot$1.log"; fail "boot $1 script failed"; }
+    say "boot $1 took $((SECONDS - start)) s"
+}
+
 mkdir -p "$tmp/state"
-say "boot 1"
-start=$SECONDS
-run_vm_arm64 "$tmp/boot1.log" 900 --state "$tmp/state" \
-    --guest-script "$tmp/boot1.sh" || { cat "$tmp/boot1.log"; fail "boot 1 script failed"; }
-say "boot 1 took $((SECONDS - start)) s"
+boot 1
 grep -aE '^(IOMEM|TPM2-|RANDOM|PCR|EVENTLOG|NV)' "$tmp/boot1.log" | tr -d '\r'
 
 log=$tmp/boot1.log
@@ -71,11 +76,7 @@ else
         "$(val "$log" EVENTLOG) bytes): the README's ARM section is out of date"
 fi
 
-say "boot 2 (same --state)"
-start=$SECONDS
-run_vm_arm64 "$tmp/boot2.log" 900 --state "$tmp/state" \
-    --guest-script "$tmp/boot2.sh" || { cat "$tmp/boot2.log"; fail "boot 2 script failed"; }
-say "boot 2 took $((SECONDS - start)) s"
+boot 2
 grep -aE '^(NVREAD|PCR)' "$tmp/boot2.log" | tr -d '\r'
 check_tpm_boots "$tmp/boot1.log" "$tmp/boot2.log" "$nv_data"
 say "PASS: arm64 guest: platform-bus device, ACPI, driver, getrandom, PCR extend, NV persistence"
