@@ -160,6 +160,9 @@ static void update_irq(struct crb_core *c)
     }
 }
 
+#define PUBLISH_BLOCK 8u /* registers compared at once */
+_Static_assert(CRB_NUM_DWORDS % PUBLISH_BLOCK == 0, "whole blocks");
+
 static void publish(struct crb_core *c, bool force)
 {
     const struct crb_globals g = {
@@ -180,6 +183,13 @@ static void publish(struct crb_core *c, bool force)
         for (unsigned i = 0; i < CRB_NUM_DWORDS; i++) {
             uint32_t old = c->image[loc][i];
 
+            /* Most writes change a few registers of a page or none: skip
+             * unchanged blocks of registers with one memcmp each. */
+            if (!force && i % PUBLISH_BLOCK == 0 &&
+                !memcmp(&v[i], &c->image[loc][i], PUBLISH_BLOCK * sizeof(v[0]))) {
+                i += PUBLISH_BLOCK - 1;
+                continue;
+            }
             if (v[i] == old && !force)
                 continue;
             c->image[loc][i] = v[i];
