@@ -132,6 +132,25 @@ static int write_command(struct passthrough *pt, const uint8_t *cmd,
     return fail(pt, "writing to", n < 0 ? errno : EIO);
 }
 
+/* The TPM error for a command the host kernel refused before it reached
+ * the TPM, or 0 for an errno that means the device failed. /dev/tpmrm0's
+ * resource manager rejects handles it does not know (EINVAL) and command
+ * codes the TPM lacks (EOPNOTSUPP) through read(); the file stays usable,
+ * so the guest gets an error response instead of a broken TPM. */
+static uint32_t refused_command_rc(int err)
+{
+    switch (err) {
+    case EINVAL:
+        return TPM_RC_HANDLE;
+    case EOPNOTSUPP:
+        return TPM_RC_COMMAND_CODE;
+    case E2BIG:
+        return TPM_RC_COMMAND_SIZE;
+    default:
+        return 0;
+    }
+}
+
 /* Read the whole response into pt->buf: the kernel hands it out at once
  * once poll() says it is there. */
 static int read_response(struct passthrough *pt, uint32_t *len)
@@ -158,6 +177,12 @@ static int read_response(struct passthrough *pt, uint32_t *len)
         n = read(pt->fd, pt->buf + got, sizeof(pt->buf) - got);
         if (n < 0 && (errno == EINTR || errno == EAGAIN))
             continue;
+        if (n < 0 && got == 0 && refused_command_rc(errno)) {
+            LOG_WARN("passthrough: %s refused the command: %s", pt->path,
+                     strerror(errno));
+            *len = tpm_error_response(pt->buf, refused_command_rc(errno));
+            return 0;
+        }
         if (n < 0)
             return fail(pt, "reading from", errno);
         if (n == 0)

@@ -13,9 +13,11 @@
 
 /* Response codes the device itself produces or reacts to. */
 #define TPM_RC_SUCCESS      0x000u
+#define TPM_RC_HANDLE       0x08Bu
 #define TPM_RC_INITIALIZE   0x100u
 #define TPM_RC_FAILURE      0x101u
 #define TPM_RC_COMMAND_SIZE 0x142u
+#define TPM_RC_COMMAND_CODE 0x143u
 #define TPM_RC_CANCELED     0x909u
 #define TPM_RC_RETRY        0x922u
 

@@ -69,8 +69,10 @@ static int setup(void **state)
     strcpy(f->dir, "/tmp/tpmcrb-conf-XXXXXX");
     assert_non_null(mkdtemp(f->dir));
     power_on(f);
+    /* A TPM the backend found running (passthrough) is started already. */
     seq_startup(&b, TPM_SU_CLEAR);
-    assert_int_equal(run(f, 0, &b), TPM_RC_SUCCESS);
+    assert_int_equal(run(f, 0, &b), tpmcrb_device_tpm_resumed(f->dev) ?
+                     TPM_RC_INITIALIZE : TPM_RC_SUCCESS);
     *state = f;
     return 0;
 }
@@ -152,25 +154,54 @@ static void nv_define_write_read_across_power_cycle(void **state)
     assert_int_equal(run(f, 0, &b), TPM_RC_SUCCESS);
 }
 
+/* Passthrough sends to the kernel's TPM device: no locality, cancel or
+ * platform reset reaches the TPM, and /dev/tpmrm0 maps transient handles. */
+static bool is_passthrough(void)
+{
+    return strncmp(spec, "passthrough", 11) == 0;
+}
+
 /* A command of the whole 4 KiB buffer crosses the device intact: the TPM
- * parses all of it and refuses the sequence handle that is not loaded. */
+ * parses all of it and refuses the sequence handle that is not loaded.
+ * The kernel's resource manager refuses a transient handle it does not
+ * know itself (read() fails with EINVAL): passthrough names a persistent
+ * one, which it passes on unchanged. */
 static void four_kib_command(void **state)
 {
     struct fx *f = *state;
     struct tpm_buf b;
     uint32_t rc;
 
-    seq_big(&b, 4096);
+    seq_big(&b, 4096, is_passthrough() ? 0x81FFFFFFu : 0x80000000u);
     assert_int_equal(b.len, 4096);
     rc = run(f, 0, &b);
     assert_int_not_equal(rc, TPM_RC_SUCCESS);
     assert_int_not_equal(rc, TPM_RC_COMMAND_SIZE);
-    assert_int_equal(rc, 0x910); /* TPM_RC_REFERENCE_H0: handle not loaded */
+    if (is_passthrough())
+        assert_int_equal(rc, 0x18B); /* TPM_RC_HANDLE + handle 1 */
+    else
+        assert_int_equal(rc, 0x910); /* TPM_RC_REFERENCE_H0: not loaded */
     assert_int_equal(f->rsp_len, TPM_HEADER_SIZE);
 }
 
+/* A transient handle the guest never loaded: the TPM answers
+ * TPM_RC_REFERENCE_H0; through /dev/tpmrm0 the host's resource manager
+ * refuses it before the TPM sees it (read() fails with EINVAL) and the
+ * backend answers TPM_RC_HANDLE. Either way the TPM keeps working. */
+static void unknown_transient_handle(void **state)
+{
+    struct fx *f = *state;
+    struct tpm_buf b;
+
+    seq_big(&b, 64, 0x80000000u);
+    assert_int_equal(run(f, 0, &b), is_passthrough() ? TPM_RC_HANDLE : 0x910);
+    seq_getrandom(&b, 8);
+    assert_int_equal(run(f, 0, &b), TPM_RC_SUCCESS);
+}
+
 /* Localities reach the TPM: PCR 20 may be reset from locality 2 only
- * (PC Client PCR attributes), PCR 16 from any. */
+ * (PC Client PCR attributes), PCR 16 from any. Passthrough commands come
+ * from the kernel's locality (0), whatever the guest used. */
 static void locality_dependent_pcr_reset(void **state)
 {
     struct fx *f = *state;
@@ -179,7 +210,8 @@ static void locality_dependent_pcr_reset(void **state)
     seq_pcr_reset(&b, 20);
     assert_int_equal(run(f, 0, &b), TPM_RC_LOCALITY);
     assert_int_equal(run(f, 1, &b), TPM_RC_LOCALITY);
-    assert_int_equal(run(f, 2, &b), TPM_RC_SUCCESS);
+    assert_int_equal(run(f, 2, &b),
+                     is_passthrough() ? TPM_RC_LOCALITY : TPM_RC_SUCCESS);
     seq_pcr_reset(&b, 16);
     assert_int_equal(run(f, 3, &b), TPM_RC_SUCCESS);
 }
@@ -188,30 +220,42 @@ static void locality_dependent_pcr_reset(void **state)
  * The embedded libtpms is cancelled from another thread while it works.
  * swtpm in socket mode is single-threaded: it reads CANCEL_TPM_CMD only
  * after the command is done, and libtpms clears the flag when the next
- * command starts, so a cancel there never takes effect.
+ * command starts, so a cancel there never takes effect. Linux offers a
+ * sysfs cancel for TPM 1.2 chips only: passthrough to a TPM 2.0 never
+ * cancels either.
  */
 static bool backend_cancels_running_commands(void)
 {
-    return strncmp(spec, "swtpm", 5) != 0;
+    return strncmp(spec, "swtpm", 5) != 0 && !is_passthrough();
 }
 
-/* A guest reboot: _TPM_Init, so Startup is due and PCRs start over. */
+/* A guest reboot: _TPM_Init, so Startup is due and PCRs start over. A
+ * kernel's TPM device cannot be reset: passthrough resets only the CRB
+ * registers, the TPM goes on as it was (started, PCR 16 kept). */
 static void platform_reset(void **state)
 {
     struct fx *f = *state;
-    uint8_t data[32] = { 1 }, zero[32] = { 0 };
+    uint8_t data[32] = { 1 }, before[32], zero[32] = { 0 };
+    bool kept = is_passthrough();
+    const uint8_t *got;
     struct tpm_buf b;
 
     seq_pcr_extend(&b, 16, data);
     assert_int_equal(run(f, 0, &b), TPM_RC_SUCCESS);
-    tpmcrb_device_reset(f->dev);
-    seq_getrandom(&b, 8);
-    assert_int_equal(run(f, 0, &b), TPM_RC_INITIALIZE);
-    seq_startup(&b, TPM_SU_CLEAR);
-    assert_int_equal(run(f, 0, &b), TPM_RC_SUCCESS);
     seq_pcr_read(&b, 16);
     assert_int_equal(run(f, 0, &b), TPM_RC_SUCCESS);
-    assert_memory_equal(seq_pcr_read_digest(f->rsp, f->rsp_len), zero, 32);
+    got = seq_pcr_read_digest(f->rsp, f->rsp_len);
+    assert_non_null(got);
+    memcpy(before, got, 32);
+    tpmcrb_device_reset(f->dev);
+    seq_getrandom(&b, 8);
+    assert_int_equal(run(f, 0, &b), kept ? TPM_RC_SUCCESS : TPM_RC_INITIALIZE);
+    seq_startup(&b, TPM_SU_CLEAR);
+    assert_int_equal(run(f, 0, &b), kept ? TPM_RC_INITIALIZE : TPM_RC_SUCCESS);
+    seq_pcr_read(&b, 16);
+    assert_int_equal(run(f, 0, &b), TPM_RC_SUCCESS);
+    assert_memory_equal(seq_pcr_read_digest(f->rsp, f->rsp_len),
+                        kept ? before : zero, 32);
 }
 
 static uint32_t rd(struct fx *f, uint32_t reg)
@@ -259,6 +303,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(pcr_extend_and_read, setup, teardown),
         cmocka_unit_test_setup_teardown(nv_define_write_read_across_power_cycle, setup, teardown),
         cmocka_unit_test_setup_teardown(four_kib_command, setup, teardown),
+        cmocka_unit_test_setup_teardown(unknown_transient_handle, setup, teardown),
         cmocka_unit_test_setup_teardown(locality_dependent_pcr_reset, setup, teardown),
         cmocka_unit_test_setup_teardown(cancel_long_command, setup, teardown),
         cmocka_unit_test_setup_teardown(platform_reset, setup, teardown),

@@ -169,12 +169,12 @@ void seq_flush(struct tpm_buf *b, uint32_t handle)
     end(b);
 }
 
-void seq_big(struct tpm_buf *b, uint32_t total)
+void seq_big(struct tpm_buf *b, uint32_t total, uint32_t handle)
 {
     uint32_t n;
 
     begin(b, TPM_ST_SESSIONS, TPM_CC_SequenceUpdate);
-    u32(b, 0x80000000u); /* a sequence handle that does not exist */
+    u32(b, handle); /* one that does not exist */
     pw_session(b);
     n = total - b->len - 2;
     u16(b, (uint16_t)n);

@@ -27,8 +27,8 @@ void seq_nv_write(struct tpm_buf *b, uint32_t index, const uint8_t *data,
 void seq_nv_read(struct tpm_buf *b, uint32_t index, uint16_t len);
 void seq_create_primary_rsa(struct tpm_buf *b, uint16_t bits);
 void seq_flush(struct tpm_buf *b, uint32_t handle);
-/* A TPM2_SequenceUpdate padded to exactly @total bytes. */
-void seq_big(struct tpm_buf *b, uint32_t total);
+/* A TPM2_SequenceUpdate of sequence @handle padded to exactly @total bytes. */
+void seq_big(struct tpm_buf *b, uint32_t total, uint32_t handle);
 
 /* The digest of PCR @pcr in a TPM2_PCR_Read response, or NULL. */
 const uint8_t *seq_pcr_read_digest(const uint8_t *rsp, uint32_t len);
