@@ -113,6 +113,7 @@ int tpmcrb_poller_start(struct tpmcrb_device *dev, struct tpmcrb_poller **out)
         free(p);
         return -err;
     }
+    pthread_setname_np(p->thread, "tpmcrb-poll"); /* for top -H, perf */
     *out = p;
     return 0;
 }

@@ -14,6 +14,9 @@
 #include "tpm_test_util.h"
 #include "tpmcrb.h"
 
+#include <dirent.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -141,6 +144,38 @@ static double cpu_seconds(void)
 
 /* The device thread spins after activity but must leave an idle guest's
  * CPU alone: at most 1 % of a core. */
+/* The device's threads carry names (top -H, perf): the poll thread here,
+ * the executor's worker in every device. */
+static bool thread_named(const char *name)
+{
+    DIR *d = opendir("/proc/self/task");
+    struct dirent *e;
+    bool found = false;
+
+    assert_non_null(d);
+    while (!found && (e = readdir(d))) {
+        char path[288], comm[32] = "";
+        FILE *f;
+
+        snprintf(path, sizeof(path), "/proc/self/task/%s/comm", e->d_name);
+        if (e->d_name[0] == '.' || !(f = fopen(path, "r")))
+            continue;
+        if (fgets(comm, sizeof(comm), f))
+            found = !strncmp(comm, name, strlen(name)) && comm[strlen(name)] == '\n';
+        fclose(f);
+    }
+    closedir(d);
+    return found;
+}
+
+static void threads_are_named(void **state)
+{
+    (void)state;
+    assert_true(thread_named("tpmcrb-poll"));
+    assert_true(thread_named("tpmcrb-worker"));
+    assert_false(thread_named("tpmcrb-none"));
+}
+
 static void idle_cpu_below_one_percent(void **state)
 {
     struct fx *f = *state;
@@ -165,6 +200,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(seabios_intf_id_in_memory, setup, teardown),
         cmocka_unit_test_setup_teardown(start_from_inactive_locality_ignored, setup, teardown),
         cmocka_unit_test_setup_teardown(idle_cpu_below_one_percent, setup, teardown),
+        cmocka_unit_test_setup_teardown(threads_are_named, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
