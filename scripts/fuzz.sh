@@ -9,7 +9,7 @@
 #
 # usage: scripts/fuzz.sh [--seconds N] [--fuzz-only | --asan-only]
 #                        [--merge]   (add what the run found to the corpus)
-# Environment: OUT (build root, default /tmp/tpmcrb-hardening), CC_FUZZ
+# Environment: OUT (build root, default build-hardening in this tree), CC_FUZZ
 # (default clang), CC_ASAN (default cc), MESON_TEST_ARGS (extra arguments
 # for the ASan `meson test`, e.g. "--no-suite vm").
 # Prints BENCH lines (executions, exec/s per target). Exit status 0 only if
@@ -17,7 +17,7 @@
 set -eu
 
 SRC=$(cd "$(dirname "$0")/.." && pwd)
-OUT=${OUT:-/tmp/tpmcrb-hardening}
+OUT=${OUT:-$SRC/build-hardening}
 SECONDS_PER_TARGET=${FUZZ_SECONDS:-60}
 TARGETS="regs snapshot tpm_cmd"
 do_fuzz=1
@@ -40,7 +40,20 @@ done
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 
+# The source tree a build folder was configured for.
+configured_source() {
+    python3 -c 'import json, sys
+print(json.load(open(sys.argv[1]))["directories"]["source"])' \
+        "$1/meson-info/meson-info.json" 2>/dev/null || true
+}
+
 setup() { # dir cc extra-c-args
+    # A folder configured for another checkout would build and fuzz that
+    # tree's code: start it over.
+    if [ -f "$1/build.ninja" ] && [ "$(configured_source "$1")" != "$SRC" ]; then
+        echo "fuzz.sh: $1 was configured for $(configured_source "$1"); reconfiguring for $SRC"
+        rm -rf "$1"
+    fi
     if [ ! -f "$1/build.ninja" ]; then
         CC=$2 meson setup "$1" "$SRC" --buildtype=debugoptimized \
             -Db_sanitize=address,undefined -Db_lundef=false \
