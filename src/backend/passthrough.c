@@ -161,6 +161,7 @@ static int read_response(struct passthrough *pt, uint32_t *len)
 
     while (got < TPM_HEADER_SIZE || got < tpm_hdr_size(pt->buf)) {
         int64_t left = deadline - now_ms();
+        uint32_t refused;
         ssize_t n;
         int r = poll(&p, 1, left <= 0 ? 0 : left > INT_MAX ? INT_MAX : (int)left);
 
@@ -177,10 +178,10 @@ static int read_response(struct passthrough *pt, uint32_t *len)
         n = read(pt->fd, pt->buf + got, sizeof(pt->buf) - got);
         if (n < 0 && (errno == EINTR || errno == EAGAIN))
             continue;
-        if (n < 0 && got == 0 && refused_command_rc(errno)) {
+        if (n < 0 && got == 0 && (refused = refused_command_rc(errno))) {
             LOG_WARN("passthrough: %s refused the command: %s", pt->path,
                      strerror(errno));
-            *len = tpm_error_response(pt->buf, refused_command_rc(errno));
+            *len = tpm_error_response(pt->buf, refused);
             return 0;
         }
         if (n < 0)

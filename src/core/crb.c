@@ -163,6 +163,21 @@ static void update_irq(struct crb_core *c)
 #define PUBLISH_BLOCK 8u /* registers compared at once */
 _Static_assert(CRB_NUM_DWORDS % PUBLISH_BLOCK == 0, "whole blocks");
 
+/* Store register dword @i of @page as @v and remember it in @img. */
+static void store_reg(uint32_t *page, uint32_t *img, unsigned i, uint32_t v,
+                      bool force)
+{
+    uint32_t old = img[i];
+
+    img[i] = v;
+    if (force)
+        __atomic_store_n(&page[i], v, __ATOMIC_RELAXED);
+    else /* a guest store not yet seen by the poll transport wins: it
+            differs from the new image and is applied next */
+        __atomic_compare_exchange_n(&page[i], &old, v, false,
+                                    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+}
+
 static void publish(struct crb_core *c, bool force)
 {
     const struct crb_globals g = {
@@ -177,31 +192,23 @@ static void publish(struct crb_core *c, bool force)
     atomic_thread_fence(memory_order_release);
     for (unsigned loc = 0; loc < c->nloc; loc++) {
         uint32_t *page = (uint32_t *)(c->regs + (size_t)loc * PAGE);
+        uint32_t *img = c->image[loc];
         int first = -1, last = -1;
 
         fill_page(c, loc, &g, v);
-        for (unsigned i = 0; i < CRB_NUM_DWORDS; i++) {
-            uint32_t old = c->image[loc][i];
-
-            /* Most writes change a few registers of a page or none: skip
-             * unchanged blocks of registers with one memcmp each. */
-            if (!force && i % PUBLISH_BLOCK == 0 &&
-                !memcmp(&v[i], &c->image[loc][i], PUBLISH_BLOCK * sizeof(v[0]))) {
-                i += PUBLISH_BLOCK - 1;
+        for (unsigned b = 0; b < CRB_NUM_DWORDS; b += PUBLISH_BLOCK) {
+            /* Most writes change a few registers of a page or none: an
+             * unchanged block costs one memcmp. */
+            if (!force && !memcmp(&v[b], &img[b], PUBLISH_BLOCK * sizeof(v[0])))
                 continue;
+            for (unsigned i = b; i < b + PUBLISH_BLOCK; i++) {
+                if (v[i] == img[i] && !force)
+                    continue;
+                store_reg(page, img, i, v[i], force);
+                if (first < 0)
+                    first = (int)i;
+                last = (int)i;
             }
-            if (v[i] == old && !force)
-                continue;
-            c->image[loc][i] = v[i];
-            if (force)
-                __atomic_store_n(&page[i], v[i], __ATOMIC_RELAXED);
-            else /* a guest store not yet seen by the poll transport wins:
-                    it differs from the new image and is applied next */
-                __atomic_compare_exchange_n(&page[i], &old, v[i], false,
-                                            __ATOMIC_RELAXED, __ATOMIC_RELAXED);
-            if (first < 0)
-                first = (int)i;
-            last = (int)i;
         }
         if (first >= 0)
             mark_dirty(c, (uint64_t)loc * PAGE + first * 4u,

@@ -48,14 +48,16 @@ void crb_spin_step(unsigned *spins)
         crb_cpu_relax();
 }
 
-static void futex_wait(_Atomic uint32_t *word, uint32_t expected)
+/* Sleep while *@word is @expected, at most @timeout (NULL: no limit). */
+static void futex_wait(_Atomic uint32_t *word, uint32_t expected,
+                       const struct timespec *timeout)
 {
-    syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, expected, NULL, NULL, 0);
+    syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, expected, timeout, NULL, 0);
 }
 
-static void futex_wake(_Atomic uint32_t *word)
+static void futex_wake(_Atomic uint32_t *word, int waiters)
 {
-    syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+    syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, waiters, NULL, NULL, 0);
 }
 
 static bool seq_done(uint32_t completed, uint32_t seq)
@@ -75,8 +77,7 @@ static void sleep_until_done(struct crb_executor *e, uint32_t seq, uint64_t ns)
     atomic_fetch_add(&e->done_waiters, 1);
     seen = atomic_load(&e->completed);
     if (!seq_done(seen, seq))
-        syscall(SYS_futex, &e->completed, FUTEX_WAIT_PRIVATE, seen, &ts,
-                NULL, 0);
+        futex_wait(&e->completed, seen, &ts);
     atomic_fetch_sub(&e->done_waiters, 1);
 }
 
@@ -97,7 +98,7 @@ static bool wait_for_job(struct crb_executor *e, uint32_t handled)
         }
         atomic_store(&e->waiters, 1);
         if (atomic_load(&e->submitted) == handled && !atomic_load(&e->stop))
-            futex_wait(&e->submitted, handled);
+            futex_wait(&e->submitted, handled, NULL);
         atomic_store(&e->waiters, 0);
         deadline = crb_now_ns() + WORKER_SPIN_NS;
     }
@@ -113,8 +114,7 @@ static void *worker(void *arg)
         e->run(e->opaque);
         atomic_store(&e->completed, handled);
         if (atomic_load(&e->done_waiters))
-            syscall(SYS_futex, &e->completed, FUTEX_WAKE_PRIVATE, INT32_MAX,
-                    NULL, NULL, 0);
+            futex_wake(&e->completed, INT32_MAX);
     }
     return NULL;
 }
@@ -148,7 +148,7 @@ void crb_executor_stop(struct crb_executor *e)
      * futex_wait() then returns at once instead of missing the wake-up.
      * It checks stop before it looks for a job, so nothing runs. */
     atomic_fetch_add(&e->submitted, 1);
-    futex_wake(&e->submitted);
+    futex_wake(&e->submitted, 1);
     pthread_join(e->thread, NULL);
     e->started = false;
 }
@@ -159,7 +159,7 @@ uint32_t crb_executor_submit(struct crb_executor *e)
     uint32_t seq = atomic_fetch_add(&e->submitted, 1) + 1;
 
     if (atomic_load(&e->waiters))
-        futex_wake(&e->submitted);
+        futex_wake(&e->submitted, 1);
     return seq;
 }
 
