@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Backend selection by spec string ("libtpms", "swtpm[:args]", "passthrough:PATH"). */
 #include "backend/backends.h"
-#include "core/log.h"
+#include "util/log.h"
 
 #include <errno.h>
 #include <string.h>

@@ -21,8 +21,8 @@
  */
 #include "backend/backends.h"
 #include "backend/state_store.h"
-#include "core/log.h"
-#include "core/tpm_cmd.h"
+#include "util/log.h"
+#include "util/tpm_cmd.h"
 
 #include <errno.h>
 #include <stdio.h>

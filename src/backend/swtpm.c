@@ -33,8 +33,8 @@
  */
 #include "backend/backends.h"
 #include "backend/test_hooks.h"
-#include "core/log.h"
-#include "core/tpm_cmd.h"
+#include "util/log.h"
+#include "util/tpm_cmd.h"
 
 #include <dirent.h>
 #include <errno.h>

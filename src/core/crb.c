@@ -5,8 +5,8 @@
  * (DESIGN.md §3, §3a).
  */
 #include "core/crb.h"
-#include "core/log.h"
-#include "core/tpm_cmd.h"
+#include "util/log.h"
+#include "util/tpm_cmd.h"
 
 #include <stdatomic.h>
 #include <string.h>

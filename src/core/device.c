@@ -2,8 +2,8 @@
 /* Public device API: configuration, memory, the lock around the core, and
  * the glue between the core, the executor and the backend. */
 #include "core/device.h"
-#include "core/log.h"
-#include "core/tpm_cmd.h"
+#include "util/log.h"
+#include "util/tpm_cmd.h"
 
 #include <errno.h>
 #include <stdatomic.h>

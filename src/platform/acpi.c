@@ -4,7 +4,7 @@
  * table revision 4) and an SSDT with the TPM device, for any base address.
  * What the real clients need from them is in DESIGN.md §3a and §4.
  */
-#include "core/log.h"
+#include "util/log.h"
 #include "platform/aml.h"
 #include "tpmcrb.h"
 

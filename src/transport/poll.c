@@ -12,7 +12,7 @@
  * guest only reads, and a hand-off would add a third spinning thread.
  */
 #include "core/device.h"
-#include "core/log.h"
+#include "util/log.h"
 
 #include <errno.h>
 #include <stdatomic.h>

@@ -11,7 +11,7 @@
 
 #include "backend/backends.h"
 #include "backend/state_store.h"
-#include "core/tpm_cmd.h"
+#include "util/tpm_cmd.h"
 #include "test_util.h"
 #include "tpmcrb.h"
 

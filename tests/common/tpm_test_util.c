@@ -7,7 +7,7 @@
 
 #include "tpm_test_util.h"
 #include "core/regs.h"
-#include "core/tpm_cmd.h"
+#include "util/tpm_cmd.h"
 
 #include <string.h>
 

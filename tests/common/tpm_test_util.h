@@ -8,7 +8,7 @@
 #ifndef TPMCRB_TPM_TEST_UTIL_H
 #define TPMCRB_TPM_TEST_UTIL_H
 
-#include "tools/crb_driver.h"
+#include "tools/cli/crb_driver.h"
 #include "tpmcrb.h"
 
 #include <stdbool.h>

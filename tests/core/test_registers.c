@@ -9,7 +9,7 @@
 #include <cmocka.h>
 
 #include "core/regs.h"
-#include "core/tpm_cmd.h"
+#include "util/tpm_cmd.h"
 #include "fake_backend.h"
 #include "tpm_test_util.h"
 #include "tpmcrb.h"

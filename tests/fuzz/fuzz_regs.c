@@ -13,7 +13,7 @@
 #include "core/device.h"
 #include "core/regs.h"
 #include "core/snapshot.h"
-#include "core/tpm_cmd.h"
+#include "util/tpm_cmd.h"
 
 #include <sched.h>
 #include <stdlib.h>

@@ -13,7 +13,7 @@
 #include "fuzz_common.h"
 #include "counter_backend.h"
 #include "core/regs.h"
-#include "core/tpm_cmd.h"
+#include "util/tpm_cmd.h"
 
 #include <stdlib.h>
 #include <string.h>

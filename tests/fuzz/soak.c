@@ -7,8 +7,8 @@
  * it grew by more than --max-growth-kb. Run short under valgrind, it is
  * the leak check of the command and snapshot paths.
  */
-#include "tools/crb_driver.h"
-#include "core/tpm_cmd.h"
+#include "tools/cli/crb_driver.h"
+#include "util/tpm_cmd.h"
 #include "tpm_commands.h"
 #include "tpmcrb.h"
 

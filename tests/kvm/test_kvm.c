@@ -15,7 +15,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "core/tpm_cmd.h"
+#include "util/tpm_cmd.h"
 #include "vmm.h"
 
 #include <errno.h>

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "counter_backend.h"
-#include "core/tpm_cmd.h"
+#include "util/tpm_cmd.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -13,8 +13,8 @@
 #include <cmocka.h>
 
 #include "backend/test_hooks.h"
-#include "core/tpm_cmd.h"
-#include "tools/crb_driver.h"
+#include "util/tpm_cmd.h"
+#include "tools/cli/crb_driver.h"
 #include "test_util.h"
 #include "tpm_test_util.h"
 #include "tpmcrb.h"

@@ -8,9 +8,9 @@
 #include <cmocka.h>
 
 #include "core/regs.h"
-#include "core/tpm_cmd.h"
+#include "util/tpm_cmd.h"
 #include "fake_backend.h"
-#include "tools/crb_driver.h"
+#include "tools/cli/crb_driver.h"
 #include "tpm_test_util.h"
 #include "tpmcrb.h"
 
