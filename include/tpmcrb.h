@@ -126,6 +126,21 @@ int tpmcrb_backend_open(const char *spec,
                         struct tpmcrb_backend **out);
 void tpmcrb_backend_close(struct tpmcrb_backend *be);
 
+/* A backend that lives outside the core library: @open gets the text after
+ * "NAME:" ("" for plain "NAME") and the options. Returns 0, -EEXIST when
+ * the name is taken by another function, or -ENOSPC. */
+typedef int (*tpmcrb_backend_open_fn)(const char *args,
+                                      const struct tpmcrb_backend_options *opts,
+                                      struct tpmcrb_backend **out);
+int tpmcrb_backend_register(const char *name, tpmcrb_backend_open_fn open);
+
+/* The embedded libtpms backend is a library of its own,
+ * libtpmcrb-libtpms (pkg-config tpmcrb-libtpms), so that the core library
+ * links no TPM implementation. It registers "libtpms" when it is loaded;
+ * a program calls this to link it (and to register it, if a static link
+ * dropped its constructor). Declared here, defined in that library. */
+int tpmcrb_libtpms_register(void);
+
 /* ------------------------------------------------------------------ device */
 
 enum tpmcrb_layout {

@@ -801,3 +801,25 @@ fail:
     __atomic_store_n(&in_use, false, __ATOMIC_RELEASE);
     return err;
 }
+
+static int libtpms_open_spec(const char *args,
+                             const struct tpmcrb_backend_options *opts,
+                             struct tpmcrb_backend **out)
+{
+    if (*args) {
+        LOG_ERROR("backend 'libtpms' takes no arguments (got '%s')", args);
+        return -EINVAL;
+    }
+    return crb_libtpms_open(opts, out);
+}
+
+int tpmcrb_libtpms_register(void)
+{
+    return tpmcrb_backend_register("libtpms", libtpms_open_spec);
+}
+
+/* Loading the library is enough to make "libtpms" available. */
+__attribute__((constructor)) static void libtpms_register_at_load(void)
+{
+    tpmcrb_libtpms_register();
+}

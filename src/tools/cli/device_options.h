@@ -40,7 +40,7 @@ struct device_options {
     unsigned start_method;      /* ACPI TPM2 start method: 7 or 8 */
     const char *backend;        /* tpmcrb_backend_open() spec; NULL: libtpms */
     const char *state_dir;      /* NULL: no persistence */
-    bool base_given, start_method_given;
+    bool base_given, start_method_given, layout_given, localities_given;
 };
 
 /* Defaults: x86 base, split layout, five localities, start method 8,

@@ -198,6 +198,11 @@ static int parse_args(int argc, char **argv, struct vm_options *o,
      * ACPI _DSM per command and is what firmware expects. */
     if (o->device == VM_DEVICE_QEMU_PATCHED && !d.start_method_given)
         o->start_method = 7;
+    /* The patched tpm-crb is a drop-in for QEMU's: its layout unless asked. */
+    if (o->device == VM_DEVICE_QEMU_PATCHED && !d.layout_given)
+        o->layout = TPMCRB_LAYOUT_COMPAT;
+    if (o->device == VM_DEVICE_QEMU_PATCHED && !d.localities_given)
+        o->localities = 1;
     if (o->arch == VM_ARCH_AARCH64 &&
         vm_arm64_options(o, d.start_method_given) < 0)
         return EXIT_USAGE;
@@ -216,8 +221,9 @@ int cmd_vm(int argc, char **argv)
 
     if (rc >= 0)
         return rc;
-    if (o.device == VM_DEVICE_QEMU_STOCK && o.backend)
-        fprintf(stderr, "tpmcrb vm: --backend is ignored with --device qemu-stock\n");
+    if (o.device != VM_DEVICE_SHM && o.backend)
+        fprintf(stderr, "tpmcrb vm: --backend is ignored with QEMU's devices "
+                "(swtpm behind -tpmdev emulator)\n");
     if (script_path && !(script = read_script(script_path)))
         return EXIT_USAGE;
     o.script = script;
