@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: BSD-3-Clause
-# Linux on the patched QEMU with -device tpmcrb (trap mode), SeaBIOS:
+# Linux on the patched QEMU with -device tpm-crb on swtpm (trap mode), SeaBIOS:
 #   boot 1: tpm_crb binds, tpm2 getrandom works, PCR 16 after three
 #           extends equals the value computed here, SeaBIOS measured into
 #           PCR 0 and left an event log, an NV index is written;
@@ -20,6 +20,9 @@ nv_data=tpmcrb-nv-$RANDOM$RANDOM
     echo 'dmesg | grep -i tpm'
     echo '[ -c /dev/tpm0 ] && [ -c /dev/tpmrm0 ] || fail "no /dev/tpm0 or /dev/tpmrm0"'
     echo 'ls /sys/bus/acpi/drivers/tpm_crb/ | grep -q MSFT0101 || fail "tpm_crb is not bound"'
+    # PPI as in stock QEMU (ppi=on): the ACPI methods and the PPI page
+    echo '[ -r /sys/class/tpm/tpm0/ppi/version ] || fail "no PPI in sysfs"'
+    echo 'echo "PPI $(cat /sys/class/tpm/tpm0/ppi/version)"'
     guest_tpm_checks "$nv_data"
 } >"$tmp/boot1.sh"
 {
@@ -27,16 +30,17 @@ nv_data=tpmcrb-nv-$RANDOM$RANDOM
     guest_nv_readback "$nv_data"
 } >"$tmp/boot2.sh"
 
-device="tpmcrb,id=tpm0,state-dir=$tmp/state"
+device="tpm-crb,id=tpm0,tpmdev=tpm0"
 
 say "boot 1"
 guest_initrd "$tmp/boot1.sh" "$tmp/initrd1"
 qemu_base_args
 start=$SECONDS
+swtpm_for_qemu "$tmp/state"
 run_guest "$tmp/boot1.log" 300 "${QEMU_ARGS[@]}" -initrd "$tmp/initrd1" \
-    -device "$device" || { cat "$tmp/boot1.log"; fail "boot 1 script failed"; }
+    "${TPM_ARGS[@]}" -device "$device" || { cat "$tmp/boot1.log"; fail "boot 1 script failed"; }
 say "boot 1 took $((SECONDS - start)) s"
-grep -E '^(RANDOM|PCR|EVENTLOG|NV)' "$tmp/boot1.log" | tr -d '\r'
+grep -E '^(RANDOM|PCR|EVENTLOG|NV|PPI)' "$tmp/boot1.log" | tr -d '\r'
 
 pcr0=$(val "$tmp/boot1.log" PCR0)
 [ ${#pcr0} -eq 64 ] || fail "PCR 0 not read"
@@ -46,8 +50,9 @@ say "PCR 0 $pcr0 (SeaBIOS)"
 
 say "boot 2 (same state directory)"
 guest_initrd "$tmp/boot2.sh" "$tmp/initrd2"
+swtpm_for_qemu "$tmp/state"
 run_guest "$tmp/boot2.log" 300 "${QEMU_ARGS[@]}" -initrd "$tmp/initrd2" \
-    -device "$device" || { cat "$tmp/boot2.log"; fail "boot 2 script failed"; }
+    "${TPM_ARGS[@]}" -device "$device" || { cat "$tmp/boot2.log"; fail "boot 2 script failed"; }
 grep -E '^(NVREAD|PCR)' "$tmp/boot2.log" | tr -d '\r'
 check_tpm_boots "$tmp/boot1.log" "$tmp/boot2.log" "$nv_data"
-say "PASS: driver, getrandom, PCR extend, SeaBIOS measurements, NV persistence"
+say "PASS: driver, PPI, getrandom, PCR extend, SeaBIOS measurements, NV persistence (swtpm behind -tpmdev)"
