@@ -37,6 +37,8 @@ static char *binary_line(const char *out, const char *name)
     return NULL;
 }
 
+static char *built_qemu(enum vm_arch arch, bool stock);
+
 char *vm_patched_qemu_binary(void)
 {
     return vm_patched_qemu_binary_arch(VM_ARCH_X86_64);
@@ -44,7 +46,18 @@ char *vm_patched_qemu_binary(void)
 
 char *vm_patched_qemu_binary_arch(enum vm_arch arch)
 {
-    const char *var = arch == VM_ARCH_AARCH64 ? "TPMCRB_QEMU_PATCHED_AARCH64"
+    return built_qemu(arch, false);
+}
+
+char *vm_stock_qemu_binary(void)
+{
+    return built_qemu(VM_ARCH_X86_64, true);
+}
+
+static char *built_qemu(enum vm_arch arch, bool stock)
+{
+    const char *var = stock ? "TPMCRB_QEMU_STOCK" :
+                      arch == VM_ARCH_AARCH64 ? "TPMCRB_QEMU_PATCHED_AARCH64"
                                               : "TPMCRB_QEMU_PATCHED";
     const char *name = vm_arch_qemu(arch);
     struct argv_list a = { 0 };
@@ -60,6 +73,8 @@ char *vm_patched_qemu_binary_arch(enum vm_arch arch)
     else
         argv_addf(&a, "%s/../../integrations/qemu/build-qemu",
                   guest_dir ? guest_dir : TPMCRB_GUEST_DIR);
+    if (stock)
+        argv_add(&a, "--stock");
     if (!argv_ok(&a)) {
         argv_free(&a);
         return NULL;
@@ -67,8 +82,9 @@ char *vm_patched_qemu_binary_arch(enum vm_arch arch)
     rc = vm_capture(a.v, &out);
     path = rc == 0 && out ? binary_line(out, name) : NULL;
     if (!path)
-        fprintf(stderr, "tpmcrb vm: %s could not build the patched %s; "
-                "set %s or pass --qemu\n", a.v[1], name, var);
+        fprintf(stderr, "tpmcrb vm: %s could not build the %s %s; "
+                "set %s or pass --qemu\n", a.v[1],
+                stock ? "stock" : "patched", name, var);
     argv_free(&a);
     free(out);
     return path;

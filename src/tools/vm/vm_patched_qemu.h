@@ -23,6 +23,9 @@ char *vm_patched_qemu_binary(void);
  * $TPMCRB_QEMU_PATCHED_AARCH64, or integrations/qemu/build-qemu's line that names
  * qemu-system-<arch>. */
 char *vm_patched_qemu_binary_arch(enum vm_arch arch);
+/* The same QEMU source built without the series (build-qemu --stock), the
+ * baseline of the comparisons: $TPMCRB_QEMU_STOCK or build-qemu's. */
+char *vm_stock_qemu_binary(void);
 
 /* QEMU arguments for an x86 guest: the q35 machine, the firmware search
  * path (the patched build installs no firmware of its own) and the device
