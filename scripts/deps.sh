@@ -10,8 +10,6 @@ packages=(
     libtss2-dev libssl-dev
     # backends and their tests
     swtpm swtpm-tools tpm2-tools
-    # libvirt's QEMU driver (tests/qemu/libvirt.sh: virt-qemu-run)
-    libvirt-daemon-driver-qemu libvirt-daemon-system libvirt-clients
     # ACPI table tests (iasl)
     acpica-tools
     # `tpmcrb vm`: QEMU, and the default guest (kernel fetched with
