@@ -154,7 +154,7 @@ int tpm_client_call(struct tpm_client *c, uint32_t code,
 int tpm_client_open(struct tpm_client *c, const char *state_dir,
                     bool fresh_boot)
 {
-    struct tpmcrb_backend_options bo = {
+    struct tpmcrb_backend_options bo = { .size = sizeof(bo),
         .state_dir = state_dir,
         .sync = TPMCRB_STATE_SYNC_OWNER,
         .power_cycle = fresh_boot,
