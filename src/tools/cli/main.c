@@ -14,6 +14,7 @@ static const struct subcommand commands[] = {
     { "vm",    cmd_vm,    "run a Linux guest under QEMU with a tpmcrb TPM" },
     { "serve", cmd_serve, "serve a device in a shared memory file (poll mode)" },
     { "acpi",  cmd_acpi,  "write the TPM2 table and the SSDT for a device" },
+    { "setup", cmd_setup, "manufacture a TPM with EK certificates (like swtpm_setup)" },
     { "state", cmd_state, "inspect and convert device snapshots" },
     { "bench", cmd_bench, "benchmarks (print BENCH lines)" },
 };

@@ -101,6 +101,15 @@ void tool_log_raise(enum tpmcrb_log_level l)
     }
 }
 
+enum tpmcrb_log_level tool_log_set_level(enum tpmcrb_log_level l)
+{
+    enum tpmcrb_log_level was = level;
+
+    level = l;
+    apply();
+    return was;
+}
+
 static int set_level(const char *name)
 {
     for (size_t i = 0; i < sizeof(level_options) / sizeof(level_options[0]); i++)

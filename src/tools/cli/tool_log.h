@@ -37,6 +37,9 @@ void tool_log_command(const char *command);
 /* --trace and the like: raise the level (never lowers what was asked). */
 void tool_log_raise(enum tpmcrb_log_level level);
 
+/* Set the level for a while (setup quiets a notice); returns the old one. */
+enum tpmcrb_log_level tool_log_set_level(enum tpmcrb_log_level level);
+
 void tool_log_stop(void);
 
 #endif
