@@ -432,12 +432,13 @@ static int reload(struct libtpms_be *be)
     if (!be->vol.data) {
         static const uint8_t startup[] = { 0x80, 0x01, 0, 0, 0, 12,
                                            0, 0, 0x01, 0x44, 0, 0 };
+        char rc[CRB_RC_TEXT_MAX];
 
         be->locality = 0;
         if ((err = tpm_process(be, startup, sizeof(startup), &len)) < 0)
             return err;
         LOG_WARN("libtpms: sent TPM2_Startup(CLEAR) after a power loss "
-                 "(rc 0x%x)", tpm_hdr_code(be->rsp));
+                 "(rc %s)", crb_rc_text(tpm_hdr_code(be->rsp), rc, sizeof(rc)));
     }
     blob_free(&be->vol);
     be->stale = false;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "tools/cli/file_io.h"
+#include "util/log.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -11,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-int file_read_all(const char *who, const char *path, size_t max,
+int file_read_all(const char *path, size_t max,
                   bool quiet_enoent, uint8_t **data, size_t *len)
 {
     struct stat sb;
@@ -23,19 +24,18 @@ int file_read_all(const char *who, const char *path, size_t max,
     if (fd < 0) {
         err = -errno;
         if (!(quiet_enoent && err == -ENOENT))
-            fprintf(stderr, "%s: cannot open %s: %s\n", who, path,
+            LOG_ERROR("cannot open %s: %s", path,
                     strerror(errno));
         return err;
     }
     if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
         err = S_ISREG(sb.st_mode) ? -errno : -EINVAL;
-        fprintf(stderr, "%s: %s is not a regular file\n", who, path);
+        LOG_ERROR("%s is not a regular file", path);
         close(fd);
         return err;
     }
     if ((uint64_t)sb.st_size > max) {
-        fprintf(stderr, "%s: %s is too large (%lld bytes, at most %zu)\n", who,
-                path, (long long)sb.st_size, max);
+        LOG_ERROR("%s is too large (%lld bytes, at most %zu)", path, (long long)sb.st_size, max);
         close(fd);
         return -EFBIG;
     }
@@ -51,7 +51,7 @@ int file_read_all(const char *who, const char *path, size_t max,
             continue;
         if (n <= 0) {
             err = n < 0 ? -errno : -EIO;
-            fprintf(stderr, "%s: cannot read %s: %s\n", who, path,
+            LOG_ERROR("cannot read %s: %s", path,
                     n < 0 ? strerror(errno) : "file shrank while read");
             free(p);
             close(fd);
@@ -81,7 +81,7 @@ static int fsync_dir_of(const char *path)
     return err;
 }
 
-int file_write_atomic(const char *who, const char *path, const void *data,
+int file_write_atomic(const char *path, const void *data,
                       size_t len, unsigned mode)
 {
     char tmp[PATH_MAX];
@@ -127,19 +127,19 @@ int file_write_atomic(const char *who, const char *path, const void *data,
     }
     return fsync_dir_of(path);
 fail:
-    fprintf(stderr, "%s: cannot write %s (%s failed): %s\n", who, path, what,
+    LOG_ERROR("cannot write %s (%s failed): %s", path, what,
             strerror(-err));
     return err;
 }
 
-int dir_make(const char *who, const char *path, bool parents)
+int dir_make(const char *path, bool parents)
 {
     struct stat sb;
 
     if (stat(path, &sb) == 0) {
         if (S_ISDIR(sb.st_mode))
             return 0;
-        fprintf(stderr, "%s: %s exists and is not a directory\n", who, path);
+        LOG_ERROR("%s exists and is not a directory", path);
         return -ENOTDIR;
     }
     if (errno == ENOENT && parents) {
@@ -148,7 +148,7 @@ int dir_make(const char *who, const char *path, bool parents)
 
         if (!copy)
             return -ENOMEM;
-        err = dir_make(who, dirname(copy), true);
+        err = dir_make(dirname(copy), true);
         free(copy);
         if (err < 0)
             return err;
@@ -156,7 +156,7 @@ int dir_make(const char *who, const char *path, bool parents)
     if (mkdir(path, 0700) < 0 && errno != EEXIST) {
         int err = -errno;
 
-        fprintf(stderr, "%s: cannot create directory %s: %s\n", who, path,
+        LOG_ERROR("cannot create directory %s: %s", path,
                 strerror(errno));
         return err;
     }

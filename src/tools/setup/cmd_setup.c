@@ -11,10 +11,12 @@
 #include "backend/state_store.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/file_io.h"
+#include "tools/cli/tool_log.h"
 #include "tools/setup/ek.h"
 #include "tools/setup/ek_cert.h"
 #include "tools/setup/tpm_client.h"
 #include "tpmcrb.h"
+#include "util/log.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -57,6 +59,7 @@ static void usage(FILE *out)
 "                    missing or empty (default: %s)\n"
 "  --print           show the TPM's EK certificates and PCR banks\n",
             "$XDG_DATA_HOME/tpmcrb/localca or ~/.local/share/tpmcrb/localca");
+    tool_log_usage(out);
 }
 
 static int default_ca_dir(struct setup_opts *o)
@@ -105,21 +108,21 @@ static int parse_args(int argc, char **argv, struct setup_opts *o)
         }
     }
     if (optind < argc) {
-        fprintf(stderr, "%s: unexpected argument '%s'\n", WHO, argv[optind]);
+        LOG_ERROR("unexpected argument '%s'", argv[optind]);
         return -1;
     }
     if (!o->state_dir) {
-        fprintf(stderr, "%s: --state DIR is required\n", WHO);
+        LOG_ERROR("--state DIR is required");
         return -1;
     }
     if ((why = pcr_banks_check(o->pcr_banks))) {
-        fprintf(stderr, "%s: %s, not '%s'\n", WHO, why, o->pcr_banks);
+        LOG_ERROR("%s, not '%s'", why, o->pcr_banks);
         return -1;
     }
     if (!o->ca_dir) {
         if (default_ca_dir(o) < 0) {
-            fprintf(stderr, "%s: no HOME or XDG_DATA_HOME for the default CA "
-                    "directory: give --ca DIR\n", WHO);
+            LOG_ERROR("no HOME or XDG_DATA_HOME for the default CA "
+                      "directory: give --ca DIR");
             return -1;
         }
         o->ca_dir = o->default_ca;
@@ -180,8 +183,7 @@ static int provision_ek(struct tpm_client *c, struct local_ca *ca,
     if (err < 0 && err != -ENOENT)
         return err;
     if (!ca) {
-        fprintf(stderr, "%s: no CA to sign the %s EK certificate\n", WHO,
-                ek_type_name(t));
+        LOG_ERROR("no CA to sign the %s EK certificate", ek_type_name(t));
         return -EINVAL;
     }
     if ((err = ek_cert_issue(ca, &ek, id, &der, &len)) < 0)
@@ -202,8 +204,8 @@ describe:
                  "certificate", len);
     free(der);
     if (!res->key_matches) {
-        fprintf(stderr, "%s: the certificate in NV 0x%08x does not carry the "
-                "TPM's %s EK\n", WHO, ek_cert_index(t), ek_type_name(t));
+        LOG_ERROR("the certificate in NV 0x%08x does not carry the "
+                "TPM's %s EK", ek_cert_index(t), ek_type_name(t));
         return -EINVAL;
     }
     return 0;
@@ -221,9 +223,10 @@ static int provision(const struct setup_opts *o, const char *dir,
     if (new_tpm) {
         /* The backend's "created a new TPM" notice is about this
          * temporary directory: not worth a line. */
-        tpmcrb_log_set(TPMCRB_LOG_ERROR, NULL, NULL);
+        enum tpmcrb_log_level was = tool_log_set_level(TPMCRB_LOG_ERROR);
+
         err = tpm_client_open(&c, dir, true);
-        tpmcrb_log_set(TPMCRB_LOG_WARN, NULL, NULL);
+        tool_log_set_level(was);
         if (err < 0)
             return err;
         err = pcr_allocate(&c, o->pcr_banks);
@@ -282,7 +285,7 @@ static int install(const char *tmp, const char *dir)
             err = -errno;
     }
     if (err)
-        fprintf(stderr, "%s: cannot move the new TPM into %s: %s\n", WHO, dir,
+        LOG_ERROR("cannot move the new TPM into %s: %s", dir,
                 strerror(-err));
     state_store_unlock(st);
 out:
@@ -354,8 +357,8 @@ static int run(const struct setup_opts *o)
     }
     if ((size_t)snprintf(tmp, sizeof(tmp), "%s.setup.XXXXXX", o->state_dir) >=
         sizeof(tmp) || !mkdtemp(tmp)) {
-        fprintf(stderr, "%s: cannot create a temporary directory beside %s: "
-                "%s\n", WHO, o->state_dir, strerror(errno));
+        LOG_ERROR("cannot create a temporary directory beside %s: "
+                "%s", o->state_dir, strerror(errno));
         local_ca_free(ca);
         return EXIT_RUNTIME;
     }
@@ -367,8 +370,7 @@ static int run(const struct setup_opts *o)
         report(o, kind == STATE_DIR_TPMCRB ? "replaced" : "manufactured", res,
                banks, local_ca_cert_path(ca), ca_created);
     else
-        fprintf(stderr, "%s: no TPM was made; %s is as it was\n", WHO,
-                o->state_dir);
+        LOG_ERROR("no TPM was made; %s is as it was", o->state_dir);
     local_ca_free(ca);
     return err < 0 ? EXIT_RUNTIME : EXIT_OK;
 }

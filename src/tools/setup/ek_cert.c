@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* The local CA and EK certificates, built with OpenSSL's X.509 API. */
 #include "tools/setup/ek_cert.h"
+#include "util/log.h"
 #include "tools/cli/file_io.h"
 
 #include <errno.h>
@@ -20,7 +21,6 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#define WHO "tpmcrb setup"
 #define CA_KEY  "ca.key"
 #define CA_CERT "ca.crt"
 #define PEM_MAX (1u << 20)
@@ -44,7 +44,7 @@ static int ssl_error(const char *what)
 {
     unsigned long e = ERR_get_error();
 
-    fprintf(stderr, "%s: %s: %s\n", WHO, what,
+    LOG_ERROR("%s: %s", what,
             e ? ERR_reason_error_string(e) : "OpenSSL error");
     ERR_clear_error();
     return -EIO;
@@ -55,7 +55,7 @@ static int ssl_error(const char *what)
 static int path_in(char *buf, const char *dir, const char *name)
 {
     if ((size_t)snprintf(buf, PATH_MAX, "%s/%s", dir, name) >= PATH_MAX) {
-        fprintf(stderr, "%s: path too long: %s/%s\n", WHO, dir, name);
+        LOG_ERROR("path too long: %s/%s", dir, name);
         return -ENAMETOOLONG;
     }
     return 0;
@@ -66,7 +66,7 @@ static int read_pem(const char *path, bool is_key, void **out)
     uint8_t *data;
     size_t len;
     BIO *bio;
-    int err = file_read_all(WHO, path, PEM_MAX, false, &data, &len);
+    int err = file_read_all(path, PEM_MAX, false, &data, &len);
 
     if (err < 0)
         return err;
@@ -79,7 +79,7 @@ static int read_pem(const char *path, bool is_key, void **out)
     free(data);
     if (!*out) {
         ERR_clear_error();
-        fprintf(stderr, "%s: %s is not a PEM %s\n", WHO, path,
+        LOG_ERROR("%s is not a PEM %s", path,
                 is_key ? "private key" : "certificate");
         return -EINVAL;
     }
@@ -103,7 +103,7 @@ static int write_pem(const char *path, const void *obj, bool is_key)
         return ssl_error("cannot encode PEM");
     }
     len = BIO_get_mem_data(bio, &mem);
-    err = file_write_atomic(WHO, path, mem, (size_t)len, is_key ? 0600 : 0644);
+    err = file_write_atomic(path, mem, (size_t)len, is_key ? 0600 : 0644);
     BIO_free(bio);
     return err;
 }
@@ -200,7 +200,7 @@ int local_ca_open(const char *dir, bool may_create, struct local_ca **out,
     has_key = access(key_path, F_OK) == 0;
     has_cert = access(ca->cert_path, F_OK) == 0;
     if (!has_key && !has_cert && may_create) {
-        if ((err = dir_make(WHO, dir, true)) < 0 ||
+        if ((err = dir_make(dir, true)) < 0 ||
             (err = ca_create(ca, key_path, ca->cert_path)) < 0)
             goto fail;
         *created = true;
@@ -208,8 +208,8 @@ int local_ca_open(const char *dir, bool may_create, struct local_ca **out,
         return 0;
     }
     if (!has_key || !has_cert) {
-        fprintf(stderr, "%s: the CA in %s is incomplete: %s is missing (a CA "
-                "needs both %s and %s)\n", WHO, dir,
+        LOG_ERROR("the CA in %s is incomplete: %s is missing (a CA "
+                "needs both %s and %s)", dir,
                 has_key ? ca->cert_path : key_path, CA_KEY, CA_CERT);
         err = -ENOENT;
         goto fail;
@@ -219,7 +219,7 @@ int local_ca_open(const char *dir, bool may_create, struct local_ca **out,
         goto fail;
     if (X509_check_private_key(ca->cert, ca->key) != 1) {
         ERR_clear_error();
-        fprintf(stderr, "%s: %s is not the key of %s\n", WHO, key_path,
+        LOG_ERROR("%s is not the key of %s", key_path,
                 ca->cert_path);
         err = -EINVAL;
         goto fail;
