@@ -11,6 +11,7 @@
 #include "backend/state_store.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/file_io.h"
+#include "tools/cli/state_key.h"
 #include "tools/cli/tool_log.h"
 #include "tools/setup/ek.h"
 #include "tools/setup/ek_cert.h"
@@ -32,6 +33,7 @@ struct setup_opts {
     const char *state_dir;
     const char *ca_dir;
     const char *pcr_banks;
+    const char *key;
     bool overwrite, print, ca_given;
     char default_ca[PATH_MAX];
 };
@@ -46,7 +48,7 @@ static void usage(FILE *out)
 {
     fprintf(out,
 "usage: tpmcrb setup --state DIR [--overwrite] [--pcr-banks LIST]\n"
-"                    [--ca DIR] [--print]\n\n"
+"                    [--ca DIR] [--print] [--key SPEC]\n\n"
 "Manufactures a TPM in DIR with endorsement keys (RSA 2048 and ECC NIST\n"
 "P-256, TCG default templates) and an EK certificate for each in NV\n"
 "(0x01c00002 RSA, 0x01c0000a ECC), signed by a local CA. Run it again and\n"
@@ -57,7 +59,9 @@ static void usage(FILE *out)
 "                    sha256, sha384, sha512 (default sha256)\n"
 "  --ca DIR          CA directory (ca.key + ca.crt); made on first use when\n"
 "                    missing or empty (default: %s)\n"
-"  --print           show the TPM's EK certificates and PCR banks\n",
+"  --print           show the TPM's EK certificates and PCR banks\n"
+"  --key file=PATH[,format=hex|binary]\n"
+"                    encrypt the state files with this 256-bit key\n",
             "$XDG_DATA_HOME/tpmcrb/localca or ~/.local/share/tpmcrb/localca");
     tool_log_usage(out);
 }
@@ -87,6 +91,7 @@ static int parse_args(int argc, char **argv, struct setup_opts *o)
         { "pcr-banks", required_argument, NULL, 'b' },
         { "ca", required_argument, NULL, 'c' },
         { "print", no_argument, NULL, 'p' },
+        { "key", required_argument, NULL, 'k' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -103,6 +108,7 @@ static int parse_args(int argc, char **argv, struct setup_opts *o)
         case 'b': o->pcr_banks = optarg; break;
         case 'c': o->ca_dir = optarg; o->ca_given = true; break;
         case 'p': o->print = true; break;
+        case 'k': o->key = optarg; break;
         case 'h': return 1;
         default: return -1;
         }
@@ -338,6 +344,8 @@ static int run(const struct setup_opts *o)
     bool ca_created = false, new_tpm;
     int err;
 
+    if (state_key_use(o->key, NULL) < 0)
+        return EXIT_RUNTIME;
     kind = state_dir_probe(o->state_dir, what, sizeof(what));
     if (kind == STATE_DIR_SWTPM || kind == STATE_DIR_FOREIGN ||
         kind == STATE_DIR_ERROR) {
