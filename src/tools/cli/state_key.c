@@ -51,9 +51,11 @@ static int parse_key_file(const uint8_t *data, size_t len, bool hex,
         int hi = hexval(data[i]), lo = hexval(data[i + 1]);
 
         if (hi < 0 || lo < 0) {
-            LOG_ERROR("key file %s: '%c%c' at offset %zu is not hex (give "
-                      "format=binary for a raw key)", k->path, data[i],
-                      data[i + 1], i);
+            size_t at = hi < 0 ? i : i + 1;
+
+            LOG_ERROR("key file %s: byte 0x%02x at offset %zu is not a hex "
+                      "digit (give format=binary for a raw key)", k->path,
+                      data[at], at);
             return -EINVAL;
         }
         k->bytes[i / 2] = (uint8_t)(hi << 4 | lo);
@@ -245,7 +247,7 @@ int sealed_file_write(const struct state_key *k, const char *path,
 }
 
 int sealed_file_read(const struct state_key *k, const char *path,
-                     size_t max, uint8_t **data, size_t *len)
+                     size_t max, bool plain_ok, uint8_t **data, size_t *len)
 {
     uint8_t *raw, *plain;
     size_t n;
@@ -256,7 +258,7 @@ int sealed_file_read(const struct state_key *k, const char *path,
         return err;
     sealed = n >= sizeof(sealed_magic) &&
              !memcmp(raw, sealed_magic, sizeof(sealed_magic));
-    if (!sealed && !k) {
+    if (!sealed && (!k || plain_ok)) {
         *data = raw;
         *len = n;
         return 0;

@@ -37,10 +37,10 @@ int state_key_use(const char *spec, const char *backend);
  * or a plain copy without @k. */
 int sealed_file_write(const struct state_key *k, const char *path,
                       const uint8_t *data, size_t len);
-/* Read @path; a sealed file needs @k (and a plain one must not be given
- * one). */
+/* Read @path; a sealed file needs @k. A plain file is read as it is
+ * when @plain_ok, else refused when @k is given. */
 int sealed_file_read(const struct state_key *k, const char *path,
-                     size_t max, uint8_t **data, size_t *len);
+                     size_t max, bool plain_ok, uint8_t **data, size_t *len);
 
 /* AES-GCM with @k's key (128 or 256 bits) over @in into @out (len + 28
  * bytes: nonce, ciphertext, tag), authenticating @aad; and back. */

@@ -12,6 +12,7 @@
 #include "tools/cli/commands.h"
 #include "tools/cli/file_io.h"
 #include "tools/cli/state_key.h"
+#include "tools/cli/tpm_dir.h"
 #include "tools/cli/tool_log.h"
 #include "tools/setup/ek.h"
 #include "tools/setup/ek_cert.h"
@@ -255,65 +256,6 @@ out:
     return err;
 }
 
-static int join(char *out, const char *dir, const char *name)
-{
-    int n = snprintf(out, PATH_MAX, "%s/%s", dir, name);
-
-    return n < 0 || n >= PATH_MAX ? -ENAMETOOLONG : 0;
-}
-
-/* Move the new TPM's files from @tmp into @dir, holding @dir's lock. */
-static int install(const char *tmp, const char *dir)
-{
-    static const char *const vol[] = { STATE_VOL_FILE ".0",
-                                       STATE_VOL_FILE ".1" };
-    char from[PATH_MAX], to[PATH_MAX];
-    struct state_store *st;
-    int err;
-
-    if ((err = state_store_open(dir, &st)) < 0)
-        return err;
-    if ((err = state_store_lock(st)) < 0)
-        goto out;
-    /* The old TPM's volatile state must not outlive it. */
-    for (int k = 0; k < 2 && !err; k++) {
-        if ((err = join(to, dir, vol[k])) == 0 && unlink(to) < 0 &&
-            errno != ENOENT)
-            err = -errno;
-    }
-    if (!err && (err = join(from, tmp, STATE_NV_FILE)) == 0 &&
-        (err = join(to, dir, STATE_NV_FILE)) == 0 && rename(from, to) < 0)
-        err = -errno;
-    for (int k = 0; k < 2 && !err; k++) {
-        if ((err = join(from, tmp, vol[k])) == 0 &&
-            (err = join(to, dir, vol[k])) == 0 && rename(from, to) < 0 &&
-            errno != ENOENT)
-            err = -errno;
-    }
-    if (err)
-        LOG_ERROR("cannot move the new TPM into %s: %s", dir,
-                strerror(-err));
-    state_store_unlock(st);
-out:
-    state_store_close(st);
-    return err;
-}
-
-static void remove_tmp(const char *tmp)
-{
-    static const char *const names[] = {
-        STATE_NV_FILE, STATE_VOL_FILE ".0", STATE_VOL_FILE ".1", "lock",
-        "." STATE_NV_FILE ".tmp",
-    };
-    char p[PATH_MAX];
-
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-        if (join(p, tmp, names[i]) == 0)
-            unlink(p);
-    }
-    rmdir(tmp);
-}
-
 static void report(const struct setup_opts *o, const char *action,
                    const struct ek_result res[2], const char *banks,
                    const char *ca_path, bool ca_created)
@@ -363,8 +305,7 @@ static int run(const struct setup_opts *o)
         local_ca_free(ca);
         return err < 0 ? EXIT_RUNTIME : EXIT_OK;
     }
-    if ((size_t)snprintf(tmp, sizeof(tmp), "%s.setup.XXXXXX", o->state_dir) >=
-        sizeof(tmp) || !mkdtemp(tmp)) {
+    if (tpm_dir_scratch(o->state_dir, tmp) < 0) {
         LOG_ERROR("cannot create a temporary directory beside %s: "
                 "%s", o->state_dir, strerror(errno));
         local_ca_free(ca);
@@ -372,8 +313,8 @@ static int run(const struct setup_opts *o)
     }
     err = provision(o, tmp, ca, true, res, banks, sizeof(banks));
     if (err == 0)
-        err = install(tmp, o->state_dir);
-    remove_tmp(tmp);
+        err = tpm_dir_install(tmp, o->state_dir);
+    tpm_dir_discard(tmp);
     if (err == 0)
         report(o, kind == STATE_DIR_TPMCRB ? "replaced" : "manufactured", res,
                banks, local_ca_cert_path(ca), ca_created);
