@@ -757,6 +757,7 @@ static void lt_destroy(struct tpmcrb_backend *base)
 }
 
 static const struct tpmcrb_backend_ops libtpms_ops = {
+    .size = sizeof(struct tpmcrb_backend_ops),
     .name = "libtpms",
     .power_on = lt_power_on,
     .execute = lt_execute,

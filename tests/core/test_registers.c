@@ -570,7 +570,7 @@ static void dirty_ranges_cover_every_change(void **state)
 static void async_mode_completes_later(void **state)
 {
     struct fx *f = make(TPMCRB_LAYOUT_SPLIT, 5, 0);
-    struct tpmcrb_stats st;
+    struct tpmcrb_stats st = TPMCRB_STATS_INIT;
 
     (void)state;
     activate(f, 0);
@@ -585,7 +585,7 @@ static void async_mode_completes_later(void **state)
 static void sync_bound_completes_in_write(void **state)
 {
     struct fx *f = *state;
-    struct tpmcrb_stats st;
+    struct tpmcrb_stats st = TPMCRB_STATS_INIT;
 
     activate(f, 0);
     put_cmd(f, 0, 12);

@@ -97,7 +97,7 @@ static bool watched(struct run *r, uint64_t off)
 /* Poll mode: the store must be applied (counted) before we go on. */
 static void wait_consumed(struct run *r, uint64_t before)
 {
-    struct tpmcrb_stats st;
+    struct tpmcrb_stats st = TPMCRB_STATS_INIT;
     uint64_t deadline = crb_now_ns() + 2000000000ull;
 
     do {
@@ -114,7 +114,7 @@ static void store_part(struct run *r, uint64_t off, unsigned n, uint64_t value)
 {
     uint32_t *word = (uint32_t *)mem_at(r, off & ~3ull);
     uint32_t before = __atomic_load_n(word, __ATOMIC_ACQUIRE);
-    struct tpmcrb_stats st;
+    struct tpmcrb_stats st = TPMCRB_STATS_INIT;
     uint8_t *p = mem_at(r, off);
 
     tpmcrb_get_stats(r->dev, &st);

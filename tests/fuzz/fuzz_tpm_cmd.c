@@ -84,7 +84,7 @@ static void send_startup(void)
 
 static void init(void)
 {
-    const struct tpmcrb_backend_options opts = { 0 };
+    const struct tpmcrb_backend_options opts = { .size = sizeof(opts) };
 
     if (tpmcrb_backend_open("libtpms", &opts, &backend) < 0) {
         counter_backend_init(&fallback, true);

@@ -488,7 +488,7 @@ static void migrate_compat(void **s)
 static void migrate_libtpms(void **s)
 {
 #ifdef HAVE_LIBCRYPTO
-    const struct tpmcrb_backend_options opts = { 0 };
+    const struct tpmcrb_backend_options opts = { .size = sizeof(opts) };
     struct tpmcrb_device *dev;
     uint8_t cmd[64], *rsp;
     uint32_t len;
@@ -499,6 +499,7 @@ static void migrate_libtpms(void **s)
         fail_msg("libtpms backend: %s", strerror(-err));
     /* TPM2_Startup once, as firmware would. */
     assert_int_equal(tpmcrb_device_new(&(struct tpmcrb_config){
+        .size = sizeof(struct tpmcrb_config),
         .base = TPMCRB_X86_BASE, .localities = 5,
         .sync_bound_us = 1000000 }, libtpms, &dev), 0);
     rsp = tpmcrb_buffer_mem(dev);

@@ -70,7 +70,7 @@ static int run_mode(struct tpmcrb_backend *be, const struct mode *m,
     struct tpmcrb_poller *poller = NULL;
     struct crb_driver d = { .full_trap = m->full_trap,
                             .shared_memory = m->shared_memory };
-    struct tpmcrb_stats st;
+    struct tpmcrb_stats st = TPMCRB_STATS_INIT;
     uint64_t t0;
     double us;
     int err;

@@ -255,7 +255,7 @@ fail:
 static int open_powered(const char *dir, enum tpmcrb_state_sync sync,
                         struct tpmcrb_backend **be)
 {
-    struct tpmcrb_backend_options o = { .state_dir = dir, .sync = sync };
+    struct tpmcrb_backend_options o = { .size = sizeof(o), .state_dir = dir, .sync = sync };
     uint8_t cmd[BUF], rsp[BUF], su[2];
     uint32_t len, rsp_len;
     bool resumed;

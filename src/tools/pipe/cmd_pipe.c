@@ -285,7 +285,7 @@ static int serve(struct pipe *p)
 
 static int pipe_start(struct pipe *p, const struct pipe_opts *o)
 {
-    struct tpmcrb_backend_options bo = {
+    struct tpmcrb_backend_options bo = { .size = sizeof(bo),
         .state_dir = o->dev.state_dir,
         .sync = TPMCRB_STATE_SYNC_PER_COMMAND,
         .power_cycle = o->power_cycle,

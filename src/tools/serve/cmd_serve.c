@@ -168,7 +168,7 @@ static void wait_for_signal(void)
 
 int cmd_serve(int argc, char **argv)
 {
-    struct tpmcrb_backend_options bo = { 0 };
+    struct tpmcrb_backend_options bo = { .size = sizeof(bo) };
     struct serve_options o;
     struct tpmcrb_backend *be = NULL;
     struct tpmcrb_device *dev = NULL;

@@ -183,7 +183,7 @@ static int map_guest_ram(struct vm_run *v, struct tpmcrb_config *cfg)
 static int start_shm_device(struct vm_run *v)
 {
     const struct vm_options *o = v->o;
-    struct tpmcrb_backend_options bo = {
+    struct tpmcrb_backend_options bo = { .size = sizeof(bo),
         .state_dir = o->state_dir,
         .sync = TPMCRB_STATE_SYNC_OWNER,
         .power_cycle = true, /* a VM boot is a TPM power-on: PCRs reset */
