@@ -374,7 +374,12 @@ void crb_complete(struct crb_core *c, const uint8_t *rsp, uint32_t len,
             tpm_error_response(c->rsp_buf, TPM_RC_FAILURE);
     } else {
         memcpy(c->rsp_buf, rsp, len);
-        LOG_TRACE("response rc %#x len %u", tpm_hdr_code(rsp), len);
+        if (crb_log_enabled(TPMCRB_LOG_TRACE)) {
+            char rc[CRB_RC_TEXT_MAX];
+
+            LOG_TRACE("response rc %s len %u",
+                      crb_rc_text(tpm_hdr_code(rsp), rc, sizeof(rc)), len);
+        }
     }
     mark_dirty(c, window_offset(c, c->rsp_buf),
                len >= TPM_HEADER_SIZE && len <= c->rsp_cap ? len : TPM_HEADER_SIZE);
