@@ -27,7 +27,7 @@ mirror=${TPMCRB_DEBIAN_MIRROR:-http://deb.debian.org}
 # Runtime and development packages of everything the library and its unit
 # tests link; the cross compiler brings its own libc headers.
 packages=(libc6 libgcc-s1 libtpms0 libtpms-dev libcmocka0 libcmocka-dev
-          libssl3 libssl-dev)
+          libssl3 libssl-dev libtss2-rc0 libtss2-dev)
 
 for tool in s390x-linux-gnu-gcc qemu-s390x apt-get dpkg; do
     command -v "$tool" >/dev/null || {
