@@ -22,6 +22,8 @@ packages=(
     valgrind
     # firmware for the patched-QEMU tests (SeaBIOS comes with QEMU)
     ovmf
+    # the manual pages are rendered by a test (tests/install)
+    man-db groff-base
     # libFuzzer targets (scripts/fuzz.sh)
     clang libclang-rt-14-dev
 )
