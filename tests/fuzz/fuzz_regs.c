@@ -12,6 +12,7 @@
 #include "counter_backend.h"
 #include "core/device.h"
 #include "core/regs.h"
+#include "util/byteorder.h"
 #include "core/snapshot.h"
 #include "util/tpm_cmd.h"
 
@@ -195,7 +196,7 @@ static void op_header(struct run *r, struct fuzz_in *in)
 
     memcpy(&lo, page + CRB_CMD_LADDR, 4);
     memcpy(&hi, page + CRB_CMD_HADDR, 4);
-    addr = lo | (uint64_t)hi << 32;
+    addr = le32_to_host(lo) | (uint64_t)le32_to_host(hi) << 32;
     tpm_put_be16(hdr, fuzz_u8(in) & 1 ? TPM_ST_SESSIONS : TPM_ST_NO_SESSIONS);
     tpm_put_be32(hdr + 2, fuzz_u32(in));
     tpm_put_be32(hdr + 6, fuzz_u32(in));
@@ -262,7 +263,7 @@ static void check(struct run *r)
          * stays in the page (publishing never overwrites it): the page may
          * differ from the image there until the next poll. */
         for (unsigned i = 0; i < CRB_NUM_DWORDS; i++)
-            FUZZ_CHECK(page[i] == img[i] || r->t == POLL);
+            FUZZ_CHECK(le32_to_host(page[i]) == img[i] || r->t == POLL);
         FUZZ_CHECK(img[CRB_LOC_STATE / 4] == c->image[0][CRB_LOC_STATE / 4]);
         FUZZ_CHECK(img[CRB_LOC_CTRL / 4] == 0 && img[CRB_CTRL_REQ / 4] == 0);
         FUZZ_CHECK(img[CRB_CTRL_START / 4] == (running_here ? 1u : 0u));
