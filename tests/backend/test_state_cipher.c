@@ -187,6 +187,18 @@ static void test_plain_file_with_key(void **state)
     expect_refused(f, "nv", -EKEYREJECTED, "is not encrypted but a key");
 }
 
+static void write_raw(struct fx *f, const char *name, const uint8_t *buf,
+                      size_t n)
+{
+    char path[300];
+    FILE *fp;
+
+    snprintf(path, sizeof(path), "%s/%s", f->dir, name);
+    assert_non_null(fp = fopen(path, "wb"));
+    assert_int_equal(fwrite(buf, 1, n, fp), n);
+    fclose(fp);
+}
+
 /* Someone who can write the directory changes the generation and fixes
  * the checksum: the seal still tells. */
 static void test_header_bound_to_seal(void **state)
@@ -194,8 +206,6 @@ static void test_header_bound_to_seal(void **state)
     struct fx *f = *state;
     uint8_t buf[512];
     size_t n;
-    FILE *fp;
-    char path[300];
 
     state_store_set_cipher(&cipher_a);
     put(f, "nv");
@@ -208,10 +218,7 @@ static void test_header_bound_to_seal(void **state)
         for (int i = 0; i < 8; i++)
             buf[40 + i] = (uint8_t)(sum >> (8 * i));
     }
-    snprintf(path, sizeof(path), "%s/nv", f->dir);
-    assert_non_null(fp = fopen(path, "wb"));
-    assert_int_equal(fwrite(buf, 1, n, fp), n);
-    fclose(fp);
+    write_raw(f, "nv", buf, n);
     expect_refused(f, "nv", -EKEYREJECTED, "wrong key, or the file was altered");
 }
 
@@ -222,16 +229,11 @@ static void test_name_bound_to_seal(void **state)
     struct fx *f = *state;
     uint8_t buf[512];
     size_t n;
-    FILE *fp;
-    char path[300];
 
     state_store_set_cipher(&cipher_a);
     put(f, "one");
     n = read_file(f->dir, "one", buf, sizeof(buf));
-    snprintf(path, sizeof(path), "%s/two", f->dir);
-    assert_non_null(fp = fopen(path, "wb"));
-    assert_int_equal(fwrite(buf, 1, n, fp), n);
-    fclose(fp);
+    write_raw(f, "two", buf, n);
     assert_int_equal(get(f, "one"), 0);
     expect_refused(f, "two", -EKEYREJECTED, "wrong key");
 }
