@@ -140,7 +140,7 @@ ninja -C "$build" --quiet
 # Every C unit suite; the tool and the shell tests that exec it are left
 # out (no binfmt_misc is assumed for s390x binaries). The libtpms
 # conformance suite runs too: it is C and exercises the whole stack.
-tests=(core-registers core-replay-firmware-and-linux snapshot migrate
+tests=(os-wait core-registers core-replay-firmware-and-linux snapshot migrate
        snapshot-fixtures state-store libtpms-backend passthrough-backend
        platform-aml platform-acpi transport-poll conformance-libtpms
        fuzz-regs-corpus fuzz-snapshot-corpus fuzz-tpm-cmd-corpus)
