@@ -801,24 +801,36 @@ int state_store_read(struct state_store *st, const char *name, uint32_t type,
     return err < 0 ? err : unseal(st, name, name, data, info);
 }
 
-int state_store_write(struct state_store *st, const char *name,
-                      const struct state_info *info, const uint8_t *data,
-                      bool durable)
+typedef int (*plain_write_fn)(struct state_store *st, const char *name,
+                              const struct state_info *info,
+                              const uint8_t *data, bool durable);
+
+/* @write with the payload sealed first when there is a cipher. */
+static int sealed_write(plain_write_fn write, struct state_store *st,
+                        const char *name, const struct state_info *info,
+                        const uint8_t *data, bool durable)
 {
     struct state_info si;
     uint8_t *sealed;
     int err;
 
     if (!cipher)
-        return plain_write(st, name, info, data, durable);
+        return write(st, name, info, data, durable);
     if ((err = seal(name, info, data, &si, &sealed)) < 0) {
         LOG_ERROR("cannot encrypt state file %s/%s: %s", st->dir, name,
                   strerror(-err));
         return err;
     }
-    err = plain_write(st, name, &si, sealed, durable);
+    err = write(st, name, &si, sealed, durable);
     free(sealed);
     return err;
+}
+
+int state_store_write(struct state_store *st, const char *name,
+                      const struct state_info *info, const uint8_t *data,
+                      bool durable)
+{
+    return sealed_write(plain_write, st, name, info, data, durable);
 }
 
 int state_store_read_slots(struct state_store *st, const char *name,
@@ -838,18 +850,5 @@ int state_store_write_slots(struct state_store *st, const char *name,
                             const struct state_info *info, const uint8_t *data,
                             bool durable)
 {
-    struct state_info si;
-    uint8_t *sealed;
-    int err;
-
-    if (!cipher)
-        return plain_write_slots(st, name, info, data, durable);
-    if ((err = seal(name, info, data, &si, &sealed)) < 0) {
-        LOG_ERROR("cannot encrypt state file %s/%s: %s", st->dir, name,
-                  strerror(-err));
-        return err;
-    }
-    err = plain_write_slots(st, name, &si, sealed, durable);
-    free(sealed);
-    return err;
+    return sealed_write(plain_write_slots, st, name, info, data, durable);
 }
