@@ -119,6 +119,10 @@ for bits in 128 256; do
     "$TPMCRB" state import-swtpm --from "$SE" --state "$WORK/tce$bits" \
         --swtpm-key "file=$WORK/key$bits.hex" > /dev/null 2> err.txt ||
         fail "import with swtpm's $bits-bit key: $(cat err.txt)"
+    # swtpm stopped without storing volatile state: neither does the import
+    # (the TPM boots with TPM2_Startup, as swtpm's would).
+    ! ls "$WORK/tce$bits"/tpm2-volatile.state.* 2>/dev/null ||
+        fail "import made volatile state that swtpm did not have"
     timeout "$LIMIT" tpm2_nvread -T "$(tc_tcti "$WORK/tce$bits")" -C o -o got.bin "$NV_IDX" \
         2>/dev/null || fail "nvread after import of encrypted state"
     [ "$(cat got.bin)" = "$(printf 'swtpm-secret-%03d' "$bits")" ] ||
