@@ -8,7 +8,6 @@
 #include "core/log.h"
 #include "core/tpm_cmd.h"
 
-#include <stdatomic.h>
 #include <string.h>
 
 #define PAGE TPMCRB_PAGE_SIZE
@@ -163,7 +162,13 @@ static void update_irq(struct crb_core *c)
 #define PUBLISH_BLOCK 8u /* registers compared at once */
 _Static_assert(CRB_NUM_DWORDS % PUBLISH_BLOCK == 0, "whole blocks");
 
-/* Store register dword @i of @page as @v and remember it in @img. */
+/* Store register dword @i of @page as @v and remember it in @img.
+ *
+ * Release: a reader that sees the new value with an acquire load (a
+ * driver polling START for 0, or a guest on a weakly ordered host) also
+ * sees everything the device wrote before it, the response in the buffer
+ * above all. The ordering rides on the status word itself, which is what
+ * the reader synchronises with. */
 static void store_reg(uint32_t *page, uint32_t *img, unsigned i, uint32_t v,
                       bool force)
 {
@@ -171,11 +176,11 @@ static void store_reg(uint32_t *page, uint32_t *img, unsigned i, uint32_t v,
 
     img[i] = v;
     if (force)
-        __atomic_store_n(&page[i], v, __ATOMIC_RELAXED);
+        __atomic_store_n(&page[i], v, __ATOMIC_RELEASE);
     else /* a guest store not yet seen by the poll transport wins: it
             differs from the new image and is applied next */
         __atomic_compare_exchange_n(&page[i], &old, v, false,
-                                    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+                                    __ATOMIC_RELEASE, __ATOMIC_RELAXED);
 }
 
 static void publish(struct crb_core *c, bool force)
@@ -187,9 +192,6 @@ static void publish(struct crb_core *c, bool force)
     };
     uint32_t v[CRB_NUM_DWORDS];
 
-    /* A response copied into the buffer must be visible before START
-     * reads 0 on a weakly ordered host. */
-    atomic_thread_fence(memory_order_release);
     for (unsigned loc = 0; loc < c->nloc; loc++) {
         uint32_t *page = (uint32_t *)(c->regs + (size_t)loc * PAGE);
         uint32_t *img = c->image[loc];

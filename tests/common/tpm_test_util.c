@@ -19,11 +19,10 @@ uint32_t *tt_reg_ptr(struct tpmcrb_device *dev, unsigned loc, uint32_t reg)
 
 uint32_t tt_reg_read(struct tpmcrb_device *dev, unsigned loc, uint32_t reg)
 {
-    uint32_t v;
-
-    /* memcpy: a guest's view may be written by another thread (poll). */
-    memcpy(&v, tt_reg_ptr(dev, loc, reg), 4);
-    return v;
+    /* One aligned 4-byte read, as a guest's driver makes; acquire, as the
+     * CRB rule asks of a reader: once START reads 0 here, the response the
+     * device's worker wrote before it is visible too. */
+    return __atomic_load_n(tt_reg_ptr(dev, loc, reg), __ATOMIC_ACQUIRE);
 }
 
 void tt_reg_write(struct tpmcrb_device *dev, unsigned loc, uint32_t reg,
