@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* State directory: checksummed files, atomic replacement, a per-command lock. */
 #include "backend/state_store.h"
-#include "core/log.h"
+#include "util/log.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -33,8 +33,8 @@
  */
 #include "backend/backends.h"
 #include "backend/test_hooks.h"
-#include "core/log.h"
-#include "core/tpm_cmd.h"
+#include "util/log.h"
+#include "util/tpm_cmd.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -1160,6 +1160,7 @@ static void swtpm_destroy(struct tpmcrb_backend *be)
 }
 
 static const struct tpmcrb_backend_ops swtpm_ops = {
+    .size = sizeof(struct tpmcrb_backend_ops),
     .name = "swtpm",
     .power_on = swtpm_power_on,
     .execute = swtpm_execute,

@@ -5,7 +5,7 @@
 #define TPMCRB_DEVICE_H
 
 #include "core/crb.h"
-#include "core/executor.h"
+#include "exec/executor.h"
 
 #include <pthread.h>
 

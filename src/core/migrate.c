@@ -8,7 +8,7 @@
  * runs it, once.
  */
 #include "core/device.h"
-#include "core/log.h"
+#include "util/log.h"
 #include "core/snapshot.h"
 
 #include <errno.h>

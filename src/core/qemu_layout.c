@@ -7,7 +7,7 @@
  * over a running QEMU guest or hand one back.
  */
 #include "core/snapshot.h"
-#include "core/log.h"
+#include "util/log.h"
 
 #include <errno.h>
 #include <string.h>

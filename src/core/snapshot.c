@@ -7,8 +7,8 @@
  * so that applying it cannot fail half-way.
  */
 #include "core/snapshot.h"
-#include "core/log.h"
-#include "core/tpm_cmd.h"
+#include "util/log.h"
+#include "util/tpm_cmd.h"
 
 #include <errno.h>
 #include <pthread.h>

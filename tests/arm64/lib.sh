@@ -46,7 +46,7 @@ arm64_qemu_args() {
 }
 
 # The patched qemu-system-aarch64: $TPMCRB_QEMU_PATCHED_AARCH64, or the one
-# tools/build-qemu prints (built on first use with the x86_64 one, same
+# integrations/qemu/build-qemu prints (built on first use with the x86_64 one, same
 # patches, same cache). A machine that cannot fetch Debian's source skips.
 patched_qemu_aarch64() {
     if [ -n "${TPMCRB_QEMU_PATCHED_AARCH64:-}" ]; then
@@ -54,15 +54,15 @@ patched_qemu_aarch64() {
         return
     fi
     local out bin
-    if ! out=$("$src/tools/build-qemu" 2>"$tmp/build-qemu.log"); then
+    if ! out=$("$src/integrations/qemu/build-qemu" 2>"$tmp/build-qemu.log"); then
         cat "$tmp/build-qemu.log"
         if grep -q "apt knows no qemu source\|apt-get source .* failed" "$tmp/build-qemu.log"; then
             skip "Debian's qemu source is not available here"
         fi
-        fail "tools/build-qemu failed"
+        fail "integrations/qemu/build-qemu failed"
     fi
     bin=$(grep '/qemu-system-aarch64$' <<<"$out" | head -n 1)
-    [ -n "$bin" ] || fail "tools/build-qemu built no qemu-system-aarch64 (its targets lack aarch64-softmmu)"
+    [ -n "$bin" ] || fail "integrations/qemu/build-qemu built no qemu-system-aarch64 (its targets lack aarch64-softmmu)"
     echo "$bin"
 }
 

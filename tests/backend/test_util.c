@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "test_util.h"
-#include "core/tpm_cmd.h"
+#include "util/tpm_cmd.h"
 #include "tpmcrb.h"
 
 #include <stdio.h>

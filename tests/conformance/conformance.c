@@ -11,8 +11,8 @@
 #include <cmocka.h>
 
 #include "core/regs.h"
-#include "core/tpm_cmd.h"
-#include "tools/crb_driver.h"
+#include "util/tpm_cmd.h"
+#include "tools/cli/crb_driver.h"
 #include "tpm_seq.h"
 #include "tpm_test_util.h"
 #include "tpmcrb.h"
@@ -39,7 +39,7 @@ struct fx {
 
 static void power_on(struct fx *f)
 {
-    struct tpmcrb_backend_options bo = { .state_dir = f->dir };
+    struct tpmcrb_backend_options bo = { .size = sizeof(bo), .state_dir = f->dir };
 
     tt_device_open(spec, &bo, NULL, &f->be, &f->dev);
 }

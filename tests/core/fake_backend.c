@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "fake_backend.h"
-#include "core/tpm_cmd.h"
+#include "util/tpm_cmd.h"
 
 #include <string.h>
 
@@ -67,6 +67,7 @@ static int fake_reset_established(struct tpmcrb_backend *be, unsigned loc)
 static void fake_destroy(struct tpmcrb_backend *be) { (void)be; }
 
 static const struct tpmcrb_backend_ops fake_ops = {
+    .size = sizeof(struct tpmcrb_backend_ops),
     .name = "fake",
     .power_on = fake_power_on,
     .execute = fake_execute,

@@ -12,8 +12,8 @@
 #include <cmocka.h>
 
 #include "core/regs.h"
-#include "core/tpm_cmd.h"
-#include "tools/crb_driver.h"
+#include "util/tpm_cmd.h"
+#include "tools/cli/crb_driver.h"
 #include "tpm_test_util.h"
 #include "tpmcrb.h"
 

@@ -6,7 +6,7 @@
  * usage: nv-kill TPMCRB STATE-DIR KILLS
  */
 #include "../conformance/tpm_seq.h"
-#include "core/tpm_cmd.h"
+#include "util/tpm_cmd.h"
 
 #include <errno.h>
 #include <signal.h>

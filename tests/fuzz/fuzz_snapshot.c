@@ -12,7 +12,7 @@
 #include "counter_backend.h"
 #include "core/regs.h"
 #include "core/snapshot.h"
-#include "core/tpm_cmd.h"
+#include "util/tpm_cmd.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -9,7 +9,7 @@
  */
 #include "counter_backend.h"
 #include "core/regs.h"
-#include "core/tpm_cmd.h"
+#include "util/tpm_cmd.h"
 #include "tpm_commands.h"
 #include "tpmcrb.h"
 

@@ -7,8 +7,8 @@
  * it grew by more than --max-growth-kb. Run short under valgrind, it is
  * the leak check of the command and snapshot paths.
  */
-#include "tools/crb_driver.h"
-#include "core/tpm_cmd.h"
+#include "tools/cli/crb_driver.h"
+#include "util/tpm_cmd.h"
 #include "tpm_commands.h"
 #include "tpmcrb.h"
 
@@ -112,7 +112,7 @@ static int snapshot_cycle(struct soak *s)
 
 static int open_soak(struct soak *s)
 {
-    const struct tpmcrb_backend_options opts = { 0 };
+    const struct tpmcrb_backend_options opts = { .size = sizeof(opts) };
     struct tpmcrb_config cfg;
     int err;
 

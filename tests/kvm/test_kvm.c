@@ -15,7 +15,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "core/tpm_cmd.h"
+#include "util/tpm_cmd.h"
 #include "vmm.h"
 
 #include <errno.h>
@@ -86,6 +86,7 @@ static int probe_power_off(struct tpmcrb_backend *be)
 }
 
 static const struct tpmcrb_backend_ops probe_ops = {
+    .size = sizeof(struct tpmcrb_backend_ops),
     .name = "probe",
     .power_on = probe_power_on,
     .execute = probe_execute,

@@ -21,7 +21,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# The patched QEMU: $TPMCRB_QEMU_PATCHED, or tools/build-qemu's (built on
+# The patched QEMU: $TPMCRB_QEMU_PATCHED, or integrations/qemu/build-qemu's (built on
 # first use). A machine that cannot fetch Debian's source skips.
 patched_qemu() {
     if [ -n "${TPMCRB_QEMU_PATCHED:-}" ]; then
@@ -29,13 +29,13 @@ patched_qemu() {
         return
     fi
     local out
-    if ! out=$("$src/tools/build-qemu" 2>"$tmp/build-qemu.log"); then
+    if ! out=$("$src/integrations/qemu/build-qemu" 2>"$tmp/build-qemu.log"); then
         if grep -q "apt knows no qemu source\|apt-get source .* failed" "$tmp/build-qemu.log"; then
             cat "$tmp/build-qemu.log"
             skip "Debian's qemu source is not available here"
         fi
         cat "$tmp/build-qemu.log"
-        fail "tools/build-qemu failed"
+        fail "integrations/qemu/build-qemu failed"
     fi
     echo "$out" | head -n 1
 }

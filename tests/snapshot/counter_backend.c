@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "counter_backend.h"
-#include "core/tpm_cmd.h"
+#include "util/tpm_cmd.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -103,6 +103,7 @@ void counter_backend_init(struct counter_backend *cb, bool with_state)
 {
     memset(cb, 0, sizeof(*cb));
     cb->ops = (struct tpmcrb_backend_ops){
+        .size = sizeof(struct tpmcrb_backend_ops),
         .name = "counter",
         .power_on = cb_power_on,
         .execute = cb_execute,

@@ -12,7 +12,7 @@
 
 #include "core/regs.h"
 #include "core/snapshot.h"
-#include "core/tpm_cmd.h"
+#include "util/tpm_cmd.h"
 #include "counter_backend.h"
 #include "tpm_test_util.h"
 #include "tpmcrb.h"

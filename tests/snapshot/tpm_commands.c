@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "tpm_commands.h"
-#include "core/tpm_cmd.h"
+#include "util/tpm_cmd.h"
 
 #include <string.h>
 

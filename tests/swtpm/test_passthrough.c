@@ -16,7 +16,7 @@
 #include <cmocka.h>
 
 #include "backend/test_hooks.h"
-#include "core/tpm_cmd.h"
+#include "util/tpm_cmd.h"
 #include "test_util.h"
 #include "tpm_test_util.h"
 #include "tpmcrb.h"

@@ -2,8 +2,8 @@
 /* A "guest" in another process: maps the file `tpmcrb serve` serves and
  * drives the CRB protocol with plain loads and stores.
  * usage: serve-client FILE OFFSET EXPECTED_STARTUP_RC COUNT */
-#include "core/tpm_cmd.h"
-#include "tools/crb_driver.h"
+#include "util/tpm_cmd.h"
+#include "tools/cli/crb_driver.h"
 
 #include <fcntl.h>
 #include <stdio.h>
