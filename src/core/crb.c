@@ -558,7 +558,9 @@ uint64_t crb_read(const struct crb_core *c, uint64_t offset, unsigned size)
         const uint8_t *p = o < regs_size ? c->regs + o
                                          : c->buffer + (o - regs_size);
 
-        v |= (uint64_t)__atomic_load_n(p, __ATOMIC_RELAXED) << (8 * i);
+        /* Acquire, the reader's half of store_reg's rule: a trapped read
+         * of START that sees 0 orders the reads of the response after it. */
+        v |= (uint64_t)__atomic_load_n(p, __ATOMIC_ACQUIRE) << (8 * i);
     }
     return v;
 }
