@@ -24,6 +24,8 @@ packages=(
     valgrind
     # firmware for the patched-QEMU tests (SeaBIOS comes with QEMU)
     ovmf
+    # the manual pages are rendered by a test (tests/install)
+    man-db groff-base
     # big-endian check (scripts/cross-s390x.sh): s390x cross compiler,
     # qemu-user, and the archive key its private apt setup verifies with
     gcc-s390x-linux-gnu libc6-dev-s390x-cross qemu-user debian-archive-keyring
@@ -48,6 +50,6 @@ fi
 echo "deps.sh: installing ${missing[*]}" >&2
 # A concurrent apt (another checkout's deps.sh, unattended-upgrades) is
 # waited for, not failed on.
-apt_get=$(dirname "${BASH_SOURCE[0]}")/apt-get
-$SUDO "$apt_get" update
-$SUDO env DEBIAN_FRONTEND=noninteractive "$apt_get" install -y --no-install-recommends "${missing[@]}"
+apt_get=$(dirname "${BASH_SOURCE[0]}")/guest/apt-get
+$SUDO bash "$apt_get" update
+$SUDO env DEBIAN_FRONTEND=noninteractive bash "$apt_get" install -y --no-install-recommends "${missing[@]}"

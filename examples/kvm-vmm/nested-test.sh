@@ -110,7 +110,7 @@ fetch_modules() {
     local sandbox=()
     [ "$(id -u)" -ne 0 ] || sandbox=(-o APT::Sandbox::User=root)
     if ! (cd "$tmp" && apt-get download -q "${sandbox[@]}" "linux-image-$kver" >&2) &&
-       ! ("$here/../../scripts/apt-get" update -q >&2 &&
+       ! (bash "$here/../../scripts/guest/apt-get" update -q >&2 &&
           cd "$tmp" && apt-get download -q "${sandbox[@]}" "linux-image-$kver" >&2); then
         rm -rf "$tmp"
         return 1

@@ -39,7 +39,7 @@ tcti_libs=(libtss2-tctildr.so.0 libtss2-tcti-device.so.0)
 libdirs=(lib/aarch64-linux-gnu usr/lib/aarch64-linux-gnu lib usr/lib)
 cross_cc=aarch64-linux-gnu-gcc
 # apt-get that waits for a concurrent apt instead of failing.
-apt_get=$here/../apt-get
+apt_get=$here/apt-get
 
 log() { echo "prepare-guest-arm64: $*" >&2; }
 die() { log "$*"; exit 1; }
@@ -80,7 +80,7 @@ ensure_arm64_apt() {
     pkg=$(kernel_package)
     if [ -z "$pkg" ]; then
         log "apt knows no arm64 packages yet; running apt-get update"
-        as_root "$apt_get" update -q >&2 || true
+        as_root bash "$apt_get" update -q >&2 || true
         pkg=$(kernel_package)
     fi
     [ -n "$pkg" ] ||

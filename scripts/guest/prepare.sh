@@ -19,7 +19,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cache=${TPMCRB_CACHE:-$HOME/.cache/tpmcrb}
 mkdir -p "$cache"
 # apt-get that waits for a concurrent apt instead of failing.
-apt_get=$here/../apt-get
+apt_get=$here/apt-get
 
 log() { echo "prepare-guest: $*" >&2; }
 die() { log "$*"; exit 1; }
@@ -65,7 +65,7 @@ ensure_kernel() {
     pkg=$(kernel_package)
     if [ -z "$pkg" ]; then
         log "apt knows no linux-image-amd64; running apt-get update"
-        "$apt_get" update -q >&2 || true
+        bash "$apt_get" update -q >&2 || true
         pkg=$(kernel_package)
     fi
     if [ -z "$pkg" ]; then
@@ -78,7 +78,7 @@ ensure_kernel() {
     dir="$cache/kernel-${pkg#linux-image-}"
     if [ ! -s "$dir/vmlinuz" ]; then
         fetch_kernel "$pkg" "$dir" ||
-            { "$apt_get" update -q >&2 && fetch_kernel "$pkg" "$dir"; } ||
+            { bash "$apt_get" update -q >&2 && fetch_kernel "$pkg" "$dir"; } ||
             die "apt-get download $pkg failed"
         # The metapackage moved on: the kernels it named before are done.
         local old

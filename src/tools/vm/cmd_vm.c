@@ -50,8 +50,9 @@ static void usage(FILE *out)
 "  --accel NAME         QEMU accelerator (default tcg)\n"
 "  --trace              log decoded register accesses and TPM commands\n"
 "\n"
-"The default guest is prepared by scripts/guest/prepare.sh (directory:\n"
-"$TPMCRB_GUEST_DIR) and cached in ${TPMCRB_CACHE:-~/.cache/tpmcrb}.\n");
+"The default guest is prepared by guest/prepare.sh in tpmcrb's data folder\n"
+"(PREFIX/share/tpmcrb, found from the executable; $TPMCRB_DATADIR or\n"
+"$TPMCRB_GUEST_DIR override it) and cached in ${TPMCRB_CACHE:-~/.cache/tpmcrb}.\n");
     tool_log_usage(out);
 }
 
