@@ -13,7 +13,7 @@ grep -q "created a local CA" out.txt || fail "CA creation not reported"
 grep -q "NV 0x01c00002" out.txt && grep -q "NV 0x01c0000a" out.txt ||
     fail "--print does not show both certificates: $(cat out.txt)"
 [ "$(stat -c %a "$CA/ca.key")" = 600 ] || fail "CA key mode $(stat -c %a "$CA/ca.key")"
-ls -d "$STATE".setup.* 2>/dev/null && fail "temporary directory left behind"
+ls -d "$STATE".new.* 2>/dev/null && fail "temporary directory left behind"
 
 T=$(tcti_of "$STATE")
 check_ek_cert "$T" "$CA/ca.crt" rsa 0x01c00002
