@@ -79,6 +79,25 @@ grep -rqa "$SECRET" "$WORK/sw-enc" && fail "export with --key wrote NV in the cl
 "$TPMCRB" state import-swtpm --from "$WORK/sw-enc" --state "$WORK/imp2" > /dev/null 2> err.txt &&
     fail "imported encrypted swtpm files without a key"
 
+# serve --key: the TPM it manufactures and the state it saves at SIGTERM
+# are sealed; pipe opens them with the key only (--power-cycle: no client
+# ever sent TPM2_Startup to the served TPM, so its saved state is not one
+# to resume).
+truncate -s 64K ram
+"$TPMCRB" serve --log-level info --shm ram --offset 0 --state "$WORK/served" --key "$K" \
+    2> serve.log &
+SPID=$!
+for _ in $(seq 200); do grep -q "device at" serve.log && break; sleep 0.05; done
+grep -q "device at" serve.log || fail "serve --key did not start: $(cat serve.log)"
+kill -TERM "$SPID"
+wait "$SPID" || fail "serve --key exited with $?: $(cat serve.log)"
+for f in "$WORK"/served/tpm2-*; do
+    [ "$(od -An -tx1 -j36 -N1 "$f" | tr -d ' ')" = 01 ] || fail "$f is not sealed"
+done
+expect_refusal "$(tcti_of "$WORK/served")" "$WORK/served/tpm2-nv.state is encrypted"
+timeout "$LIMIT" tpm2_getrandom -T "$(tcti_of "$WORK/served" --key "$K" --power-cycle)" 4 > /dev/null ||
+    fail "pipe --key cannot open what serve --key saved"
+
 # Snapshot files written by `state convert --key` are sealed; reading one
 # needs the key.
 tail -c +2 "$TPMCRB_SRCDIR/tests/fuzz/corpus/snapshot/command-3" > plain.snap

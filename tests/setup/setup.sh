@@ -58,6 +58,20 @@ grep -q "kept the TPM in $S2 .*issued" out.txt || fail "plain TPM: $(cat out.txt
 check_ek_cert "$(tcti_of "$S2")" "$CA/ca.crt" rsa 0x01c00002
 cmp -s ek-rsa.pem plain-ek.pem || fail "setup changed the EK of an existing TPM"
 
+# --lock-nvram: the certificates can no longer be written.
+S3=$WORK/locked
+"$TPMCRB" setup --state "$S3" --ca "$CA" --lock-nvram > out.txt 2> err.txt ||
+    fail "setup --lock-nvram: $(cat err.txt)"
+timeout "$LIMIT" tpm2_nvreadpublic -T "$(tcti_of "$S3")" 0x01c00002 > pub.txt
+grep -q writelocked pub.txt || fail "certificate index not write-locked: $(cat pub.txt)"
+if printf 'x' | timeout "$LIMIT" tpm2_nvwrite -T "$(tcti_of "$S3")" -C p -i - 0x01c0000a \
+        2> /dev/null; then
+    fail "a locked certificate index took a write"
+fi
+check_ek_cert "$(tcti_of "$S3")" "$CA/ca.crt" ecc 0x01c0000a
+timeout "$LIMIT" tpm2_nvreadpublic -T "$T" 0x01c00002 | grep -q writelocked &&
+    fail "the index is locked without --lock-nvram"
+
 # A CA without its key: refused, naming the missing file; nothing changes.
 mkdir "$WORK/halfca"
 cp "$CA/ca.crt" "$WORK/halfca/"

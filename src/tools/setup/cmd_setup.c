@@ -35,7 +35,7 @@ struct setup_opts {
     const char *ca_dir;
     const char *pcr_banks;
     const char *key;
-    bool overwrite, print, ca_given;
+    bool overwrite, print, ca_given, lock_nvram;
     char default_ca[PATH_MAX];
 };
 
@@ -49,11 +49,12 @@ static void usage(FILE *out)
 {
     fprintf(out,
 "usage: tpmcrb setup --state DIR [--overwrite] [--pcr-banks LIST]\n"
-"                    [--ca DIR] [--print] [--key SPEC]\n\n"
+"                    [--ca DIR] [--print] [--lock-nvram] [--key SPEC]\n\n"
 "Manufactures a TPM in DIR with endorsement keys (RSA 2048 and ECC NIST\n"
 "P-256, TCG default templates) and an EK certificate for each in NV\n"
 "(0x01c00002 RSA, 0x01c0000a ECC), signed by a local CA. Run it again and\n"
-"the TPM is kept (certificates it lacks are added); --overwrite replaces it.\n\n"
+"the TPM is kept (certificates it lacks are added); --overwrite replaces it.\n"
+"Run it while no VM or pipe uses the TPM.\n\n"
 "  --state DIR       the TPM's state directory (created if missing)\n"
 "  --overwrite       replace a TPM already in DIR with a new one\n"
 "  --pcr-banks LIST  active PCR banks of a new TPM: comma-separated sha1,\n"
@@ -61,6 +62,8 @@ static void usage(FILE *out)
 "  --ca DIR          CA directory (ca.key + ca.crt); made on first use when\n"
 "                    missing or empty (default: %s)\n"
 "  --print           show the TPM's EK certificates and PCR banks\n"
+"  --lock-nvram      write-lock the certificate indices (as swtpm_setup\n"
+"                    --lock-nvram): they stay until the index is removed\n"
 "  --key file=PATH[,format=hex|binary]\n"
 "                    encrypt the state files with this 256-bit key\n",
             "$XDG_DATA_HOME/tpmcrb/localca or ~/.local/share/tpmcrb/localca");
@@ -93,6 +96,7 @@ static int parse_args(int argc, char **argv, struct setup_opts *o)
         { "ca", required_argument, NULL, 'c' },
         { "print", no_argument, NULL, 'p' },
         { "key", required_argument, NULL, 'k' },
+        { "lock-nvram", no_argument, NULL, 'l' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -110,6 +114,7 @@ static int parse_args(int argc, char **argv, struct setup_opts *o)
         case 'c': o->ca_dir = optarg; o->ca_given = true; break;
         case 'p': o->print = true; break;
         case 'k': o->key = optarg; break;
+        case 'l': o->lock_nvram = true; break;
         case 'h': return 1;
         default: return -1;
         }
@@ -247,10 +252,14 @@ static int provision(const struct setup_opts *o, const char *dir,
     if ((err = pcr_active_banks(&c, banks, cap)) < 0 ||
         (err = tpm_identity(&c, &id)) < 0)
         goto out;
-    for (int t = EK_RSA2048; t <= EK_ECC_P256; t++)
+    for (int t = EK_RSA2048; t <= EK_ECC_P256; t++) {
         if ((err = provision_ek(&c, ca, &id, (enum ek_type)t, new_tpm,
                                 &res[t])) < 0)
             goto out;
+        if (o->lock_nvram &&
+            (err = nv_write_lock(&c, ek_cert_index((enum ek_type)t))) < 0)
+            goto out;
+    }
 out:
     tpm_client_close(&c);
     return err;
