@@ -114,9 +114,11 @@ sys_root = '$sysroot'
 pkg_config_libdir = ['$multiarch/pkgconfig', '$sysroot/usr/share/pkgconfig']
 
 [built-in options]
-# Debian keeps architecture-specific headers (opensslconf.h) in the
-# multiarch include folder, which pkg-config does not name.
-c_args = ['-idirafter', '$sysroot/usr/include/s390x-linux-gnu']
+# The sysroot's headers are system headers, as on the host (no pedantic
+# warnings from their macros); Debian keeps architecture-specific ones
+# (opensslconf.h) in the multiarch folder, which pkg-config does not name.
+c_args = ['-isystem', '$sysroot/usr/include',
+          '-idirafter', '$sysroot/usr/include/s390x-linux-gnu']
 c_link_args = ['-L$multiarch', '-Wl,-rpath-link,$multiarch']
 
 [host_machine]
