@@ -13,6 +13,8 @@
 #include "core/device.h"
 #include "core/regs.h"
 #include "core/snapshot.h"
+#include "util/byteorder.h"
+#include "util/clock.h"
 #include "util/tpm_cmd.h"
 
 #include <sched.h>
@@ -262,7 +264,7 @@ static void check(struct run *r)
          * stays in the page (publishing never overwrites it): the page may
          * differ from the image there until the next poll. */
         for (unsigned i = 0; i < CRB_NUM_DWORDS; i++)
-            FUZZ_CHECK(page[i] == img[i] || r->t == POLL);
+            FUZZ_CHECK(crb_le32_to_cpu(page[i]) == img[i] || r->t == POLL);
         FUZZ_CHECK(img[CRB_LOC_STATE / 4] == c->image[0][CRB_LOC_STATE / 4]);
         FUZZ_CHECK(img[CRB_LOC_CTRL / 4] == 0 && img[CRB_CTRL_REQ / 4] == 0);
         FUZZ_CHECK(img[CRB_CTRL_START / 4] == (running_here ? 1u : 0u));

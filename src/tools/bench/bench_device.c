@@ -5,7 +5,7 @@
  * Linux-style CRB protocol against calling the embedded libtpms backend
  * directly, and how often the response is there at the first status read.
  */
-#include "exec/executor.h"
+#include "util/clock.h"
 #include "util/tpm_cmd.h"
 #include "tools/bench/bench.h"
 #include "tools/cli/commands.h"

@@ -21,7 +21,7 @@
  * backend directly.
  */
 #include "tools/bench/bench_trap.h"
-#include "exec/executor.h"
+#include "util/clock.h"
 #include "util/tpm_cmd.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/crb_driver.h"
@@ -398,7 +398,7 @@ static int callgrind_part(void)
     static const char *const direct[] = {
         "--toggle-collect=trap_cg_direct", NULL };
     static const char *const device[] = {
-        "--toggle-collect=trap_cg_device", "--toggle-collect=run_command",
+        "--toggle-collect=trap_cg_device", "--toggle-collect=executor_run_job",
         "--toggle-collect=crb_executor_wait", NULL };
     double d = callgrind_run("direct", direct, CALLGRIND_COUNT);
     double v = d > 0 ? callgrind_run("device", device, CALLGRIND_COUNT) : d;

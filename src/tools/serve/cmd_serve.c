@@ -110,7 +110,7 @@ static int parse(struct serve_options *o, int argc, char **argv)
     if (!o->offset_set)
         o->offset = o->cfg.base;
     /* Guests of start method 8 tables never request a locality. */
-    o->cfg.locality0_at_reset = o->acpi_dir && o->dev.start_method == 8;
+    o->cfg.locality0_at_reset = o->acpi_dir && o->dev.start_method == TPMCRB_START_METHOD_CRB_ACPI;
     return 0;
 }
 

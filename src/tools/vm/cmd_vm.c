@@ -197,7 +197,7 @@ static int parse_args(int argc, char **argv, struct vm_options *o,
     /* Trap mode answers within the START write: start method 7 needs no
      * ACPI _DSM per command and is what firmware expects. */
     if (o->device == VM_DEVICE_QEMU_PATCHED && !d.start_method_given)
-        o->start_method = 7;
+        o->start_method = TPMCRB_START_METHOD_CRB;
     if (o->arch == VM_ARCH_AARCH64 &&
         vm_arm64_options(o, d.start_method_given) < 0)
         return EXIT_USAGE;

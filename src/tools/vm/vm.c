@@ -89,7 +89,7 @@ void vm_options_init(struct vm_options *o)
 {
     memset(o, 0, sizeof(*o));
     o->memory_mb = 512;
-    o->start_method = 8;
+    o->start_method = TPMCRB_START_METHOD_CRB_ACPI;
     o->layout = TPMCRB_LAYOUT_SPLIT;
     o->localities = TPMCRB_MAX_LOCALITIES;
     o->console_fd = STDOUT_FILENO;
@@ -195,7 +195,7 @@ static int start_shm_device(struct vm_run *v)
     cfg.layout = o->layout;
     cfg.localities = o->localities;
     /* With start method 8 Linux never requests a locality (DESIGN.md §3a). */
-    cfg.locality0_at_reset = o->start_method == 8;
+    cfg.locality0_at_reset = o->start_method == TPMCRB_START_METHOD_CRB_ACPI;
     if (map_guest_ram(v, &cfg) < 0 || write_acpi(v, &cfg) < 0)
         return -1;
     if ((rc = tpmcrb_backend_open(o->backend, &bo, &v->be)) < 0) {

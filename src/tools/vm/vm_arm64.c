@@ -6,7 +6,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#define START_METHOD_CRB 7u
 
 bool vm_arch_parse(const char *name, enum vm_arch *arch)
 {
@@ -43,12 +42,12 @@ int vm_arm64_options(struct vm_options *o, bool start_method_given)
                 "(tpm-tis-device only), and -acpitable reaches no ARM guest\n");
         return -1;
     }
-    if (start_method_given && o->start_method != START_METHOD_CRB) {
+    if (start_method_given && o->start_method != TPMCRB_START_METHOD_CRB) {
         fprintf(stderr, "tpmcrb vm: on aarch64 QEMU's board describes the "
                 "device, with start method 7 only\n");
         return -1;
     }
-    o->start_method = START_METHOD_CRB;
+    o->start_method = TPMCRB_START_METHOD_CRB;
     if (access(VM_AAVMF_CODE, R_OK) != 0 || access(VM_AAVMF_VARS, R_OK) != 0) {
         fprintf(stderr, "tpmcrb vm: %s or %s is missing (Debian: "
                 "qemu-efi-aarch64); ACPI reaches an arm64 guest only through "
