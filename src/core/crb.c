@@ -227,14 +227,14 @@ _Static_assert(CRB_NUM_DWORDS % PUBLISH_BLOCK == 0, "whole blocks");
 static void store_reg(uint32_t *page, uint32_t *img, unsigned i, uint32_t v,
                       bool force)
 {
-    uint32_t old = img[i];
+    uint32_t old = host_to_le32(img[i]);
 
     img[i] = v;
     if (force)
-        crb_le32_store(&page[i], v);
+        le32_store(&page[i], v);
     else /* a guest store not yet seen by crb_take_guest_writes() wins: it
             differs from the new image and is applied next */
-        crb_le32_replace(&page[i], old, v);
+        le32_replace(&page[i], old, v);
 }
 
 static void publish(struct crb_core *c, bool force)
@@ -433,7 +433,12 @@ void crb_complete(struct crb_core *c, const uint8_t *rsp, uint32_t len,
             tpm_error_response(c->rsp_buf, TPM_RC_FAILURE);
     } else {
         memcpy(c->rsp_buf, rsp, len);
-        LOG_TRACE("response rc %#x len %u", tpm_hdr_code(rsp), len);
+        if (crb_log_enabled(TPMCRB_LOG_TRACE)) {
+            char rc[CRB_RC_TEXT_MAX];
+
+            LOG_TRACE("response rc %s len %u",
+                      crb_rc_text(tpm_hdr_code(rsp), rc, sizeof(rc)), len);
+        }
     }
     mark_dirty(c, window_offset(c, c->rsp_buf),
                len >= TPM_HEADER_SIZE && len <= c->rsp_cap ? len : TPM_HEADER_SIZE);
@@ -637,7 +642,7 @@ static bool take_guest_write(struct crb_core *c, unsigned loc, unsigned idx,
                              struct crb_guest_writes *n)
 {
     uint32_t *word = (uint32_t *)(c->regs + (size_t)loc * PAGE) + idx;
-    uint32_t seen = crb_le32_load_acquire(word);
+    uint32_t seen = le32_load_acquire(word);
 
     if (seen == c->image[loc][idx])
         return false;
@@ -647,7 +652,7 @@ static bool take_guest_write(struct crb_core *c, unsigned loc, unsigned idx,
         n->writes++;
         if (crb_write_reg(c, loc, idx * 4, seen, 0xFFFFFFFFu))
             n->commands++;
-        again = crb_le32_exchange(word, c->image[loc][idx]);
+        again = le32_exchange(word, c->image[loc][idx]);
         if (again == seen)
             break;
         seen = again; /* written again meanwhile: apply that too */

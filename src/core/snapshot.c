@@ -71,13 +71,13 @@ struct wr {
 
 static void put32(struct wr *w, uint32_t v)
 {
-    crb_put_le32(w->p + w->off, v);
+    put_le32(w->p + w->off, v);
     w->off += 4;
 }
 
 static void put64(struct wr *w, uint64_t v)
 {
-    crb_put_le64(w->p + w->off, v);
+    put_le64(w->p + w->off, v);
     w->off += 8;
 }
 
@@ -88,8 +88,8 @@ static void put_bytes(struct wr *w, const void *src, size_t n)
     w->off += n;
 }
 
-#define rd32 crb_get_le32
-#define wr32 crb_put_le32
+#define rd32 get_le32
+#define wr32 put_le32
 
 /* Reads from a payload whose length was checked beforehand. */
 struct rd {
@@ -107,7 +107,7 @@ static uint32_t get32(struct rd *r)
 
 static uint64_t get64(struct rd *r)
 {
-    uint64_t v = crb_get_le64(r->p + r->off);
+    uint64_t v = get_le64(r->p + r->off);
 
     r->off += 8;
     return v;

@@ -9,8 +9,9 @@
  * whichever thread calls crb_executor_run_pending() (the poll transport's
  * own thread: one spinning thread fewer than a hand-off, on hosts with few
  * cores). The hand-off to the worker spins on both sides before it falls
- * back to a futex: a sleeping hand-off costs far more per command than a
- * guest's command takes and throws away what synchronous completion gains.
+ * back to sleeping (os/os.h): a sleeping hand-off costs far more per
+ * command than a guest's command takes and throws away what synchronous
+ * completion gains.
  * The spins are short, though: when there are more runnable threads than
  * cores, a waiter that spins away its whole bound keeps the worker it
  * waits for off the CPU.
@@ -18,6 +19,7 @@
 #ifndef TPMCRB_EXECUTOR_H
 #define TPMCRB_EXECUTOR_H
 
+#include "os/os.h"
 #include "tpmcrb.h"
 
 #include <pthread.h>
@@ -41,10 +43,11 @@ struct crb_executor {
 
     pthread_t thread;
     bool started;
-    _Atomic uint32_t submitted;  /* futex word: jobs handed over */
-    _Atomic uint32_t completed;  /* futex word: jobs finished */
+    _Atomic uint32_t submitted;  /* jobs handed over (the worker sleeps on it) */
+    _Atomic uint32_t completed;  /* jobs finished (submitters sleep on it) */
     _Atomic uint32_t done_waiters; /* submitters asleep on completed */
-    _Atomic uint32_t waiters;    /* worker asleep on the futex */
+    _Atomic uint32_t waiters;    /* worker asleep on submitted */
+    struct os_waitq submitted_q, completed_q;
     _Atomic bool stop;
     _Atomic bool inline_mode, inline_pending;
     uint8_t rsp[TPMCRB_SPLIT_BUFFER_SIZE];
@@ -61,7 +64,7 @@ void crb_executor_stop(struct crb_executor *e);
 uint32_t crb_executor_submit(struct crb_executor *e, unsigned locality,
                              const uint8_t *cmd, uint32_t len, bool to_worker);
 /* Wait until job @seq has completed or @bound_us passed: spin first, then
- * sleep on a futex for the rest of the bound. True when it completed. */
+ * sleep for the rest of the bound. True when it completed. */
 bool crb_executor_wait(struct crb_executor *e, uint32_t seq, uint64_t bound_us);
 bool crb_executor_done(struct crb_executor *e, uint32_t seq);
 

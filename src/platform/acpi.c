@@ -6,6 +6,7 @@
  */
 #include "core/crb.h"
 #include "platform/aml.h"
+#include "util/abi.h"
 #include "util/log.h"
 #include "tpmcrb.h"
 
@@ -42,6 +43,7 @@
 void tpmcrb_acpi_options_init(struct tpmcrb_acpi_options *o)
 {
     memset(o, 0, sizeof(*o));
+    o->size = sizeof(*o);
     o->base = TPMCRB_X86_BASE;
     o->layout = TPMCRB_LAYOUT_SPLIT;
     o->localities = TPMCRB_MAX_LOCALITIES;
@@ -56,7 +58,7 @@ void tpmcrb_acpi_options_init(struct tpmcrb_acpi_options *o)
 static struct tpmcrb_config geometry(const struct tpmcrb_acpi_options *o)
 {
     struct tpmcrb_config cfg = {
-        .base = o->base, .layout = o->layout, .localities = o->localities,
+        .size = sizeof(cfg), .base = o->base, .layout = o->layout, .localities = o->localities,
     };
 
     return cfg;
@@ -264,6 +266,8 @@ int tpmcrb_acpi_build(const struct tpmcrb_acpi_options *o,
     int rc;
 
     if (!o || !tpm2 || !tpm2_len || !ssdt || !ssdt_len)
+        return -EINVAL;
+    if (CRB_ABI_CHECK(o, struct tpmcrb_acpi_options) < 0)
         return -EINVAL;
     rc = check_options(o);
     if (rc)

@@ -9,6 +9,7 @@
  * reads, and a hand-off would add a third spinning thread.
  */
 #include "core/device_io.h"
+#include "os/os.h"
 #include "util/clock.h"
 #include "util/log.h"
 
@@ -70,7 +71,7 @@ int tpmcrb_poller_start(struct tpmcrb_device *dev, struct tpmcrb_poller **out)
         free(p);
         return -err;
     }
-    pthread_setname_np(p->thread, "tpmcrb-poll"); /* for top -H, perf */
+    os_thread_name(p->thread, "tpmcrb-poll"); /* for top -H, perf */
     *out = p;
     return 0;
 }

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Little-endian words in memory another party reads: the register pages a
- * guest maps, and files. The CRB registers are little-endian whatever the
- * host is; everything that stores or loads a register dword of a page goes
- * through these, so byte order lives here and nowhere else. On a
- * little-endian host they compile to plain (atomic) accesses.
+ * Byte order. What a guest sees (register pages, buffers) and what files
+ * hold is little-endian on every host; values in the program are in host
+ * order. These are the only conversions between the two: a register dword
+ * in guest memory is moved with the le32_* accessors below (single-copy
+ * atomic, as a guest or another thread may access it at the same time),
+ * bytes of files and wire formats with get_le* / put_le*. On a
+ * little-endian host they compile to plain accesses.
  */
 #ifndef TPMCRB_BYTEORDER_H
 #define TPMCRB_BYTEORDER_H
@@ -12,64 +14,64 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-#define CRB_HOST_BIG_ENDIAN 1
-#else
-#define CRB_HOST_BIG_ENDIAN 0
+#if !defined(__BYTE_ORDER__) || !defined(__ORDER_LITTLE_ENDIAN__) || \
+    !defined(__ORDER_BIG_ENDIAN__)
+#error "the compiler must define __BYTE_ORDER__ (GCC and Clang do)"
 #endif
 
-/* A host value as the little-endian word it is in memory, and back (the
- * same swap both ways). */
-static inline uint32_t crb_cpu_to_le32(uint32_t v)
+static inline uint32_t host_to_le32(uint32_t v)
 {
-#if CRB_HOST_BIG_ENDIAN
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
     return __builtin_bswap32(v);
 #else
     return v;
 #endif
 }
 
-static inline uint32_t crb_le32_to_cpu(uint32_t v)
+/* The same swap both ways; two names say which way a value goes. */
+static inline uint32_t le32_to_host(uint32_t v)
 {
-    return crb_cpu_to_le32(v);
+    return host_to_le32(v);
 }
 
-/* Register dwords of a page that a guest or another thread may access at
- * the same time: single-copy atomic, relaxed unless said otherwise. */
-static inline void crb_le32_store(uint32_t *p, uint32_t v)
+/* ------------------------------------------- register dwords in guest memory */
+
+static inline void le32_store(uint32_t *p, uint32_t v)
 {
-    __atomic_store_n(p, crb_cpu_to_le32(v), __ATOMIC_RELAXED);
+    __atomic_store_n(p, host_to_le32(v), __ATOMIC_RELAXED);
 }
 
-static inline uint32_t crb_le32_load_acquire(const uint32_t *p)
+static inline uint32_t le32_load_acquire(const uint32_t *p)
 {
-    return crb_le32_to_cpu(__atomic_load_n(p, __ATOMIC_ACQUIRE));
+    return le32_to_host(__atomic_load_n(p, __ATOMIC_ACQUIRE));
 }
 
 /* Store @v unless *@p no longer holds @old (someone wrote it meanwhile). */
-static inline void crb_le32_replace(uint32_t *p, uint32_t old, uint32_t v)
+static inline void le32_replace(uint32_t *p, uint32_t old, uint32_t v)
 {
-    uint32_t expected = crb_cpu_to_le32(old);
+    uint32_t expected = host_to_le32(old);
 
-    __atomic_compare_exchange_n(p, &expected, crb_cpu_to_le32(v), false,
+    __atomic_compare_exchange_n(p, &expected, host_to_le32(v), false,
                                 __ATOMIC_RELAXED, __ATOMIC_RELAXED);
 }
 
 /* Store @v and return what was there. */
-static inline uint32_t crb_le32_exchange(uint32_t *p, uint32_t v)
+static inline uint32_t le32_exchange(uint32_t *p, uint32_t v)
 {
-    return crb_le32_to_cpu(__atomic_exchange_n(p, crb_cpu_to_le32(v),
-                                               __ATOMIC_ACQ_REL));
+    return le32_to_host(__atomic_exchange_n(p, host_to_le32(v),
+                                            __ATOMIC_ACQ_REL));
 }
 
-/* Byte streams (files, snapshots): unaligned little-endian fields. */
-static inline uint32_t crb_get_le32(const uint8_t *p)
+/* ------------------------------------------- bytes of files and wire formats */
+
+/* Little-endian bytes at any alignment. */
+static inline uint32_t get_le32(const uint8_t *p)
 {
     return p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
            (uint32_t)p[3] << 24;
 }
 
-static inline void crb_put_le32(uint8_t *p, uint32_t v)
+static inline void put_le32(uint8_t *p, uint32_t v)
 {
     p[0] = (uint8_t)v;
     p[1] = (uint8_t)(v >> 8);
@@ -77,15 +79,15 @@ static inline void crb_put_le32(uint8_t *p, uint32_t v)
     p[3] = (uint8_t)(v >> 24);
 }
 
-static inline uint64_t crb_get_le64(const uint8_t *p)
+static inline uint64_t get_le64(const uint8_t *p)
 {
-    return crb_get_le32(p) | (uint64_t)crb_get_le32(p + 4) << 32;
+    return get_le32(p) | (uint64_t)get_le32(p + 4) << 32;
 }
 
-static inline void crb_put_le64(uint8_t *p, uint64_t v)
+static inline void put_le64(uint8_t *p, uint64_t v)
 {
-    crb_put_le32(p, (uint32_t)v);
-    crb_put_le32(p + 4, (uint32_t)(v >> 32));
+    put_le32(p, (uint32_t)v);
+    put_le32(p + 4, (uint32_t)(v >> 32));
 }
 
 #endif
