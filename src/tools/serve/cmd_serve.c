@@ -4,13 +4,7 @@
  * process (QEMU with memory-backend-file,share=on) maps as guest RAM. Runs
  * until SIGINT/SIGTERM, then powers the TPM off so its state is saved.
  */
-#include "tools/cli/acpi_files.h"
-#include "tools/cli/cli_number.h"
-#include "tools/cli/commands.h"
-#include "tools/cli/tool_log.h"
-#include "tools/cli/device_options.h"
-#include "tpmcrb.h"
-#include "util/log.h"
+#include "tools/tool.h"
 
 #include <errno.h>
 #include <fcntl.h>

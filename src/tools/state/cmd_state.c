@@ -5,14 +5,9 @@
  * library's own loader, so what is printed is what a device would get.
  */
 #include "tools/state/cmd_state.h"
-#include "tools/cli/commands.h"
-#include "tools/cli/tool_log.h"
-#include "tools/cli/device_options.h"
+#include "tools/tool.h"
 #include "core/regs.h"
 #include "core/snapshot.h"
-#include "util/tpm_cmd.h"
-#include "tpmcrb.h"
-#include "util/log.h"
 
 #include <errno.h>
 #include <getopt.h>

@@ -1,39 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "tools/vm/vm_arm64.h"
 #include "tools/vm/vm_patched_qemu.h"
-#include "util/log.h"
+#include "tools/tool.h"
 
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-
-
-bool vm_arch_parse(const char *name, enum vm_arch *arch)
-{
-    if (!strcmp(name, "x86_64"))
-        *arch = VM_ARCH_X86_64;
-    else if (!strcmp(name, "aarch64") || !strcmp(name, "arm64"))
-        *arch = VM_ARCH_AARCH64;
-    else
-        return false;
-    return true;
-}
-
-const char *vm_arch_name(enum vm_arch arch)
-{
-    return arch == VM_ARCH_AARCH64 ? "aarch64" : "x86_64";
-}
-
-const char *vm_arch_qemu(enum vm_arch arch)
-{
-    return arch == VM_ARCH_AARCH64 ? "qemu-system-aarch64"
-                                   : "qemu-system-x86_64";
-}
-
-const char *vm_arch_prepare_script(enum vm_arch arch)
-{
-    return arch == VM_ARCH_AARCH64 ? "prepare-arm64.sh" : "prepare.sh";
-}
 
 int vm_arm64_options(struct vm_options *o, bool start_method_given)
 {
