@@ -10,6 +10,8 @@
  *   cli/device_options.h  the device options every command shares
  *   cli/tool_log.h        --log-level/--log-file, the one message format
  *   cli/file_io.h         whole files, atomic writes, fd_write_all
+ *   cli/state_key.h       --key: the state store's encryption at rest
+ *   cli/tpm_dir.h         a TPM state directory as the tools use it
  *   cli/data_dir.h        where the installed data (guest scripts) is
  *   cli/acpi_files.h      the ACPI tables as files
  *   cli/crb_driver.h      a CRB client that drives a device as Linux does
@@ -27,8 +29,10 @@
 #include "tools/cli/data_dir.h"
 #include "tools/cli/device_options.h"
 #include "tools/cli/file_io.h"
+#include "tools/cli/state_key.h"
 #include "tools/cli/subcommand.h"
 #include "tools/cli/tool_log.h"
+#include "tools/cli/tpm_dir.h"
 #include "tpmcrb.h"
 #include "util/clock.h"
 #include "util/log.h"
