@@ -430,7 +430,7 @@ static void test_readonly_registers(void **state)
 static void test_start_from_inactive_locality(void **state)
 {
     const uint32_t loc1 = TPMCRB_PAGE_SIZE;
-    struct tpmcrb_stats st0, st1;
+    struct tpmcrb_stats st0 = TPMCRB_STATS_INIT, st1 = TPMCRB_STATS_INIT;
     struct cmd c;
     uint32_t buf;
     int r1;
