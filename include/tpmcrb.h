@@ -152,7 +152,9 @@ typedef void (*tpmcrb_log_fn)(enum tpmcrb_log_level level, const char *msg,
                               void *opaque);
 
 /* Messages up to and including @max_level go to @fn (NULL: stderr, one line
- * each, prefixed with the level). Default: WARN to stderr. */
+ * each: "tpmcrb: LEVEL: message"). Default: WARN to stderr. @fn may be
+ * called from any of a device's threads, with the device lock held: it
+ * must not call back into the library. */
 TPMCRB_API
 void tpmcrb_log_set(enum tpmcrb_log_level max_level, tpmcrb_log_fn fn,
                     void *opaque);

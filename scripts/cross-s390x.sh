@@ -141,7 +141,7 @@ ninja -C "$build" --quiet
 # out (no binfmt_misc is assumed for s390x binaries). The libtpms
 # conformance suite runs too: it is C and exercises the whole stack.
 tests=(os-wait core-registers core-replay-firmware-and-linux snapshot migrate
-       snapshot-fixtures state-store state-cipher libtpms-backend passthrough-backend
+       snapshot-fixtures state-store state-cipher swtpm-files libtpms-backend passthrough-backend
        platform-aml platform-acpi transport-poll conformance-libtpms
        fuzz-regs-corpus fuzz-snapshot-corpus fuzz-tpm-cmd-corpus)
 known=$(meson test -C "$build" --list 2>/dev/null)

@@ -36,9 +36,11 @@ static inline uint32_t le32_to_host(uint32_t v)
 
 /* ------------------------------------------- register dwords in guest memory */
 
-static inline void le32_store(uint32_t *p, uint32_t v)
+/* Release: a reader that sees @v with an acquire load also sees what was
+ * written before it (a response before START reads 0). */
+static inline void le32_store_release(uint32_t *p, uint32_t v)
 {
-    __atomic_store_n(p, host_to_le32(v), __ATOMIC_RELAXED);
+    __atomic_store_n(p, host_to_le32(v), __ATOMIC_RELEASE);
 }
 
 static inline uint32_t le32_load_acquire(const uint32_t *p)
@@ -46,13 +48,14 @@ static inline uint32_t le32_load_acquire(const uint32_t *p)
     return le32_to_host(__atomic_load_n(p, __ATOMIC_ACQUIRE));
 }
 
-/* Store @v unless *@p no longer holds @old (someone wrote it meanwhile). */
-static inline void le32_replace(uint32_t *p, uint32_t old, uint32_t v)
+/* Store @v (release, as le32_store_release) unless *@p no longer holds
+ * @old: someone wrote it meanwhile. */
+static inline void le32_replace_release(uint32_t *p, uint32_t old, uint32_t v)
 {
     uint32_t expected = host_to_le32(old);
 
     __atomic_compare_exchange_n(p, &expected, host_to_le32(v), false,
-                                __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+                                __ATOMIC_RELEASE, __ATOMIC_RELAXED);
 }
 
 /* Store @v and return what was there. */

@@ -37,6 +37,9 @@ other=$(grep -v '^tpmcrb pipe: error: ' "$work/err")
 grep -q "^tpmcrb pipe: error: unrecognized option '--no-such-option'" "$work/err" ||
     bad "getopt's message: $(head -n 2 "$work/err")"
 grep -q '^usage: tpmcrb pipe' "$work/err" || bad "no usage after a usage error"
+"$TPMCRB" bench pipe --no-such-option > /dev/null 2> "$work/err"
+grep -q "^tpmcrb bench: error: unrecognized option '--no-such-option'" "$work/err" ||
+    bad "a benchmark's getopt message: $(head -n 1 "$work/err")"
 
 # --log-file: 0600, timestamped lines at the level asked; errors also on
 # stderr; symlinks refused.

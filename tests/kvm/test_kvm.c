@@ -6,8 +6,8 @@
  * that misbehaving guests get no more than §3 allows.
  *
  * Needs /dev/kvm; exits 77 (skipped) without it. Where the host has none,
- * the kvm-nested test runs this program inside a QEMU TCG guest that has
- * (examples/kvm-vmm/nested-test.sh).
+ * examples/kvm-vmm/nested-test.sh runs this program inside a QEMU TCG
+ * guest that has.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -566,8 +566,8 @@ int main(void)
 
     if (access("/dev/kvm", R_OK | W_OK) != 0) {
         printf("SKIP: /dev/kvm: %s. These tests need KVM; where the host has "
-               "none, the kvm-nested test runs them in a QEMU TCG guest "
-               "(examples/kvm-vmm/nested-test.sh).\n", strerror(errno));
+               "none, examples/kvm-vmm/nested-test.sh runs them in a QEMU "
+               "TCG guest.\n", strerror(errno));
         return 77;
     }
     return cmocka_run_group_tests(tests, NULL, NULL);
