@@ -11,13 +11,8 @@
  *     backend, and what an fsync of the volatile state would add.
  */
 #include "backend/state_store.h"
-#include "tools/cli/state_key.h"
-#include "tools/cli/tool_log.h"
-#include "util/tpm_cmd.h"
+#include "tools/tool.h"
 #include "tools/bench/bench.h"
-#include "tools/cli/commands.h"
-#include "tpmcrb.h"
-#include "util/log.h"
 
 #include <errno.h>
 #include <fcntl.h>

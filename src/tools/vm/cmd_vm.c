@@ -1,14 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* `tpmcrb vm`: a Linux guest under QEMU with a tpmcrb TPM. */
-#include "tools/cli/cli_number.h"
-#include "tools/cli/commands.h"
-#include "tools/cli/tool_log.h"
-#include "tools/cli/device_options.h"
-#include "tools/cli/state_key.h"
+#include "tools/tool.h"
 #include "tools/vm/vm.h"
 #include "tools/vm/vm_arm64.h"
 #include "tools/vm/vm_patched_qemu.h"
-#include "util/log.h"
 
 #include <getopt.h>
 #include <signal.h>
@@ -205,7 +200,7 @@ static int parse_args(int argc, char **argv, struct vm_options *o,
     /* Trap mode answers within the START write: start method 7 needs no
      * ACPI _DSM per command and is what firmware expects. */
     if (o->device == VM_DEVICE_QEMU_PATCHED && !d.start_method_given)
-        o->start_method = 7;
+        o->start_method = TPMCRB_START_METHOD_CRB;
     if (o->arch == VM_ARCH_AARCH64 &&
         vm_arm64_options(o, d.start_method_given) < 0)
         return EXIT_USAGE;
