@@ -240,8 +240,10 @@ static int provision(const struct setup_opts *o, const char *dir,
         if (err < 0)
             return err;
     }
-    /* A fresh boot: the allocation takes effect at the TPM reset. */
-    if ((err = tpm_client_open(&c, dir, new_tpm)) < 0)
+    /* A fresh boot: the allocation takes effect at the TPM reset, and on a
+     * kept TPM it undoes what firmware did to the platform hierarchy (a
+     * random platformAuth, as OVMF sets) in the state saved last. */
+    if ((err = tpm_client_open(&c, dir, true)) < 0)
         return err;
     if ((err = pcr_active_banks(&c, banks, cap)) < 0 ||
         (err = tpm_identity(&c, &id)) < 0)
