@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Trap mode on KVM (DESIGN.md §7): the freestanding guest of
+ * Trap mode on KVM (docs/design.md, "One command, three transports"):
+ * the freestanding guest of
  * examples/kvm-vmm drives the CRB protocol in Linux's order through each
  * mapping, and the host checks the responses, the exits they cost, and
- * that misbehaving guests get no more than §3 allows.
+ * that misbehaving guests get no more than the register rules allow.
  *
  * Needs /dev/kvm; exits 77 (skipped) without it. Where the host has none,
  * examples/kvm-vmm/nested-test.sh runs this program inside a QEMU TCG
@@ -388,7 +389,7 @@ static void test_full_trap(void **state)
 }
 
 /* Writes to LOC_STATE, LOC_STS, INTF_ID_HI and CTRL_STS of every locality
- * exit and change nothing (§3: they are read-only); the TPM still works. */
+ * exit and change nothing (they are read-only); the TPM still works. */
 static void test_readonly_registers(void **state)
 {
     static const uint32_t ro[] = { 0x00, 0x0C, 0x34, 0x44 };
@@ -425,7 +426,7 @@ static void test_readonly_registers(void **state)
 }
 
 /* Locality 0 holds the TPM with a command in the buffer; START written in
- * locality 1's page is ignored (§3: only the active locality starts), and
+ * locality 1's page is ignored (only the active locality starts), and
  * the same START from locality 0 then runs the command. */
 static void test_start_from_inactive_locality(void **state)
 {
@@ -465,7 +466,7 @@ static void test_start_from_inactive_locality(void **state)
 }
 
 /* A header size below 10 or beyond the buffer: TPM_RC_COMMAND_SIZE from
- * the device, the backend never called (§3), in both layouts. */
+ * the device, the backend never called, in both layouts. */
 static void test_bad_size(void **state)
 {
     enum tpmcrb_layout layouts[] = { TPMCRB_LAYOUT_SPLIT, TPMCRB_LAYOUT_COMPAT };
