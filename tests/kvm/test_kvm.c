@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "tpm_commands.h"
 #include "util/tpm_cmd.h"
 #include "vmm.h"
 
@@ -27,8 +28,6 @@
 
 #define TEST_PCR        16u          /* debug PCR */
 #define TPM_CC_Hash     0x17Du
-#define TPM_RS_PW       0x40000009u
-#define TPM_ALG_SHA256  0x000Bu
 #define TPM_RH_NULL     0x40000007u
 /* Answered by the probe backend itself with the command echoed back: the
  * one way to get a response as large as the buffer, since TPM 2.0 limits
@@ -113,43 +112,27 @@ static struct cmd *simple(struct cmd *c, uint32_t code, const void *p,
 
 static struct cmd *startup(struct cmd *c)
 {
-    return simple(c, TPM_CC_Startup, "\0\0", 2);
+    c->len = tc_startup(c->b, TPM_SU_CLEAR);
+    return c;
 }
 
 static struct cmd *getrandom(struct cmd *c, uint16_t n)
 {
-    uint8_t p[2];
-
-    tpm_put_be16(p, n);
-    return simple(c, TPM_CC_GetRandom, p, 2);
+    c->len = tc_get_random(c->b, n);
+    return c;
 }
 
 static struct cmd *pcr_extend(struct cmd *c, uint32_t pcr,
                               const uint8_t digest[32])
 {
-    uint8_t *b = c->b + TPM_HEADER_SIZE;
-
-    tpm_put_be32(b, pcr);
-    tpm_put_be32(b + 4, 9);          /* authorizationSize: empty password */
-    tpm_put_be32(b + 8, TPM_RS_PW);
-    memset(b + 12, 0, 5);            /* nonce, attributes, hmac */
-    tpm_put_be32(b + 17, 1);         /* one digest */
-    tpm_put_be16(b + 21, TPM_ALG_SHA256);
-    memcpy(b + 23, digest, 32);
-    c->len = TPM_HEADER_SIZE + 23 + 32;
-    tpm_put_be16(c->b, TPM_ST_SESSIONS);
-    tpm_put_be32(c->b + 2, c->len);
-    tpm_put_be32(c->b + 6, TPM_CC_PCR_Extend);
+    c->len = tc_pcr_extend_digest(c->b, pcr, digest);
     return c;
 }
 
 static struct cmd *pcr_read(struct cmd *c, uint32_t pcr)
 {
-    uint8_t p[10] = { 0, 0, 0, 1, 0, 0, 3, 0, 0, 0 };
-
-    tpm_put_be16(p + 4, TPM_ALG_SHA256);
-    p[7 + pcr / 8] = (uint8_t)(1u << (pcr % 8));
-    return simple(c, TPM_CC_PCR_Read, p, sizeof(p));
+    c->len = tc_pcr_read(c->b, 1u << pcr);
+    return c;
 }
 
 static struct cmd *hash(struct cmd *c, const uint8_t *data, uint16_t n)
