@@ -6,6 +6,7 @@
  * SIGTERM or SIGHUP. Children also get SIGTERM if we die (vm_spawn), and
  * guest RAM is a memfd, so not even SIGKILL leaves shared memory behind.
  */
+#include "backend/state_probe.h"
 #include "tools/vm/vm.h"
 #include "tools/tool.h"
 #include "tools/vm/vm_arm64.h"
@@ -246,6 +247,8 @@ static int start_shm_device(struct vm_run *v)
 static int start_stock_device(struct vm_run *v)
 {
     const char *state = v->o->state_dir;
+    enum state_dir_kind kind;
+    char what[256];
 
     if (!state) {
         snprintf(v->swtpm_state, sizeof(v->swtpm_state), "%s/swtpm-state",
@@ -255,6 +258,11 @@ static int start_stock_device(struct vm_run *v)
             return -1;
         }
         state = v->swtpm_state;
+    } else if ((kind = state_dir_probe(state, what, sizeof(what))) ==
+                   STATE_DIR_TPMCRB || kind == STATE_DIR_FOREIGN ||
+               kind == STATE_DIR_ERROR) {
+        state_dir_refuse(state, kind, what);
+        return -1;
     } else if (mkdir(state, 0700) < 0 && errno != EEXIST) {
         LOG_ERROR("%s: %s", state, strerror(errno));
         return -1;
