@@ -190,7 +190,8 @@ static bool g_wait(struct vm *vm, uint32_t reg, uint32_t mask, uint32_t want)
     return true;
 }
 
-/* One command the way Linux's tpm_crb sends it (DESIGN.md §3a). */
+/* One command the way Linux's tpm_crb sends it (docs/design.md, "The register
+ * interface"). */
 static bool g_command(struct vm *vm, const uint8_t *cmd, uint32_t len,
                       uint8_t *rsp)
 {
