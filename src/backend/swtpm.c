@@ -32,6 +32,7 @@
  *    without waiting for its answer so that the caller never blocks.
  */
 #include "backend/backends.h"
+#include "backend/state_probe.h"
 #include "backend/test_hooks.h"
 #include "util/log.h"
 #include "util/tpm_cmd.h"
@@ -1250,6 +1251,15 @@ static int prepare_state_dir(struct swtpm *s, const char *dir)
     int rc;
 
     if (dir) {
+        char what[256];
+        enum state_dir_kind kind = state_dir_probe(dir, what, sizeof(what));
+
+        /* swtpm makes a TPM wherever it finds none of its own. */
+        if (kind == STATE_DIR_TPMCRB || kind == STATE_DIR_FOREIGN ||
+            kind == STATE_DIR_ERROR) {
+            state_dir_refuse(dir, kind, what);
+            return -EEXIST;
+        }
         s->state_dir = realpath(dir, NULL);
         if (!s->state_dir && (rc = make_dir(dir)) < 0) {
             LOG_ERROR("swtpm: cannot create state directory %s: %s", dir,
