@@ -221,7 +221,8 @@ static int start_shm_device(struct vm_run *v)
     tpmcrb_config_init(&cfg);
     cfg.layout = o->layout;
     cfg.localities = o->localities;
-    /* With start method 8 Linux never requests a locality (DESIGN.md §3a). */
+    /* With start method 8 Linux never requests a locality (docs/design.md,
+     * "Running under QEMU"). */
     cfg.locality0_at_reset = o->start_method == TPMCRB_START_METHOD_CRB_ACPI;
     if (map_guest_ram(v, &cfg) < 0 || write_acpi(v, &cfg) < 0)
         return -1;
