@@ -789,8 +789,11 @@ int crb_libtpms_open(const struct tpmcrb_backend_options *opts,
     be->base.ops = &libtpms_ops;
     be->sync = opts->sync;
     be->power_cycle = opts->power_cycle;
-    if (opts->state_dir && (err = state_store_open(opts->state_dir,
-                                                   &be->store)) < 0) {
+    if (opts->state_dir &&
+        (err = state_store_open_as(opts->state_dir,
+                                   opts->sync == TPMCRB_STATE_SYNC_OWNER
+                                       ? STATE_STORE_OWNER : STATE_STORE_SHARED,
+                                   &be->store)) < 0) {
         free(be);
         goto fail;
     }
