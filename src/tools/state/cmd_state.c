@@ -13,10 +13,13 @@
 #include "tpmcrb.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
 
 #define MAX_FILE (256u << 20)
 
@@ -93,22 +96,39 @@ static int read_file(const char *path, uint8_t **out, size_t *len)
     return 0;
 }
 
+/* Outputs carry the TPM's secrets (seeds in the backend state): created
+ * 0600, an existing file made 0600 before it is written, never written
+ * through a symlink. */
 static int write_file(const char *path, const void *p, size_t len)
 {
-    FILE *f = fopen(path, "wb");
-    bool ok;
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+                  0600);
+    const uint8_t *b = p;
+    int err = 0;
 
-    if (!f) {
-        fprintf(stderr, "tpmcrb state: %s: %s\n", path, strerror(errno));
-        return -errno;
+    if (fd < 0 || fchmod(fd, 0600) < 0) {
+        err = -errno;
+        fprintf(stderr, "tpmcrb state: %s: %s\n", path, strerror(-err));
+        if (fd >= 0)
+            close(fd);
+        return err;
     }
-    ok = fwrite(p, 1, len, f) == len;
-    ok = (fclose(f) == 0) && ok;
-    if (!ok) {
-        fprintf(stderr, "tpmcrb state: cannot write %s\n", path);
-        return -EIO;
+    while (len && !err) {
+        ssize_t n = write(fd, b, len);
+
+        if (n < 0 && errno != EINTR)
+            err = -errno;
+        else if (n > 0) {
+            b += n;
+            len -= (size_t)n;
+        }
     }
-    return 0;
+    if (close(fd) < 0 && !err)
+        err = -errno;
+    if (err)
+        fprintf(stderr, "tpmcrb state: cannot write %s: %s\n", path,
+                strerror(-err));
+    return err;
 }
 
 /* ------------------------------------------------------------ QEMU page */

@@ -7,6 +7,7 @@
  * guest RAM is a memfd, so not even SIGKILL leaves shared memory behind.
  */
 #include "tools/vm/vm.h"
+#include "backend/state_dir.h"
 #include "tools/cli/acpi_files.h"
 #include "tools/cli/commands.h"
 #include "tools/vm/vm_arm64.h"
@@ -46,6 +47,7 @@ struct vm_run {
     struct tpmcrb_poller *poller;
     /* children */
     pid_t swtpm, qemu;
+    int state_lock;                   /* the stock swtpm's state directory */
     /* console */
     char line[LINE_MAX_];
     size_t line_len;
@@ -228,9 +230,17 @@ static int start_stock_device(struct vm_run *v)
             return -1;
         }
         state = v->swtpm_state;
-    } else if (mkdir(state, 0700) < 0 && errno != EEXIST) {
-        fprintf(stderr, "tpmcrb vm: %s: %s\n", state, strerror(errno));
-        return -1;
+    } else {
+        /* The VM owns the directory for its life, as the library's owners
+         * do (backend/state_dir.h); swtpm locks only its own files. */
+        int dirfd = state_dir_open(state);
+
+        if (dirfd < 0)
+            return -1;
+        v->state_lock = state_dir_lock(dirfd, state, STATE_DIR_OWNER);
+        close(dirfd);
+        if (v->state_lock < 0)
+            return -1;
     }
     snprintf(v->swtpm_sock, sizeof(v->swtpm_sock), "%s/swtpm.sock", v->tmpdir);
     v->plan.swtpm_sock = v->swtpm_sock;
@@ -367,6 +377,8 @@ static void teardown(struct vm_run *v)
         munmap(v->window, v->plan.tpm_reserved);
     if (v->plan.ram_fd >= 0)
         close(v->plan.ram_fd);
+    if (v->state_lock >= 0)
+        close(v->state_lock);
     if (v->tmpdir[0])
         nftw(v->tmpdir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
     free(v->default_kernel);
@@ -375,7 +387,8 @@ static void teardown(struct vm_run *v)
 
 int vm_run(const struct vm_options *o, struct vm_result *r)
 {
-    struct vm_run v = { .o = o, .swtpm = -1, .qemu = -1, .guest_exit = -1 };
+    struct vm_run v = { .o = o, .swtpm = -1, .qemu = -1, .guest_exit = -1,
+                        .state_lock = -1 };
     struct sigaction old[3];
     int rc = -1;
 
