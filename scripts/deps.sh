@@ -22,6 +22,9 @@ packages=(
     valgrind
     # firmware for the patched-QEMU tests (SeaBIOS comes with QEMU)
     ovmf
+    # big-endian check (scripts/cross-s390x.sh): s390x cross compiler,
+    # qemu-user, and the archive key its private apt setup verifies with
+    gcc-s390x-linux-gnu libc6-dev-s390x-cross qemu-user debian-archive-keyring
     # libFuzzer targets (scripts/fuzz.sh)
     clang libclang-rt-14-dev
 )

@@ -31,13 +31,16 @@ serve_started() {
     return 1
 }
 
-"$TPMCRB" serve --shm "$shm" --offset 0 --state "$STATE" 2>serve.log &
-SERVE=$!
-serve_started serve.log "$SERVE" || fail "serve did not start: $(cat serve.log)"
+# timeout: a failed check never leaves the server running.
+timeout 120 "$TPMCRB" serve --log-level info --shm "$shm" --offset 0 \
+    --state "$STATE" 2>serve.log &
+TIMEOUT=$!
+serve_started serve.log "$TIMEOUT" || fail "serve did not start: $(cat serve.log)"
+SERVE=$(pgrep -P "$TIMEOUT")
 
 # A second owner and a pipe are refused, naming the owner's pid.
 truncate -s 64K "$shm.2"
-if "$TPMCRB" serve --shm "$shm.2" --offset 0 --state "$STATE" 2>serve2.log; then
+if timeout 10 "$TPMCRB" serve --shm "$shm.2" --offset 0 --state "$STATE" 2>serve2.log; then
     fail "a second serve on $STATE started"
 fi
 grep -q "in use by process $SERVE " serve2.log ||
@@ -47,7 +50,7 @@ if t2 getrandom 4 >/dev/null 2>pipe.err; then
 fi
 grep -q "in use by process $SERVE " pipe.err ||
     fail "pipe's message does not name pid $SERVE: $(cat pipe.err)"
-kill -TERM "$SERVE"; wait "$SERVE" || fail "serve exited with $?"
+kill -TERM "$SERVE"; wait "$TIMEOUT" || fail "serve exited with $?"
 
 # A live pipe (stdin held open) refuses an owner but not another pipe.
 pipes_gone
@@ -61,7 +64,7 @@ for _ in $(seq 200); do
 done
 [ -e "$STATE/rm-client.$PIPE" ] || fail "the pipe never registered: $(cat pipe1.err)"
 t2 getrandom 4 >/dev/null || fail "a second pipe beside a live one"
-if "$TPMCRB" serve --shm "$shm" --offset 0 --state "$STATE" 2>serve3.log; then
+if timeout 10 "$TPMCRB" serve --shm "$shm" --offset 0 --state "$STATE" 2>serve3.log; then
     fail "serve started beside a live pipe"
 fi
 grep -q "in use by process $PIPE " serve3.log ||

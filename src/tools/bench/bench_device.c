@@ -10,6 +10,7 @@
 #include "tools/bench/bench.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/crb_driver.h"
+#include "util/log.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -70,7 +71,7 @@ static int run_mode(struct tpmcrb_backend *be, const struct mode *m,
     struct tpmcrb_poller *poller = NULL;
     struct crb_driver d = { .full_trap = m->full_trap,
                             .shared_memory = m->shared_memory };
-    struct tpmcrb_stats st;
+    struct tpmcrb_stats st = TPMCRB_STATS_INIT;
     uint64_t t0;
     double us;
     int err;
@@ -92,7 +93,10 @@ static int run_mode(struct tpmcrb_backend *be, const struct mode *m,
     us = (double)(crb_now_ns() - t0) / 1e3 / count;
     tpmcrb_get_stats(dev, &st);
     if (err > 0) {
-        fprintf(stderr, "TPM2_GetRandom failed with rc %#x\n", (unsigned)err);
+        char rc[CRB_RC_TEXT_MAX];
+
+        LOG_ERROR("TPM2_GetRandom failed with rc %s",
+                  crb_rc_text((uint32_t)err, rc, sizeof(rc)));
         err = -EPROTO;
     }
     if (err == 0) {
@@ -146,7 +150,7 @@ int bench_device(int argc, char **argv)
     }
     tpmcrb_backend_close(be);
     if (err) {
-        fprintf(stderr, "tpmcrb bench device: %s\n", strerror(-err));
+        LOG_ERROR("%s", strerror(-err));
         return EXIT_RUNTIME;
     }
     return EXIT_OK;

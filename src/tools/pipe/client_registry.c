@@ -113,7 +113,7 @@ int registry_reap(struct client_registry *r, registry_dead_fn dead, void *ctx)
             continue;
         }
         n = read_record(fd, handles);
-        LOG_DEBUG("pipe: %s/%s belonged to a client that died (%u session(s))",
+        LOG_DEBUG("%s/%s belonged to a client that died (%u session(s))",
                   r->dir, e->d_name, n);
         err = dead(ctx, handles, n);
         if (!err)
@@ -140,7 +140,7 @@ int registry_open(struct client_registry *r, const char *dir,
     r->lockfd = state_dir_openat(r->dirfd, RM_LOCK, O_RDWR | O_CREAT);
     if (r->lockfd < 0) {
         err = -errno;
-        LOG_ERROR("pipe: cannot open %s/%s: %s", dir, RM_LOCK, strerror(-err));
+        LOG_ERROR("cannot open %s/%s: %s", dir, RM_LOCK, strerror(-err));
         return err;
     }
     if ((err = lock_fd(r->lockfd, LOCK_EX)) < 0)
@@ -152,13 +152,16 @@ int registry_open(struct client_registry *r, const char *dir,
         unlinkat(r->dirfd, name, 0); /* a dead namesake not reaped */
         r->recfd = state_dir_openat(r->dirfd, name,
                                     O_RDWR | O_CREAT | O_EXCL);
-        if (r->recfd < 0)
-            err = -errno;
-        else if ((err = lock_fd(r->recfd, LOCK_EX | LOCK_NB)) == 0)
-            err = write_record(r->recfd, NULL, 0);
-        if (err)
-            LOG_ERROR("pipe: cannot register in %s/%s: %s", dir, name,
-                      strerror(-err));
+        if (r->recfd < 0 || lock_fd(r->recfd, LOCK_EX | LOCK_NB) < 0) {
+            /* Serve anyway (a full disk must not stop reads); only a
+             * death of this pipe would leave its sessions behind. */
+            LOG_WARN("cannot register in %s/%s: %s; sessions of this "
+                     "client stay in the TPM if it dies", dir, name,
+                     strerror(errno));
+            if (r->recfd >= 0)
+                close(r->recfd);
+            r->recfd = -1;
+        }
     }
     flock(r->lockfd, LOCK_UN);
     return err;
@@ -195,14 +198,14 @@ int registry_begin(struct client_registry *r, bool *interrupted)
     int err;
 
     if ((err = lock_fd(r->lockfd, LOCK_EX)) < 0) {
-        LOG_ERROR("pipe: cannot lock %s/%s: %s", r->dir, RM_LOCK,
+        LOG_ERROR("cannot lock %s/%s: %s", r->dir, RM_LOCK,
                   strerror(-err));
         return err;
     }
     got = pread(r->lockfd, mark, sizeof(mark), 0);
     *interrupted = got == (ssize_t)sizeof(mark) && get32(mark) != 0;
     if (*interrupted)
-        LOG_DEBUG("pipe: pid %u died in the middle of a command",
+        LOG_DEBUG("pid %u died in the middle of a command",
                   get32(mark));
     put32(mark, (uint32_t)r->pid);
     if (pwrite(r->lockfd, mark, sizeof(mark), 0) != (ssize_t)sizeof(mark)) {
@@ -221,7 +224,7 @@ void registry_end(struct client_registry *r)
     if (!r->in_command)
         return;
     if (pwrite(r->lockfd, mark, sizeof(mark), 0) != (ssize_t)sizeof(mark))
-        LOG_WARN("pipe: cannot clear %s/%s: %s", r->dir, RM_LOCK,
+        LOG_WARN("cannot clear %s/%s: %s", r->dir, RM_LOCK,
                  strerror(errno));
     r->in_command = false;
     flock(r->lockfd, LOCK_UN);
@@ -230,10 +233,10 @@ void registry_end(struct client_registry *r)
 int registry_record(struct client_registry *r, const uint32_t *handles,
                     unsigned n)
 {
-    int err = write_record(r->recfd, handles, n);
+    int err = r->recfd < 0 ? 0 : write_record(r->recfd, handles, n);
 
     if (err < 0)
-        LOG_ERROR("pipe: cannot record its sessions in %s: %s", r->dir,
-                  strerror(-err));
+        LOG_WARN("cannot record the client's sessions in %s: %s", r->dir,
+                 strerror(-err));
     return err;
 }

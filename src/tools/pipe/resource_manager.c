@@ -384,7 +384,7 @@ static int put_away(struct resource_manager *rm)
         } else if (rc_is_gone((uint32_t)rc)) {
             object_drop(o);
         } else {
-            LOG_WARN("pipe: cannot save object 0x%08x (rc 0x%lx); it stays "
+            LOG_WARN("cannot save object 0x%08x (rc 0x%lx); it stays "
                      "loaded", RM_VHANDLE_BASE + i, rc);
         }
     }
@@ -402,7 +402,7 @@ static int put_away(struct resource_manager *rm)
             session_drop(rm, s->handle);
             i--; /* the last entry moved here */
         } else {
-            LOG_WARN("pipe: cannot save session 0x%08x (rc 0x%lx); it stays "
+            LOG_WARN("cannot save session 0x%08x (rc 0x%lx); it stays "
                      "loaded", s->handle, rc);
         }
     }
@@ -504,7 +504,7 @@ int rm_release(struct resource_manager *rm)
 
         if ((rc = flush(rm, h)) < 0)
             return (int)rc;
-        LOG_DEBUG("pipe: flushed session 0x%08x at exit (rc 0x%lx)", h, rc);
+        LOG_DEBUG("flushed session 0x%08x at exit (rc 0x%lx)", h, rc);
         session_drop(rm, h);
     }
     return 0;
@@ -530,7 +530,7 @@ int rm_flush_handles(struct resource_manager *rm, const uint32_t *handles,
             continue;
         if ((rc = flush(rm, handles[i])) < 0)
             return (int)rc;
-        LOG_DEBUG("pipe: flushed 0x%08x of a dead client (rc 0x%lx)",
+        LOG_DEBUG("flushed 0x%08x of a dead client (rc 0x%lx)",
                   handles[i], rc);
     }
     return 0;
@@ -576,11 +576,11 @@ int rm_flush_loaded(struct resource_manager *rm)
         if ((rc = list_handles(rm, kinds[k], handles, RM_MAX_OBJECTS, &n)) < 0)
             return (int)rc;
         if (rc > 0) {
-            LOG_WARN("pipe: cannot list the TPM's handles (rc 0x%lx)", rc);
+            LOG_WARN("cannot list the TPM's handles (rc 0x%lx)", rc);
             continue;
         }
         if (n)
-            LOG_INFO("pipe: flushing %u %s left loaded by a client that died "
+            LOG_INFO("flushing %u %s left loaded by a client that died "
                      "in the middle of a command", n,
                      k ? "session(s)" : "object(s)");
         if ((rc = rm_flush_handles(rm, handles, n)) < 0)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "tools/vm/vm_guest.h"
 #include "tools/vm/vm_proc.h"
+#include "util/log.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -55,8 +56,8 @@ int vm_guest_default(const char *prepare_script, char **kernel, char **initrd)
     }
     rc = vm_capture(a.v, &out);
     if (rc != 0) {
-        fprintf(stderr, "tpmcrb vm: preparing the default guest failed (%s); "
-                "set TPMCRB_GUEST_DIR or pass --kernel and --initrd\n", a.v[1]);
+        LOG_ERROR("preparing the default guest failed (%s); "
+                "set TPMCRB_GUEST_DIR or pass --kernel and --initrd", a.v[1]);
         argv_free(&a);
         free(out);
         return -1;
@@ -66,7 +67,7 @@ int vm_guest_default(const char *prepare_script, char **kernel, char **initrd)
     *initrd = output_value(out, "INITRD");
     free(out);
     if (!*kernel || !*initrd) {
-        fprintf(stderr, "tpmcrb vm: %s printed no KERNEL/INITRD\n",
+        LOG_ERROR("%s printed no KERNEL/INITRD",
                 prepare_script);
         free(*kernel);
         free(*initrd);
@@ -165,7 +166,7 @@ int vm_guest_initrd(const char *initrd, const char *script, const char *out)
     int rc;
 
     if (fd < 0) {
-        fprintf(stderr, "tpmcrb vm: %s: %s\n", out, strerror(errno));
+        LOG_ERROR("%s: %s", out, strerror(errno));
         return -1;
     }
     rc = write_script_cpio(fd, script);
@@ -174,7 +175,7 @@ int vm_guest_initrd(const char *initrd, const char *script, const char *out)
     if (close(fd) < 0)
         rc = -1;
     if (rc < 0)
-        fprintf(stderr, "tpmcrb vm: writing %s from %s: %s\n", out, initrd,
+        LOG_ERROR("writing %s from %s: %s", out, initrd,
                 strerror(errno));
     return rc;
 }

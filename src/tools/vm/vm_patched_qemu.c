@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "tools/vm/vm_patched_qemu.h"
 #include "tools/vm/vm_arm64.h"
+#include "util/log.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,8 +67,8 @@ char *vm_patched_qemu_binary_arch(enum vm_arch arch)
     rc = vm_capture(a.v, &out);
     path = rc == 0 && out ? binary_line(out, name) : NULL;
     if (!path)
-        fprintf(stderr, "tpmcrb vm: %s could not build the patched %s; "
-                "set %s or pass --qemu\n", a.v[1], name, var);
+        LOG_ERROR("%s could not build the patched %s; "
+                "set %s or pass --qemu", a.v[1], name, var);
     argv_free(&a);
     free(out);
     return path;
