@@ -265,7 +265,8 @@ static int install(const char *tmp, const char *dir)
     struct state_store *st;
     int err;
 
-    if ((err = state_store_open(dir, &st)) < 0)
+    /* As an owner: never under a running VM or pipe. */
+    if ((err = state_store_open_as(dir, STATE_STORE_OWNER, &st)) < 0)
         return err;
     if ((err = state_store_lock(st)) < 0)
         goto out;
@@ -297,7 +298,7 @@ static void remove_tmp(const char *tmp)
 {
     static const char *const names[] = {
         STATE_NV_FILE, STATE_VOL_FILE ".0", STATE_VOL_FILE ".1", "lock",
-        "." STATE_NV_FILE ".tmp",
+        "owner.lock", "." STATE_NV_FILE ".tmp",
     };
     char p[PATH_MAX];
 
