@@ -27,7 +27,7 @@ mirror=${TPMCRB_DEBIAN_MIRROR:-http://deb.debian.org}
 # Runtime and development packages of everything the library and its unit
 # tests link; the cross compiler brings its own libc headers.
 packages=(libc6 libgcc-s1 libtpms0 libtpms-dev libcmocka0 libcmocka-dev
-          libssl3 libssl-dev)
+          libssl3 libssl-dev libtss2-rc0 libtss2-dev)
 
 for tool in s390x-linux-gnu-gcc qemu-s390x apt-get dpkg; do
     command -v "$tool" >/dev/null || {
@@ -140,8 +140,8 @@ ninja -C "$build" --quiet
 # Every C unit suite; the tool and the shell tests that exec it are left
 # out (no binfmt_misc is assumed for s390x binaries). The libtpms
 # conformance suite runs too: it is C and exercises the whole stack.
-tests=(core-registers core-replay-firmware-and-linux snapshot migrate
-       snapshot-fixtures state-store libtpms-backend passthrough-backend
+tests=(os-wait core-registers core-replay-firmware-and-linux snapshot migrate
+       snapshot-fixtures state-store state-cipher libtpms-backend passthrough-backend
        platform-aml platform-acpi transport-poll conformance-libtpms
        fuzz-regs-corpus fuzz-snapshot-corpus fuzz-tpm-cmd-corpus)
 known=$(meson test -C "$build" --list 2>/dev/null)

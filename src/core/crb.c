@@ -9,7 +9,6 @@
 #include "util/log.h"
 #include "util/tpm_cmd.h"
 
-#include <stdatomic.h>
 #include <string.h>
 
 #define PAGE TPMCRB_PAGE_SIZE
@@ -165,7 +164,13 @@ static void update_irq(struct crb_core *c)
 _Static_assert(CRB_NUM_DWORDS % PUBLISH_BLOCK == 0, "whole blocks");
 
 /* Store register dword @i of @page as @v and remember it in @img. The
- * page is guest memory: little-endian on every host; @img is host order. */
+ * page is guest memory: little-endian on every host; @img is host order.
+ *
+ * Release: a reader that sees the new value with an acquire load (a
+ * driver polling START for 0, or a guest on a weakly ordered host) also
+ * sees everything the device wrote before it, the response in the buffer
+ * above all. The ordering rides on the status word itself, which is what
+ * the reader synchronises with. */
 static void store_reg(uint32_t *page, uint32_t *img, unsigned i, uint32_t v,
                       bool force)
 {
@@ -173,11 +178,11 @@ static void store_reg(uint32_t *page, uint32_t *img, unsigned i, uint32_t v,
 
     img[i] = v;
     if (force)
-        __atomic_store_n(&page[i], host_to_le32(v), __ATOMIC_RELAXED);
+        __atomic_store_n(&page[i], host_to_le32(v), __ATOMIC_RELEASE);
     else /* a guest store not yet seen by the poll transport wins: it
             differs from the new image and is applied next */
         __atomic_compare_exchange_n(&page[i], &old, host_to_le32(v), false,
-                                    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+                                    __ATOMIC_RELEASE, __ATOMIC_RELAXED);
 }
 
 static void publish(struct crb_core *c, bool force)
@@ -189,9 +194,6 @@ static void publish(struct crb_core *c, bool force)
     };
     uint32_t v[CRB_NUM_DWORDS];
 
-    /* A response copied into the buffer must be visible before START
-     * reads 0 on a weakly ordered host. */
-    atomic_thread_fence(memory_order_release);
     for (unsigned loc = 0; loc < c->nloc; loc++) {
         uint32_t *page = (uint32_t *)(c->regs + (size_t)loc * PAGE);
         uint32_t *img = c->image[loc];
@@ -556,7 +558,9 @@ uint64_t crb_read(const struct crb_core *c, uint64_t offset, unsigned size)
         const uint8_t *p = o < regs_size ? c->regs + o
                                          : c->buffer + (o - regs_size);
 
-        v |= (uint64_t)__atomic_load_n(p, __ATOMIC_RELAXED) << (8 * i);
+        /* Acquire, the reader's half of store_reg's rule: a trapped read
+         * of START that sees 0 orders the reads of the response after it. */
+        v |= (uint64_t)__atomic_load_n(p, __ATOMIC_ACQUIRE) << (8 * i);
     }
     return v;
 }

@@ -10,7 +10,7 @@ trap 'rm -rf "$work"' EXIT
 fail=0
 bad() { echo "FAIL: $*"; fail=1; }
 
-for c in pipe vm serve acpi state bench; do
+for c in pipe vm serve acpi setup state bench; do
     "$TPMCRB" $c --log-level debug --log-file "$work/help.log" --help > "$work/help" 2>&1 ||
         bad "$c --log-level debug --log-file F --help exited $?"
     grep -q -- '--log-level' "$work/help" || bad "$c --help does not describe --log-level"

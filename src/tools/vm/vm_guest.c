@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "tools/vm/vm_guest.h"
 #include "tools/vm/vm_proc.h"
+#include "tools/cli/data_dir.h"
 #include "util/log.h"
 
 #include <errno.h>
@@ -12,18 +13,19 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Where prepare.sh lives; meson points this at the source tree. */
-#ifndef TPMCRB_GUEST_DIR
-#define TPMCRB_GUEST_DIR "/usr/share/tpmcrb/guest"
-#endif
-
 #define CPIO_ALIGN 4u
 #define CPIO_BLOCK 512u
 
-static const char *guest_dir(void)
+/* The guest scripts: $TPMCRB_GUEST_DIR, else the installed data. */
+static int guest_file(char *buf, size_t len, const char *name)
 {
     const char *dir = getenv("TPMCRB_GUEST_DIR");
-    return dir && *dir ? dir : TPMCRB_GUEST_DIR;
+    char rel[256];
+
+    if (dir && *dir)
+        return snprintf(buf, len, "%s/%s", dir, name) < (int)len ? 0 : -1;
+    snprintf(rel, sizeof(rel), "guest/%s", name);
+    return tool_data_path(buf, len, rel);
 }
 
 /* Take the value of "KEY=value" from prepare.sh's output. */
@@ -44,12 +46,14 @@ static char *output_value(const char *out, const char *key)
 int vm_guest_default(const char *prepare_script, char **kernel, char **initrd)
 {
     struct argv_list a = { 0 };
-    char *out = NULL;
+    char *out = NULL, script[4096];
     int rc;
 
     *kernel = *initrd = NULL;
+    if (guest_file(script, sizeof(script), prepare_script) < 0)
+        return -1;
     argv_add(&a, "bash");
-    argv_addf(&a, "%s/%s", guest_dir(), prepare_script);
+    argv_add(&a, script);
     if (!argv_ok(&a)) {
         argv_free(&a);
         return -1;
