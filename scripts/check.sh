@@ -123,10 +123,12 @@ echo "== tests"
 run_tests "$build"
 
 # The portable waiting of src/os/os.h (mutex and condition variable)
-# instead of Linux futexes, under the suites that drive the executor.
+# instead of Linux futexes, under the suites that drive the executor;
+# built with clang, so that both compilers build the whole tree at
+# -std=c11 -Wall -Wextra -Wpedantic -Werror.
 posix=${TPMCRB_POSIX_BUILD:-$root/build-posix}
-echo "== POSIX wait implementation ($posix)"
-[ -f "$posix/build.ninja" ] || meson setup "$posix" -Dwait=posix >/dev/null
+echo "== POSIX wait implementation, clang ($posix)"
+[ -f "$posix/build.ninja" ] || CC=clang meson setup "$posix" -Dwait=posix >/dev/null
 ninja -C "$posix"
 run_tests "$posix" --suite unit --suite pipe --suite transport --suite conformance
 

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #define OWNER_LOCK "owner.lock"
+#define OWNER_PATIENCE 300  /* tries 10 ms apart */
 
 int state_dir_openat(int dirfd, const char *name, int flags)
 {
@@ -107,9 +108,18 @@ int state_dir_lock(int dirfd, const char *dir, enum state_dir_use use)
                   strerror(-err));
         return err;
     }
-    while (flock(fd, (owner ? LOCK_EX : LOCK_SH) | LOCK_NB) < 0) {
+    for (int tries = 0;
+         flock(fd, (owner ? LOCK_EX : LOCK_SH) | LOCK_NB) < 0; tries++) {
+        struct timespec ts = { 0, 10 * 1000 * 1000 };
+
         if (errno == EINTR)
             continue;
+        /* A pipe outlives its tool call briefly (the cmd TCTI does not
+         * wait for it): an owner starting right after one waits for it. */
+        if (errno == EWOULDBLOCK && owner && tries < OWNER_PATIENCE) {
+            nanosleep(&ts, NULL);
+            continue;
+        }
         err = errno == EWOULDBLOCK ? -EBUSY : -errno;
         if (err != -EBUSY) {
             LOG_ERROR("cannot lock %s/%s: %s", dir, OWNER_LOCK, strerror(-err));

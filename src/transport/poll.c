@@ -2,32 +2,29 @@
 /*
  * Shared-memory poll transport. The register pages are ordinary guest RAM
  * shared with another process (QEMU with a shared memory backend), so guest
- * writes land in memory without an exit. A device thread compares each
- * register dword with what the core last published; a difference is a
- * guest write. It is applied through the core first and consumed with an
- * atomic exchange afterwards: the guest never sees a request register
- * clear before the state it asked for is published, and a write that lands
- * between the two is returned by the exchange and applied too, never lost.
- * Commands run on this thread too (device_run_inline): while one runs the
- * guest only reads, and a hand-off would add a third spinning thread.
+ * writes land in memory without an exit. A device thread asks the device
+ * to find and apply them (device_take_guest_writes: each register dword
+ * that differs from what was last published is a guest write). Commands
+ * run on this thread too (inline mode): while one runs the guest only
+ * reads, and a hand-off would add a third spinning thread.
  */
-#include "core/device.h"
+#include "core/device_io.h"
 #include "os/os.h"
-#include "util/byteorder.h"
+#include "util/clock.h"
 #include "util/log.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 /* Spin this long after the last guest write: a Linux guest's next write
  * follows within microseconds while it works. */
 #define ACTIVE_SPIN_NS   3000000ull
-/* Longest sleep when the guest is quiet. A timer wake-up costs tens of
- * microseconds on a virtualised host: 10 ms keeps idle CPU use near 0.2 %
- * (2 ms measured 2 %), and only the first write after a quiet spell waits. */
+/* Longest sleep when the guest is quiet. A timer wake-up is expensive on a
+ * virtualised host: a long sleep keeps idle CPU use low, and only the first
+ * write after a quiet spell waits for it. */
 #define MAX_SLEEP_NS     10000000ull
 #define MIN_SLEEP_NS     20000ull
 
@@ -37,49 +34,6 @@ struct tpmcrb_poller {
     _Atomic bool stop;
 };
 
-/* Returns true when the guest wrote @reg of @loc; applies it. The page
- * holds little-endian dwords, the image host-order values. */
-static bool poll_reg(struct tpmcrb_device *dev, unsigned loc, unsigned idx)
-{
-    struct crb_core *c = &dev->core;
-    uint32_t *word = (uint32_t *)(c->regs + (size_t)loc * TPMCRB_PAGE_SIZE) + idx;
-    uint32_t seen = le32_to_host(__atomic_load_n(word, __ATOMIC_ACQUIRE));
-
-    if (seen == c->image[loc][idx])
-        return false;
-    while (seen != c->image[loc][idx]) {
-        uint32_t again;
-
-        device_write_reg_locked(dev, loc, idx * 4, seen);
-        again = le32_to_host(__atomic_exchange_n(
-            word, host_to_le32(c->image[loc][idx]), __ATOMIC_ACQ_REL));
-        if (again == seen)
-            break;
-        seen = again; /* written again meanwhile: apply that too */
-    }
-    return true;
-}
-
-static bool poll_once(struct tpmcrb_device *dev)
-{
-    bool active = false;
-
-    pthread_mutex_lock(&dev->lock);
-    for (unsigned loc = 0; loc < dev->core.nloc; loc++)
-        for (unsigned i = 0; i < CRB_NUM_DWORDS; i++)
-            active |= poll_reg(dev, loc, i);
-    pthread_mutex_unlock(&dev->lock);
-    return active;
-}
-
-static void sleep_ns(uint64_t ns)
-{
-    struct timespec ts = { (time_t)(ns / 1000000000ull),
-                           (long)(ns % 1000000000ull) };
-
-    nanosleep(&ts, NULL);
-}
-
 static void *poll_thread(void *arg)
 {
     struct tpmcrb_poller *p = arg;
@@ -87,14 +41,14 @@ static void *poll_thread(void *arg)
     unsigned spins = 0;
 
     while (!atomic_load_explicit(&p->stop, memory_order_relaxed)) {
-        if (poll_once(p->dev)) {
-            device_run_inline(p->dev);
+        if (device_take_guest_writes(p->dev)) {
+            device_run_pending(p->dev);
             last_activity = crb_now_ns();
             sleep = MIN_SLEEP_NS;
         } else if (crb_now_ns() - last_activity < ACTIVE_SPIN_NS) {
             crb_spin_step(&spins);
         } else {
-            sleep_ns(sleep);
+            crb_sleep_ns(sleep);
             sleep = sleep * 2 < MAX_SLEEP_NS ? sleep * 2 : MAX_SLEEP_NS;
         }
     }
@@ -109,11 +63,11 @@ int tpmcrb_poller_start(struct tpmcrb_device *dev, struct tpmcrb_poller **out)
     if (!p)
         return -ENOMEM;
     p->dev = dev;
-    atomic_store(&dev->inline_exec, true);
+    device_set_inline(dev, true);
     err = pthread_create(&p->thread, NULL, poll_thread, p);
     if (err) {
         LOG_ERROR("cannot start the poll thread: %s", strerror(err));
-        atomic_store(&dev->inline_exec, false);
+        device_set_inline(dev, false);
         free(p);
         return -err;
     }
@@ -128,7 +82,7 @@ void tpmcrb_poller_stop(struct tpmcrb_poller *p)
         return;
     atomic_store(&p->stop, true);
     pthread_join(p->thread, NULL);
-    atomic_store(&p->dev->inline_exec, false);
-    device_run_inline(p->dev); /* a START seen last must still complete */
+    device_set_inline(p->dev, false);
+    device_run_pending(p->dev); /* a START seen last must still complete */
     free(p);
 }

@@ -5,12 +5,8 @@
  * Linux-style CRB protocol against calling the embedded libtpms backend
  * directly, and how often the response is there at the first status read.
  */
-#include "exec/executor.h"
-#include "util/tpm_cmd.h"
+#include "tools/tool.h"
 #include "tools/bench/bench.h"
-#include "tools/cli/commands.h"
-#include "tools/cli/crb_driver.h"
-#include "util/log.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "tools/bench/bench_guest.h"
-#include "tools/cli/cli_number.h"
-#include "tools/cli/commands.h"
+#include "tools/tool.h"
 
 #include <getopt.h>
 #include <stdlib.h>

@@ -2,6 +2,7 @@
 /* Scratch directories for new TPMs, moved into place when complete. */
 #include "tools/cli/tpm_dir.h"
 #include "backend/state_probe.h"
+#include "backend/state_dir.h"
 #include "backend/state_store.h"
 #include "util/log.h"
 
@@ -79,3 +80,24 @@ void tpm_dir_discard(const char *tmp)
     rmdir(tmp);
 }
 
+
+int tpm_dir_own(const char *dir)
+{
+    int dirfd = state_dir_open(dir), fd;
+
+    if (dirfd < 0)
+        return dirfd;
+    fd = state_dir_lock(dirfd, dir, STATE_DIR_OWNER);
+    close(dirfd);
+    return fd;
+}
+
+int tpm_dir_open(const char *dir)
+{
+    return state_dir_open(dir);
+}
+
+int tpm_dir_openat(int dirfd, const char *name, int flags)
+{
+    return state_dir_openat(dirfd, name, flags);
+}

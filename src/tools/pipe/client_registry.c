@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Live pipes of a state directory and the sessions each holds. */
 #include "tools/pipe/client_registry.h"
-#include "backend/state_dir.h"
-#include "util/log.h"
+#include "tools/tool.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -105,7 +104,7 @@ int registry_reap(struct client_registry *r, registry_dead_fn dead, void *ctx)
 
         if (!is_record_name(e->d_name))
             continue;
-        fd = state_dir_openat(r->dirfd, e->d_name, O_RDWR);
+        fd = tpm_dir_openat(r->dirfd, e->d_name, O_RDWR);
         if (fd < 0)
             continue;
         if (fd == r->recfd || flock(fd, LOCK_EX | LOCK_NB) < 0) {
@@ -135,9 +134,9 @@ int registry_open(struct client_registry *r, const char *dir,
     r->pid = getpid();
     if (!(r->dir = strdup(dir)))
         return -ENOMEM;
-    if ((r->dirfd = state_dir_open(dir)) < 0)
+    if ((r->dirfd = tpm_dir_open(dir)) < 0)
         return r->dirfd;
-    r->lockfd = state_dir_openat(r->dirfd, RM_LOCK, O_RDWR | O_CREAT);
+    r->lockfd = tpm_dir_openat(r->dirfd, RM_LOCK, O_RDWR | O_CREAT);
     if (r->lockfd < 0) {
         err = -errno;
         LOG_ERROR("cannot open %s/%s: %s", dir, RM_LOCK, strerror(-err));
@@ -150,7 +149,7 @@ int registry_open(struct client_registry *r, const char *dir,
     snprintf(name, sizeof(name), RECORD_PREFIX "%ld", (long)r->pid);
     if ((err = registry_reap(r, dead, ctx)) == 0) {
         unlinkat(r->dirfd, name, 0); /* a dead namesake not reaped */
-        r->recfd = state_dir_openat(r->dirfd, name,
+        r->recfd = tpm_dir_openat(r->dirfd, name,
                                     O_RDWR | O_CREAT | O_EXCL);
         if (r->recfd < 0 || lock_fd(r->recfd, LOCK_EX | LOCK_NB) < 0) {
             /* Serve anyway (a full disk must not stop reads); only a

@@ -2,8 +2,7 @@
 /* Per-client resource manager of `tpmcrb pipe` (virtual handles, like tpmrm). */
 #include "tools/pipe/resource_manager.h"
 #include "tools/pipe/command_handles.h"
-#include "util/log.h"
-#include "util/tpm_cmd.h"
+#include "tools/tool.h"
 
 #include <errno.h>
 #include <stdlib.h>

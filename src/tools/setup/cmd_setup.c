@@ -9,16 +9,10 @@
  */
 #include "backend/state_probe.h"
 #include "backend/state_store.h"
-#include "tools/cli/commands.h"
-#include "tools/cli/file_io.h"
-#include "tools/cli/state_key.h"
-#include "tools/cli/tpm_dir.h"
-#include "tools/cli/tool_log.h"
+#include "tools/tool.h"
 #include "tools/setup/ek.h"
 #include "tools/setup/ek_cert.h"
 #include "tools/setup/tpm_client.h"
-#include "tpmcrb.h"
-#include "util/log.h"
 
 #include <errno.h>
 #include <getopt.h>

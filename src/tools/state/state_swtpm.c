@@ -9,13 +9,9 @@
 #include "tools/state/cmd_state.h"
 #include "backend/libtpms_files.h"
 #include "backend/state_probe.h"
-#include "tools/cli/commands.h"
-#include "tools/cli/file_io.h"
-#include "tools/cli/state_key.h"
-#include "tools/cli/tpm_dir.h"
+#include "tools/tool.h"
 #include "tools/setup/tpm_client.h"
 #include "tools/state/swtpm_files.h"
-#include "util/log.h"
 
 #include <errno.h>
 #include <getopt.h>
