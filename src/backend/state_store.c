@@ -66,8 +66,8 @@ static uint64_t get_le64(const uint8_t *p)
 /*
  * FNV-1a over 64-bit words (then the tail bytes), with a final avalanche.
  * This detects truncation and accidental corruption; it is not meant to
- * resist an attacker who can write the state directory. Word-wise so a
- * per-command save of ~9 KiB costs about a microsecond.
+ * resist an attacker who can write the state directory. Word-wise, so that
+ * the per-command save of the volatile state stays cheap.
  */
 #define FNV_OFFSET 0xcbf29ce484222325ull
 #define FNV_PRIME  0x100000001b3ull

@@ -81,8 +81,8 @@ int state_store_remove(struct state_store *st, const char *name,
  * Slotted state, for what is rewritten after every command: two files,
  * DIR/@name.0 and DIR/@name.1, each a header and payload as above,
  * overwritten in place. No create and no rename per write: on ext4 a rename
- * over an existing file starts writeback and costs ~1 ms, a pwrite a few
- * microseconds. The valid slot with the higher generation is current and a
+ * over an existing file starts writeback, orders of magnitude slower than a
+ * pwrite. The valid slot with the higher generation is current and a
  * write goes to the other one, so a write cut short (process killed, host
  * crash) leaves the current slot intact; the checksum rejects the torn one,
  * which is then the next to be overwritten. When no slot is valid the files

@@ -33,6 +33,7 @@
  */
 #include "backend/backends.h"
 #include "backend/state_dir.h"
+#include "backend/state_probe.h"
 #include "backend/test_hooks.h"
 #include "util/log.h"
 #include "util/tpm_cmd.h"
@@ -1239,6 +1240,15 @@ static int prepare_state_dir(struct swtpm *s, const char *dir)
     int rc;
 
     if (dir) {
+        char what[256];
+        enum state_dir_kind kind = state_dir_probe(dir, what, sizeof(what));
+
+        /* swtpm makes a TPM wherever it finds none of its own. */
+        if (kind == STATE_DIR_TPMCRB || kind == STATE_DIR_FOREIGN ||
+            kind == STATE_DIR_ERROR) {
+            state_dir_refuse(dir, kind, what);
+            return -EEXIST;
+        }
         if ((rc = state_dir_open(dir)) < 0)
             return rc;
         close(rc);

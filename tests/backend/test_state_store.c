@@ -8,7 +8,8 @@
 #include <cmocka.h>
 
 #include "backend/state_store.h"
-#include "test_util.h"
+#include "test_files.h"
+#include "tpm_commands.h"
 
 #include <dirent.h>
 #include <errno.h>

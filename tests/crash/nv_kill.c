@@ -5,7 +5,7 @@
  * be readable afterwards, and the state must always load.
  * usage: nv-kill TPMCRB STATE-DIR KILLS
  */
-#include "../conformance/tpm_seq.h"
+#include "tpm_commands.h"
 #include "util/tpm_cmd.h"
 
 #include <errno.h>
@@ -109,7 +109,7 @@ static void put_value(struct tpm_buf *b, uint64_t v)
 
     for (int i = 0; i < 8; i++)
         data[i] = (uint8_t)(v >> (56 - 8 * i));
-    seq_nv_write(b, NV_INDEX, data, 8);
+    b->len = tc_nv_write(b->data, NV_INDEX, data, 8);
 }
 
 static uint64_t read_value(struct child *c)
@@ -122,9 +122,9 @@ static uint64_t read_value(struct child *c)
     uint64_t v = 0;
     long rc;
 
-    seq_nv_read(&b, NV_INDEX, 8);
+    b.len = tc_nv_read(b.data, NV_INDEX, 8);
     rc = transact(c, &b, rsp, &len);
-    if (rc != 0 || !(p = seq_nv_read_data(rsp, len, &n)) || n != 8) {
+    if (rc != 0 || !(p = tc_nv_read_data(rsp, len, &n)) || n != 8) {
         fprintf(stderr, "nv-kill: NV_Read after restart failed (rc %ld): "
                 "the state did not load\n", rc);
         exit(1);
@@ -142,7 +142,7 @@ static void define_index(const char *tpmcrb, const char *state)
     uint32_t len;
     long rc;
 
-    seq_nv_define(&b, NV_INDEX, 8);
+    b.len = tc_nv_define(b.data, NV_INDEX, 8, TC_NV_OWNER_RW);
     rc = transact(&c, &b, rsp, &len);
     if (rc != 0 && rc != TPM_RC_NV_DEFINED)
         die("NV_DefineSpace failed");

@@ -7,5 +7,7 @@
 int bench_device(int argc, char **argv);
 /* `tpmcrb bench pipe`: pipe start-up and throughput vs. libtpms directly. */
 int bench_pipe(int argc, char **argv);
+/* `tpmcrb bench wait`: sleeping and waking in this build's src/os/os.h. */
+int bench_wait(int argc, char **argv);
 
 #endif

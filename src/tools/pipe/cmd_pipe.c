@@ -2,7 +2,8 @@
 /*
  * `tpmcrb pipe`: raw TPM commands on stdin, raw responses on stdout, each
  * carried through the CRB register protocol of a tpmcrb device, as Linux's
- * tpm_crb driver does it. Made for the TSS `cmd` TCTI (DESIGN.md §5a):
+ * tpm_crb driver does it. Made for the TSS `cmd` TCTI (docs/design.md,
+ * "Tools"):
  * every tool call is a new process, so the TPM behaves as one machine that
  * stays powered between calls (state saved before each response, shared
  * safely between concurrent processes), and like /dev/tpmrm0 toward its
