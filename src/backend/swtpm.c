@@ -359,7 +359,7 @@ static char *find_in_path(const char *name)
     if (!path || !*path)
         path = "/usr/local/bin:/usr/bin:/bin";
     for (const char *p = path; *p; ) {
-        const char *end = strchrnul(p, ':');
+        const char *end = p + strcspn(p, ":");
         int n = snprintf(buf, sizeof(buf), "%.*s/%s", (int)(end - p), p, name);
 
         if (end > p && n > 0 && (size_t)n < sizeof(buf) &&
