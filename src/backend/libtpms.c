@@ -820,7 +820,11 @@ int crb_libtpms_open(const struct tpmcrb_backend_options *opts,
             goto fail;
         }
         be->may_manufacture = kind != STATE_DIR_TPMCRB;
-        if ((err = state_store_open(opts->state_dir, &be->store)) < 0) {
+        if ((err = state_store_open_as(opts->state_dir,
+                                       opts->sync == TPMCRB_STATE_SYNC_OWNER
+                                           ? STATE_STORE_OWNER
+                                           : STATE_STORE_SHARED,
+                                       &be->store)) < 0) {
             free(be);
             goto fail;
         }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* State directory: checksummed files, atomic replacement, a per-command lock. */
 #include "backend/state_store.h"
+#include "backend/state_dir.h"
 #include "util/log.h"
 
 #include <errno.h>
@@ -22,6 +23,7 @@ struct state_store {
     char *dir;
     int dirfd;
     int lockfd;
+    int owner_fd;   /* lifetime lock (state_dir.h), or -1 */
     /* Slotted state: open slot files (kept open: they are rewritten in
      * place, never replaced) and which slot holds the current state. */
     char slot_name[64];
@@ -165,43 +167,35 @@ static int full_write(int fd, const uint8_t *buf, size_t len)
     return 0;
 }
 
-/* Create the state directory itself, not its parents: a mistyped path
- * should fail, not grow a tree. chmod too: tpm2-tools runs with umask
- * 0177, which would leave a directory nobody but root can enter. */
-static int make_dir(const char *dir)
-{
-    if (mkdir(dir, 0700) == 0)
-        return chmod(dir, 0700) < 0 ? -errno : 0;
-    return errno == EEXIST ? 0 : -errno;
-}
-
 /* -------------------------------------------------------------- public */
 
-int state_store_open(const char *dir, struct state_store **out)
+int state_store_open_as(const char *dir, enum state_store_use use,
+                        struct state_store **out)
 {
     struct state_store *st;
     int err;
 
-    if ((err = make_dir(dir)) < 0) {
-        LOG_ERROR("cannot create state directory %s: %s", dir, strerror(-err));
-        return err;
-    }
     st = calloc(1, sizeof(*st));
     if (!st || !(st->dir = strdup(dir))) {
         free(st);
         return -ENOMEM;
     }
-    st->lockfd = -1;
+    st->lockfd = st->owner_fd = -1;
     st->slot_fd[0] = st->slot_fd[1] = -1;
     st->cur_slot = -1;
-    st->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (st->dirfd < 0) {
-        err = -errno;
-        LOG_ERROR("cannot open state directory %s: %s", dir, strerror(errno));
+    if ((st->dirfd = state_dir_open(dir)) < 0) {
+        err = st->dirfd;
         goto fail;
     }
-    st->lockfd = openat(st->dirfd, LOCK_NAME, O_RDWR | O_CREAT | O_CLOEXEC,
-                        0600);
+    if (use != STATE_STORE_INSPECT &&
+        (st->owner_fd = state_dir_lock(st->dirfd, dir,
+                                       use == STATE_STORE_OWNER
+                                           ? STATE_DIR_OWNER
+                                           : STATE_DIR_SHARED)) < 0) {
+        err = st->owner_fd;
+        goto fail;
+    }
+    st->lockfd = state_dir_openat(st->dirfd, LOCK_NAME, O_RDWR | O_CREAT);
     if (st->lockfd < 0) {
         err = -errno;
         LOG_ERROR("cannot open lock file %s/%s: %s", dir, LOCK_NAME,
@@ -215,6 +209,11 @@ fail:
     return err;
 }
 
+int state_store_open(const char *dir, struct state_store **out)
+{
+    return state_store_open_as(dir, STATE_STORE_INSPECT, out);
+}
+
 void state_store_close(struct state_store *st)
 {
     if (!st)
@@ -224,6 +223,8 @@ void state_store_close(struct state_store *st)
             close(st->slot_fd[k]);
     if (st->lockfd >= 0)
         close(st->lockfd);
+    if (st->owner_fd >= 0)
+        close(st->owner_fd);
     if (st->dirfd >= 0)
         close(st->dirfd);
     free(st->dir);
@@ -259,7 +260,7 @@ static int open_checked(struct state_store *st, const char *name,
     const char *why;
     int fd, err;
 
-    fd = openat(st->dirfd, name, O_RDONLY | O_CLOEXEC);
+    fd = state_dir_openat(st->dirfd, name, O_RDONLY);
     if (fd < 0) {
         err = -errno;
         if (err != -ENOENT)
@@ -355,13 +356,19 @@ static int plain_write(struct state_store *st, const char *name,
     if (info->len > STATE_MAX_PAYLOAD)
         return -EFBIG;
     /* One fixed temporary name: every writer holds the lock, and a file
-     * left by a crashed writer is simply overwritten next time. */
+     * left by a crashed writer is removed and created afresh. */
     if ((size_t)snprintf(tmp, sizeof(tmp), ".%s.tmp", name) >= sizeof(tmp))
         return -ENAMETOOLONG;
     encode_header(hdr, info, data);
 
     what = "create";
-    fd = openat(st->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    fd = state_dir_openat(st->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL);
+    if (fd < 0 && errno == EEXIST) {
+        /* Left by a writer that died; whatever it is (even a planted
+         * symlink), it is removed, never followed. */
+        unlinkat(st->dirfd, tmp, 0);
+        fd = state_dir_openat(st->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL);
+    }
     if (fd < 0) {
         err = -errno;
         goto fail;
@@ -452,10 +459,9 @@ static int slot_open(struct state_store *st, const char *name, int k,
     if (st->slot_fd[k] >= 0)
         return st->slot_fd[k];
     slot_path(file, sizeof(file), name, k);
-    fd = openat(st->dirfd, file, O_RDWR | O_CLOEXEC);
+    fd = state_dir_openat(st->dirfd, file, O_RDWR);
     if (fd < 0 && errno == ENOENT && create) {
-        fd = openat(st->dirfd, file, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC,
-                    0600);
+        fd = state_dir_openat(st->dirfd, file, O_RDWR | O_CREAT | O_EXCL);
         if (created)
             *created = fd >= 0;
     }
