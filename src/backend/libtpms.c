@@ -22,6 +22,7 @@
 #include "backend/backends.h"
 #include "backend/state_probe.h"
 #include "backend/state_store.h"
+#include "util/byteorder.h"
 #include "util/log.h"
 #include "util/tpm_cmd.h"
 
@@ -663,7 +664,6 @@ static int lt_save_state(struct tpmcrb_backend *base, uint8_t **out,
 {
     struct libtpms_be *be = to_be(base);
     struct blob nv = { 0 }, vol = { 0 };
-    uint32_t hdr[4];
     uint8_t *p;
     int err = 0;
 
@@ -681,13 +681,10 @@ static int lt_save_state(struct tpmcrb_backend *base, uint8_t **out,
         err = -ENOMEM;
         goto out;
     }
-    hdr[0] = BLOB_MAGIC;
-    hdr[1] = BLOB_VERSION;
-    hdr[2] = nv.len;
-    hdr[3] = vol.len;
-    for (int i = 0; i < 4; i++)
-        for (int b = 0; b < 4; b++)
-            p[i * 4 + b] = (uint8_t)(hdr[i] >> (8 * b));
+    put_le32(p, BLOB_MAGIC);
+    put_le32(p + 4, BLOB_VERSION);
+    put_le32(p + 8, nv.len);
+    put_le32(p + 12, vol.len);
     memcpy(p + BLOB_HEADER, nv.data, nv.len);
     memcpy(p + BLOB_HEADER + nv.len, vol.data, vol.len);
     *out = p;
@@ -697,12 +694,6 @@ out:
     blob_free(&nv);
     blob_free(&vol);
     return err;
-}
-
-static uint32_t rd32(const uint8_t *p)
-{
-    return p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-           (uint32_t)p[3] << 24;
 }
 
 /* Replace the running TPM with a snapshot; on failure the previous state
@@ -716,11 +707,11 @@ static int lt_load_state(struct tpmcrb_backend *base, const uint8_t *blob,
     uint32_t nv_len, vol_len;
     int err;
 
-    if (len < BLOB_HEADER || rd32(blob) != BLOB_MAGIC ||
-        rd32(blob + 4) != BLOB_VERSION)
+    if (len < BLOB_HEADER || get_le32(blob) != BLOB_MAGIC ||
+        get_le32(blob + 4) != BLOB_VERSION)
         goto bad;
-    nv_len = rd32(blob + 8);
-    vol_len = rd32(blob + 12);
+    nv_len = get_le32(blob + 8);
+    vol_len = get_le32(blob + 12);
     if (nv_len == 0 || (uint64_t)nv_len + vol_len != len - BLOB_HEADER)
         goto bad;
     if (!be->on) {

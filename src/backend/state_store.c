@@ -2,6 +2,7 @@
 /* State directory: checksummed files, atomic replacement, a per-command lock. */
 #include "backend/state_store.h"
 #include "backend/state_dir.h"
+#include "util/byteorder.h"
 #include "util/log.h"
 
 #include <errno.h>
@@ -32,36 +33,6 @@ struct state_store {
 };
 
 /* ------------------------------------------------------------ encoding */
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put_le64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint32_t get_le32(const uint8_t *p)
-{
-    uint32_t v = 0;
-
-    for (int i = 3; i >= 0; i--)
-        v = (v << 8) | p[i];
-    return v;
-}
-
-static uint64_t get_le64(const uint8_t *p)
-{
-    uint64_t v = 0;
-
-    for (int i = 7; i >= 0; i--)
-        v = (v << 8) | p[i];
-    return v;
-}
 
 /*
  * FNV-1a over 64-bit words (then the tail bytes), with a final avalanche.
