@@ -304,10 +304,10 @@ static int disk_generation(struct libtpms_be *be, uint64_t *gen)
     return 0;
 }
 
-/* Read the state into be->nv/be->vol. Volatile state that does not pair
- * with the NV file is dropped: some process died between the two writes,
- * which for the TPM is a power loss. */
-static int load_files(struct libtpms_be *be)
+/* Read the state into be->nv and, @with_vol, be->vol. Volatile state that
+ * does not pair with the NV file is dropped: some process died between the
+ * two writes, which for the TPM is a power loss. */
+static int load_files(struct libtpms_be *be, bool with_vol)
 {
     struct state_info nvi = { 0 }, voli = { 0 };
     uint8_t *data;
@@ -321,7 +321,8 @@ static int load_files(struct libtpms_be *be)
         blob_set(&be->nv, data, nvi.len);
     else if (err != -ENOENT)
         return err;
-    err = state_store_read_slots(be->store, VOL_FILE, TYPE_VOL, &data, &voli);
+    err = with_vol ? state_store_read_slots(be->store, VOL_FILE, TYPE_VOL,
+                                            &data, &voli) : -ENOENT;
     if (err == 0)
         blob_set(&be->vol, data, voli.len);
     else if (err != -ENOENT)
@@ -340,6 +341,13 @@ static int load_files(struct libtpms_be *be)
         return -ENOENT;
     }
     be->nv_gen = nvi.generation;
+    if (!with_vol) {
+        /* Unreadable volatile state does not matter here, but the
+         * generation never goes back: other processes compare it. */
+        if (disk_generation(be, &be->gen) < 0)
+            be->gen = nvi.generation;
+        return 0;
+    }
     if ((err = disk_generation(be, &be->gen)) < 0)
         return err;
     if (be->vol.data && voli.link != nvi.generation) {
@@ -423,7 +431,7 @@ static int reload(struct libtpms_be *be)
 
     LOG_DEBUG("libtpms: state in %s changed, reloading", store_dir(be));
     tpm_stop(be);
-    if ((err = load_files(be)) < 0)
+    if ((err = load_files(be, true)) < 0)
         return err;
     err = tpm_start(be, be->vol.data != NULL,
                     file_name(be, NV_FILE, nvp, sizeof(nvp)),
@@ -500,7 +508,12 @@ static int lt_power_on(struct tpmcrb_backend *base, uint32_t buffer_size,
     if (be->store) {
         if ((err = lock_store(be)) < 0)
             return err;
-        if ((err = load_files(be)) < 0)
+        if ((err = load_files(be, !be->power_cycle)) < 0)
+            goto out;
+        /* A fresh boot was asked for: the volatile state (even a corrupt
+         * one) is discarded, so no later start resumes it. */
+        if (be->power_cycle &&
+            (err = state_store_remove_slots(be->store, VOL_FILE, true)) < 0)
             goto out;
     }
     vol = be->vol.data && !be->power_cycle;

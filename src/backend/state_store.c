@@ -20,6 +20,17 @@
 #define STATE_VERSION   1u
 #define LOCK_NAME       "lock"
 
+/* What to do about an unusable file. A whole file holds what the TPM keeps
+ * (its NV state: seeds, NV indices); slots hold what it may lose (the
+ * volatile state: PCRs, loaded sessions), which a fresh boot does without. */
+#define STATE_FILE_ADVICE \
+    "(restore it from a backup; moving it away starts a new TPM with new " \
+    "seeds and no NV indices)"
+#define SLOT_FILE_ADVICE \
+    "(a fresh boot does without volatile state: start with --power-cycle, " \
+    "the backend option power_cycle; NV state is kept, PCRs and sessions " \
+    "are lost)"
+
 struct state_store {
     char *dir;
     int dirfd;
@@ -261,7 +272,7 @@ static int open_checked(struct state_store *st, const char *name,
     return fd;
 bad:
     LOG_ERROR("state file %s/%s is unusable: %s%s%s; it was left untouched "
-              "(move it away to start from a fresh TPM)", st->dir, name, why,
+              STATE_FILE_ADVICE, st->dir, name, why,
               err == -EBADMSG ? "" : ": ",
               err == -EBADMSG ? "" : strerror(-err));
 fail:
@@ -303,8 +314,7 @@ static int plain_read(struct state_store *st, const char *name, uint32_t type,
                   strerror(-err));
     } else if (state_checksum(hdr, buf, info->len) != get_le64(hdr + 40)) {
         LOG_ERROR("state file %s/%s is corrupt (checksum mismatch); it was "
-                  "left untouched (move it away to start from a fresh TPM)",
-                  st->dir, name);
+                  "left untouched " STATE_FILE_ADVICE, st->dir, name);
         err = -EBADMSG;
     }
     if (err < 0) {
@@ -495,7 +505,7 @@ static void report_slot(struct state_store *st, const char *name, int k,
     slot_path(file, sizeof(file), name, k);
     if (err == -EBADMSG && fatal)
         LOG_ERROR("state file %s/%s is unusable: %s; it was left untouched "
-                  "(move it away to start from a fresh TPM)", st->dir, file,
+                  SLOT_FILE_ADVICE, st->dir, file,
                   why);
     else if (err == -EBADMSG)
         LOG_DEBUG("state file %s/%s ignored: %s (an interrupted write; the "
@@ -568,7 +578,7 @@ int state_store_peek_slots(struct state_store *st, const char *name,
     if (!exists)
         return -ENOENT;
     LOG_ERROR("state files %s/%s.0 and .1 have no valid header; they were "
-              "left untouched (move them away to start from a fresh TPM)",
+              "left untouched " SLOT_FILE_ADVICE,
               st->dir, name);
     return -EBADMSG;
 }
