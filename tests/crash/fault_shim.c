@@ -119,10 +119,19 @@ static int strike(enum op op)
     return 1;
 }
 
+/* dlsym's object pointer into a function pointer by its bytes: ISO C has
+ * no conversion between the two (POSIX makes them the same size). */
+static void resolve_next(void *fn_ptr, const char *name)
+{
+    void *sym = dlsym(RTLD_NEXT, name);
+
+    memcpy(fn_ptr, &sym, sizeof(sym));
+}
+
 #define NEXT(name) \
     static __typeof__(name) *next_##name; \
     if (!next_##name) \
-        next_##name = (__typeof__(name) *)dlsym(RTLD_NEXT, #name)
+        resolve_next(&next_##name, #name)
 
 ssize_t write(int fd, const void *buf, size_t len)
 {
