@@ -62,4 +62,9 @@ for kind in handles-transient handles-loaded-session handles-saved-session; do
 done
 # No client records of pipes that are gone.
 ls "$STATE" | grep -q '^rm-client\.' && fail "client records left: $(ls "$STATE")"
+# A virtual handle this client never got is refused as the TPM would
+# (TPM_RC_HANDLE for handle 1), never mapped to someone else's object.
+unhex "8001 0000000e 00000173 80ffff00" | "$TPMCRB" pipe --state "$STATE" > rp.bin ||
+    fail "ReadPublic of a foreign handle: the pipe failed"
+[ "$(rsp_code rp.bin)" = 0000018b ] || fail "ReadPublic of a foreign handle: rc $(rsp_code rp.bin)"
 echo "ok ($LOOPS loops x $ROUNDS rounds, 6 tool calls each)"
