@@ -352,10 +352,14 @@ static void loc_ctrl(struct crb_core *c, unsigned loc, uint32_t v)
         if (loc < 3) {
             LOG_DEBUG("resetEstablishmentBit from locality %u ignored", loc);
         } else {
-            if (c->hooks.reset_established)
+            /* The guest reads the device's copy at once. A running
+             * command owns the backend: the write must not wait for it,
+             * so the backend is told at completion. */
+            c->established = false;
+            if (c->busy)
+                c->reset_est_pending = loc + 1;
+            else if (c->hooks.reset_established)
                 c->hooks.reset_established(c->hooks.opaque, loc);
-            c->established = c->hooks.get_established ?
-                             c->hooks.get_established(c->hooks.opaque) : false;
             raise_int(c, loc, INT_EST_CLEAR);
         }
     }
@@ -397,8 +401,16 @@ static bool start(struct crb_core *c, unsigned loc)
         finish_with_error(c, loc, TPM_RC_COMMAND_SIZE);
         return false;
     }
-    /* A private copy: the guest may keep writing the buffer meanwhile. */
+    /* A private copy: the guest may keep writing the buffer meanwhile. It
+     * may also have rewritten the size since it was checked: what runs is
+     * the copy, so the copy's header must say what was checked. */
     memcpy(c->cmd, cmd, len);
+    if (tpm_hdr_size(c->cmd) != len) {
+        LOG_WARN("command size changed from %u to %u while START copied it: "
+                 "TPM_RC_COMMAND_SIZE", len, tpm_hdr_size(c->cmd));
+        finish_with_error(c, loc, TPM_RC_COMMAND_SIZE);
+        return false;
+    }
     c->cmd_len = len;
     c->rsp_buf = resolve_buffer(c, loc, l->rsp_addr, l->rsp_size, &c->rsp_cap);
     c->busy = true;
@@ -692,6 +704,7 @@ void crb_reset(struct crb_core *c)
     c->idle = true;
     c->fatal = false;
     c->busy = false;
+    c->reset_est_pending = 0;
     c->intf_sel = INTF_SELECTOR_CRB;
     c->established = c->hooks.get_established ?
                      c->hooks.get_established(c->hooks.opaque) : true;

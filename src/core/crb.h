@@ -86,6 +86,11 @@ struct crb_core {
     bool idle, fatal, established;
     bool busy;                   /* a command is with the backend */
     unsigned busy_loc;
+    /* resetEstablishment written while a command ran: the backend hears
+     * of it before the completion, on the thread that ran the command
+     * (locality + 1, or 0 for none). The guest reads the device's own
+     * copy at once. */
+    unsigned reset_est_pending;
     uint32_t intf_sel;           /* InterfaceSelector and IntfSelLock bits */
     bool irq_level;
     struct crb_locality loc[TPMCRB_MAX_LOCALITIES];
@@ -119,7 +124,8 @@ struct crb_guest_writes {
 };
 void crb_take_guest_writes(struct crb_core *c, struct crb_guest_writes *n);
 
-/* The backend finished the command in flight: @err < 0 is a failure. */
+/* The backend finished the command in flight: @err < 0 is a failure.
+ * The caller first tells the backend of a reset_est_pending. */
 void crb_complete(struct crb_core *c, const uint8_t *rsp, uint32_t len,
                   int err);
 

@@ -74,8 +74,9 @@ static void hook_submit(void *opaque, unsigned locality, uint32_t len)
     struct tpmcrb_device *dev = opaque;
 
     /* Paused for a snapshot: the command stays in the core, where the
-     * snapshot captures it, and reaches the backend at resume. */
-    if (dev->paused)
+     * snapshot captures it, and reaches the backend at resume. After a
+     * reset that gave up on a command, it waits for that one to end. */
+    if (dev->paused || dev->abandoned)
         dev->held = true;
     else
         dev->last_seq = crb_executor_submit(&dev->exec, locality,
@@ -128,11 +129,35 @@ static void command_done(void *opaque, const uint8_t *rsp, uint32_t len,
                          int err)
 {
     struct tpmcrb_device *dev = opaque;
+    unsigned loc;
 
     if (err < 0)
         atomic_fetch_add(&dev->n_errors, 1);
     pthread_mutex_lock(&dev->lock);
-    crb_complete(&dev->core, rsp, len, err);
+    /* resetEstablishment written while the command ran: told to the
+     * backend here, on the thread that runs the commands and before the
+     * guest sees the completion; never from a vCPU thread, never beside a
+     * running command. The lock is dropped meanwhile: writes go on. */
+    while (!dev->abandoned && (loc = dev->core.reset_est_pending)) {
+        dev->core.reset_est_pending = 0;
+        pthread_mutex_unlock(&dev->lock);
+        hook_reset_established(dev, loc - 1);
+        pthread_mutex_lock(&dev->lock);
+    }
+    if (dev->abandoned) {
+        /* The guest reset since: this response is of no command of its. */
+        LOG_WARN("a response that outlived a reset was dropped");
+        dev->abandoned = false;
+        if (dev->held && !dev->paused) {
+            dev->held = false;
+            dev->last_seq = crb_executor_submit(&dev->exec,
+                                                dev->core.busy_loc,
+                                                dev->core.cmd,
+                                                dev->core.cmd_len, false);
+        }
+    } else {
+        crb_complete(&dev->core, rsp, len, err);
+    }
     pthread_mutex_unlock(&dev->lock);
 }
 
@@ -196,6 +221,7 @@ int tpmcrb_device_new(const struct tpmcrb_config *cfg,
         return -ENOMEM;
     dev->cfg = *cfg;
     dev->be = be;
+    dev->reset_wait_ms = FREE_TIMEOUT_MS;
     pthread_mutex_init(&dev->lock, NULL);
     if ((err = setup_memory(dev)) < 0)
         goto fail;
@@ -233,12 +259,17 @@ void tpmcrb_device_free(struct tpmcrb_device *dev)
 
 void tpmcrb_device_reset(struct tpmcrb_device *dev)
 {
-    if (tpmcrb_wait_idle(dev, FREE_TIMEOUT_MS) < 0)
-        LOG_WARN("reset while a command is still running");
+    bool gave_up = tpmcrb_wait_idle(dev, dev->reset_wait_ms) < 0;
+
+    if (gave_up)
+        LOG_WARN("reset while a command is still running: its response "
+                 "will be dropped");
     if (dev->be->ops->platform_reset && dev->be->ops->platform_reset(dev->be) < 0)
         LOG_ERROR("backend %s failed its reset; the TPM stays in failure "
                   "until it recovers", dev->be->ops->name);
     pthread_mutex_lock(&dev->lock);
+    if (gave_up && dev->core.busy && !dev->held)
+        dev->abandoned = true;
     crb_reset(&dev->core);
     dev->held = false;
     pthread_mutex_unlock(&dev->lock);
@@ -320,7 +351,9 @@ bool tpmcrb_busy(struct tpmcrb_device *dev)
     bool busy;
 
     pthread_mutex_lock(&dev->lock);
-    busy = dev->core.busy && !dev->held;
+    /* Held for a snapshot is not busy; held behind a command a reset gave
+     * up on is (it runs when that one ends). */
+    busy = dev->core.busy && (!dev->held || dev->abandoned);
     pthread_mutex_unlock(&dev->lock);
     return busy;
 }

@@ -21,6 +21,10 @@ struct tpmcrb_device {
      * to the backend but held in the core, where a snapshot captures it;
      * resume submits it. */
     bool paused, held;
+    /* A reset gave up waiting for the command with the backend: its late
+     * response is dropped, and a new START waits (held) until then. */
+    bool abandoned;
+    unsigned reset_wait_ms;     /* how long a reset waits for a command */
     uint32_t last_seq;          /* job number of the latest START */
     void *regs_alloc, *buffer_alloc;
 

@@ -393,6 +393,12 @@ static int check_in_flight(const struct snap_view *v)
         return bad("core: command in flight from a locality the device lacks");
     if (v->cmd_len < TPM_HEADER_SIZE || v->cmd_len > CRB_MAX_BUFFER)
         return bad("core: command in flight has an impossible length");
+    /* START never takes more than the layout's buffer holds. */
+    if (v->cmd_len > (v->layout == TPMCRB_LAYOUT_SPLIT
+                          ? TPMCRB_SPLIT_BUFFER_SIZE
+                          : TPMCRB_COMPAT_BUFFER_SIZE))
+        return bad("core: command in flight is larger than the layout's "
+                   "buffer");
     if (tpm_hdr_size(v->cmd) != v->cmd_len)
         return bad("core: command in flight disagrees with its header size");
     return 0;

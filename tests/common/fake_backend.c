@@ -3,6 +3,7 @@
 #include "util/tpm_cmd.h"
 
 #include <string.h>
+#include <time.h>
 
 static struct fake_backend *fake(struct tpmcrb_backend *be)
 {
@@ -25,6 +26,9 @@ static int fake_execute(struct tpmcrb_backend *be, unsigned locality,
     uint32_t n = f->rsp_len ? f->rsp_len : TPM_HEADER_SIZE;
     bool cancelled = false;
 
+    atomic_store(&f->running, true);
+    if (len < TPM_HEADER_SIZE || tpm_hdr_size(cmd) != len)
+        atomic_fetch_add(&f->size_mismatches, 1);
     while (atomic_load(&f->block))
         if (atomic_load(&f->cancels)) {
             cancelled = true;
@@ -34,6 +38,7 @@ static int fake_execute(struct tpmcrb_backend *be, unsigned locality,
     f->last_len = len;
     memcpy(f->last_cmd, cmd, len);
     atomic_fetch_add(&f->executed, 1);
+    atomic_store(&f->running, false);
     if (f->fail_with < 0)
         return f->fail_with;
     if (n > cap)
@@ -51,14 +56,26 @@ static void fake_cancel(struct tpmcrb_backend *be)
     atomic_fetch_add(&fake(be)->cancels, 1);
 }
 
+static void slow_establishment_call(struct fake_backend *f)
+{
+    struct timespec ts = { 0, (long)f->slow_est_us * 1000 };
+
+    if (atomic_load(&f->running))
+        atomic_fetch_add(&f->est_calls_while_running, 1);
+    if (f->slow_est_us)
+        nanosleep(&ts, NULL);
+}
+
 static bool fake_get_established(struct tpmcrb_backend *be)
 {
+    slow_establishment_call(fake(be));
     return fake(be)->established;
 }
 
 static int fake_reset_established(struct tpmcrb_backend *be, unsigned loc)
 {
     (void)loc;
+    slow_establishment_call(fake(be));
     fake(be)->established = false;
     fake(be)->reset_est_calls++;
     return 0;

@@ -19,6 +19,13 @@ struct fake_backend {
     uint32_t rsp_len;           /* 0: 10-byte success response */
     bool established;
     unsigned reset_est_calls;
+    /* A slow backend: the establishment calls take this long; calls made
+     * while execute runs are counted (they would race or wait for it). */
+    unsigned slow_est_us;
+    _Atomic bool running;
+    _Atomic unsigned est_calls_while_running;
+    /* Commands whose header size disagrees with the length given. */
+    _Atomic unsigned size_mismatches;
 };
 
 void fake_backend_init(struct fake_backend *f);
