@@ -93,6 +93,25 @@ static pid_t holder(int fd, short type)
     return 0;
 }
 
+/* Holders also lock byte 1 with a lock of the open file (Linux's OFD
+ * locks; a POSIX lock where there are none): it tells an owner (write
+ * lock) from pipes (read locks), within one process too. */
+#ifdef F_OFD_GETLK
+#define KIND_GETLK F_OFD_GETLK
+#define KIND_SETLK F_OFD_SETLK
+#else
+#define KIND_GETLK F_GETLK
+#define KIND_SETLK F_SETLK
+#endif
+
+static bool held_by_owner(int fd)
+{
+    struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET,
+                        .l_start = 1, .l_len = 1 };
+
+    return fcntl(fd, KIND_GETLK, &fl) == 0 && fl.l_type == F_WRLCK;
+}
+
 int state_dir_lock(int dirfd, const char *dir, enum state_dir_use use)
 {
     bool owner = use == STATE_DIR_OWNER;
@@ -115,8 +134,10 @@ int state_dir_lock(int dirfd, const char *dir, enum state_dir_use use)
         if (errno == EINTR)
             continue;
         /* A pipe outlives its tool call briefly (the cmd TCTI does not
-         * wait for it): an owner starting right after one waits for it. */
-        if (errno == EWOULDBLOCK && owner && tries < OWNER_PATIENCE) {
+         * wait for it): an owner starting right after one waits for it,
+         * not for another owner. */
+        if (errno == EWOULDBLOCK && owner && tries < OWNER_PATIENCE &&
+            !held_by_owner(fd)) {
             nanosleep(&ts, NULL);
             continue;
         }
@@ -137,8 +158,11 @@ int state_dir_lock(int dirfd, const char *dir, enum state_dir_use use)
         close(fd);
         return err;
     }
-    /* Only to be named in the message above; a failure changes nothing. */
+    /* Only to be named and told apart (above); a failure changes nothing. */
     if (fcntl(fd, F_SETLK, &fl) < 0)
         LOG_DEBUG("no pid lock on %s/%s: %s", dir, OWNER_LOCK, strerror(errno));
+    fl.l_start = 1;
+    if (fcntl(fd, KIND_SETLK, &fl) < 0)
+        LOG_DEBUG("no kind lock on %s/%s: %s", dir, OWNER_LOCK, strerror(errno));
     return fd;
 }

@@ -11,15 +11,7 @@
 LOOPS=${LOOPS:-8} ROUNDS=${ROUNDS:-4}
 RAW="cmd:$TPMCRB pipe --state $STATE --no-flush"
 
-# A sealed secret that only a PCR policy session can unseal.
-t2 createprimary -C o -G ecc -c prim.ctx >/dev/null || fail "createprimary"
-t2 pcrread sha256:0 -o pcr0.bin >/dev/null || fail "pcrread"
-t2 createpolicy --policy-pcr -l sha256:0 -f pcr0.bin -L pol.bin >/dev/null ||
-    fail "createpolicy"
-printf 'sealed-secret' | t2 create -C prim.ctx -L pol.bin -i- -u seal.pub \
-    -r seal.priv >/dev/null || fail "create sealed object"
-t2 load -C prim.ctx -u seal.pub -r seal.priv -c seal.ctx >/dev/null ||
-    fail "load sealed object"
+make_sealed sealed-secret
 
 loop() {
     local w=$1 i d=w$1

@@ -16,14 +16,7 @@ CTR=0x1500019
 t2 nvdefine "$CTR" -C o -s 8 -a "ownerread|ownerwrite|nt=counter" >/dev/null ||
     fail "nvdefine counter"
 t2 nvincrement "$CTR" -C o || fail "first nvincrement"
-t2 createprimary -C o -G ecc -c prim.ctx >/dev/null || fail "createprimary"
-t2 pcrread sha256:0 -o pcr0.bin >/dev/null || fail "pcrread"
-t2 createpolicy --policy-pcr -l sha256:0 -f pcr0.bin -L pol.bin >/dev/null ||
-    fail "createpolicy"
-printf 'sealed' | t2 create -C prim.ctx -L pol.bin -i- -u seal.pub \
-    -r seal.priv >/dev/null || fail "create sealed object"
-t2 load -C prim.ctx -u seal.pub -r seal.priv -c seal.ctx >/dev/null ||
-    fail "load sealed object"
+make_sealed sealed
 
 # Load the sealed object into @ctx under a new primary. A kill between the
 # NV and the volatile write is a power loss for the TPM (TPM2_Startup(CLEAR)

@@ -72,21 +72,21 @@ grep -q "in use by process $PIPE " serve3.log ||
 exec 3>&-
 wait "$PIPE" || fail "pipe exited with $?"
 
-# Unsafe directories: writable by others, or another user's.
+# Unsafe directories: writable by others, or another user's. Refused
+# with @reason.
+refused_dir() {
+    if timeout "$LIMIT" tpm2 getrandom -T "cmd:$TPMCRB pipe --state $WORK/$1" 4 \
+            >/dev/null 2>"$1.err"; then
+        fail "unsafe state directory $1 was used"
+    fi
+    grep -q "$2" "$1.err" || fail "$1: no reason given: $(cat "$1.err")"
+}
 mkdir -m 0777 open
 chmod 0777 open
-if timeout "$LIMIT" tpm2 getrandom -T "cmd:$TPMCRB pipe --state $WORK/open" 4 \
-        >/dev/null 2>open.err; then
-    fail "a world-writable state directory was used"
-fi
-grep -q "writable by group or others" open.err || fail "no reason given: $(cat open.err)"
+refused_dir open "writable by group or others"
 mkdir -m 0700 theirs
 chown 12345 theirs
-if timeout "$LIMIT" tpm2 getrandom -T "cmd:$TPMCRB pipe --state $WORK/theirs" 4 \
-        >/dev/null 2>theirs.err; then
-    fail "another user's state directory was used"
-fi
-grep -q "owned by another user" theirs.err || fail "no reason given: $(cat theirs.err)"
+refused_dir theirs "owned by another user"
 
 # A symlink planted where the NV file's temporary goes is replaced, not
 # followed, and every state file is private.
