@@ -126,8 +126,7 @@ static uint32_t g_rd(struct vm *vm, uint32_t reg)
     uint32_t v;
 
     pthread_mutex_lock(&vm->vcpu);
-    v = le32_to_host(__atomic_load_n((uint32_t *)reg_ptr(vm, reg),
-                                     __ATOMIC_ACQUIRE));
+    v = le32_load_acquire((const uint32_t *)reg_ptr(vm, reg));
     pthread_mutex_unlock(&vm->vcpu);
     return v;
 }
