@@ -14,10 +14,7 @@
 #include "exec/executor.h"
 #include "os/os.h"
 #include "tools/bench/bench.h"
-#include "tools/cli/commands.h"
-#include "util/clock.h"
-#include "util/log.h"
-#include "util/tpm_cmd.h"
+#include "tools/tool.h"
 
 #include <errno.h>
 #include <stdatomic.h>
