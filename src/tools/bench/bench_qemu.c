@@ -17,7 +17,7 @@
  * write itself (libtpmcrb's completed_sync), read from the device's QOM
  * properties over QMP before and after each loop.
  */
-#include "tools/bench/bench_qemu.h"
+#include "tools/bench/bench.h"
 #include "tools/bench/bench_guest.h"
 #include "tools/tool.h"
 #include "tools/vm/vm.h"

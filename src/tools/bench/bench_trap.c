@@ -20,7 +20,7 @@
  * the device, driven in-process in Linux's order, against calling the
  * backend directly.
  */
-#include "tools/bench/bench_trap.h"
+#include "tools/bench/bench.h"
 #include "tools/tool.h"
 #include "tools/vm/vm_proc.h"
 

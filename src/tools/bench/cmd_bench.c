@@ -1,10 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* `tpmcrb bench NAME [ARGS]`: benchmarks that print BENCH key=value lines. */
 #include "tools/bench/bench.h"
-#include "tools/bench/bench_arm64.h"
-#include "tools/bench/bench_qemu.h"
-#include "tools/bench/bench_trap.h"
-#include "tools/bench/bench_vm.h"
 #include "tools/tool.h"
 
 static const struct subcommand benches[] = {
