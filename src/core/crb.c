@@ -405,10 +405,10 @@ static bool start(struct crb_core *c, unsigned loc)
     /* A private copy: the guest may keep writing the buffer meanwhile. It
      * may also have rewritten the size since it was checked: what runs is
      * the copy, so the copy's header must say what was checked. */
-    memcpy(c->cmd, cmd, len);
-    if (tpm_hdr_size(c->cmd) != len) {
+    memcpy(crb_cmd(c), cmd, len);
+    if (tpm_hdr_size(crb_cmd(c)) != len) {
         LOG_WARN("command size changed from %u to %u while START copied it: "
-                 "TPM_RC_COMMAND_SIZE", len, tpm_hdr_size(c->cmd));
+                 "TPM_RC_COMMAND_SIZE", len, tpm_hdr_size(crb_cmd(c)));
         finish_with_error(c, loc, TPM_RC_COMMAND_SIZE);
         return false;
     }

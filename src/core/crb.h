@@ -99,10 +99,32 @@ struct crb_core {
     uint8_t *rsp_buf;
     uint32_t rsp_cap;
     uint32_t cmd_len;
-    uint8_t cmd[CRB_MAX_BUFFER];
+    /* Two places for the copy (crb_cmd()): after a reset gave up on a
+     * command, the backend may still read its copy while the next START
+     * makes a new one (crb_detach_command()). */
+    uint8_t cmd_bufs[2][CRB_MAX_BUFFER];
+    unsigned cmd_sel;
 
     uint32_t image[TPMCRB_MAX_LOCALITIES][CRB_NUM_DWORDS];
 };
+
+/* The private copy of the command in flight. */
+static inline uint8_t *crb_cmd(struct crb_core *c)
+{
+    return c->cmd_bufs[c->cmd_sel];
+}
+
+static inline const uint8_t *crb_cmd_const(const struct crb_core *c)
+{
+    return c->cmd_bufs[c->cmd_sel];
+}
+
+/* A reset is giving up on the command with the backend, which may go on
+ * reading its copy: later commands are copied to the other place. */
+static inline void crb_detach_command(struct crb_core *c)
+{
+    c->cmd_sel ^= 1;
+}
 
 void crb_init(struct crb_core *c, const struct tpmcrb_config *cfg,
               uint8_t *regs, uint8_t *buffer, const struct crb_hooks *hooks);

@@ -80,7 +80,7 @@ static void hook_submit(void *opaque, unsigned locality, uint32_t len)
         dev->held = true;
     else
         dev->last_seq = crb_executor_submit(&dev->exec, locality,
-                                            dev->core.cmd, len, false);
+                                            crb_cmd(&dev->core), len, false);
 }
 
 static void hook_cancel(void *opaque)
@@ -152,7 +152,7 @@ static void command_done(void *opaque, const uint8_t *rsp, uint32_t len,
             dev->held = false;
             dev->last_seq = crb_executor_submit(&dev->exec,
                                                 dev->core.busy_loc,
-                                                dev->core.cmd,
+                                                crb_cmd(&dev->core),
                                                 dev->core.cmd_len, false);
         }
     } else {
@@ -268,8 +268,10 @@ void tpmcrb_device_reset(struct tpmcrb_device *dev)
         LOG_ERROR("backend %s failed its reset; the TPM stays in failure "
                   "until it recovers", dev->be->ops->name);
     pthread_mutex_lock(&dev->lock);
-    if (gave_up && dev->core.busy && !dev->held)
+    if (gave_up && dev->core.busy && !dev->held) {
         dev->abandoned = true;
+        crb_detach_command(&dev->core);
+    }
     crb_reset(&dev->core);
     dev->held = false;
     pthread_mutex_unlock(&dev->lock);

@@ -41,7 +41,7 @@ void tpmcrb_device_resume(struct tpmcrb_device *dev)
          * inline commands only after guest activity. */
         dev->held = false;
         dev->last_seq = crb_executor_submit(&dev->exec, dev->core.busy_loc,
-                                            dev->core.cmd, dev->core.cmd_len,
+                                            crb_cmd(&dev->core), dev->core.cmd_len,
                                             true);
     }
     pthread_mutex_unlock(&dev->lock);

@@ -187,7 +187,7 @@ static void put_core(struct wr *w, const struct crb_core *c)
     for (unsigned i = 0; i < c->nloc; i++)
         put_locality(w, &c->loc[i]);
     if (c->busy)
-        put_bytes(w, c->cmd, c->cmd_len);
+        put_bytes(w, crb_cmd_const(c), c->cmd_len);
 }
 
 int snap_encode(const struct crb_core *c, const char *be_name,
@@ -540,7 +540,7 @@ void snap_apply(struct crb_core *c, const struct snap_view *v)
     c->busy_loc = v->busy_loc;
     c->cmd_len = v->cmd_len;
     if (v->busy)
-        memcpy(c->cmd, v->cmd, v->cmd_len);
+        memcpy(crb_cmd(c), v->cmd, v->cmd_len);
     memcpy(c->regs, v->mem, regs_len);
     if (c->layout == TPMCRB_LAYOUT_SPLIT)
         memcpy(c->buffer, v->mem + regs_len, PAGE);

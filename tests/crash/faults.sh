@@ -14,6 +14,8 @@
 . "$(dirname "$0")/../pipe/lib.sh"
 SHIM=$1
 [ -f "$SHIM" ] || fail "no fault shim at $SHIM"
+# A sanitizer's runtime must come first in LD_PRELOAD (sanitizer builds).
+PRELOAD="$(ldd "$TPMCRB" | awk '/lib(asan|tsan|ubsan)\.so/ { printf "%s ", $3 }')$SHIM"
 
 IDX=0x1500022
 NV=$STATE/tpm2-nv.state
@@ -35,7 +37,7 @@ for err in EIO ENOSPC; do
             rm -f fault.log
             before=$(sha256_hex "$NV")
             faulty="cmd:env TPMCRB_FAULT_OP=$op TPMCRB_FAULT_AT=$at TPMCRB_FAULT_ERRNO=$err"
-            faulty+=" TPMCRB_FAULT_LOG=$WORK/fault.log LD_PRELOAD=$SHIM $TPMCRB pipe --state $STATE"
+            faulty+=" TPMCRB_FAULT_LOG=$WORK/fault.log LD_PRELOAD='$PRELOAD' $TPMCRB pipe --state $STATE"
             status=0
             printf '%s' "$new" | timeout "$LIMIT" tpm2 nvwrite -T "$faulty" "$IDX" -C o -i - \
                 2>fault.err || status=$?

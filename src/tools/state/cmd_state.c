@@ -255,7 +255,7 @@ static void text_core(const struct crb_core *c)
            c->idle ? "idle" : "ready", c->fatal ? "FATAL" : "no fatal error",
            c->established ? "yes" : "no");
     if (c->busy) {
-        describe_header(c->cmd, hdr, sizeof(hdr));
+        describe_header(crb_cmd_const(c), hdr, sizeof(hdr));
         printf("command in flight: locality %u, %u bytes, %s\n", c->busy_loc,
                c->cmd_len, hdr);
     } else {
@@ -409,8 +409,8 @@ static void json_core(struct json *j, const struct crb_core *c)
         j_open(j, NULL, '{');
         j_num(j, "locality", c->busy_loc);
         j_num(j, "length", c->cmd_len);
-        j_num(j, "code", tpm_hdr_code(c->cmd));
-        describe_header(c->cmd, hdr, sizeof(hdr));
+        j_num(j, "code", tpm_hdr_code(crb_cmd_const(c)));
+        describe_header(crb_cmd_const(c), hdr, sizeof(hdr));
         j_str(j, "header", hdr);
         j_close(j, '}');
     } else {
