@@ -3,6 +3,10 @@
  * other systems (macOS names only the calling thread) go without. */
 #include "os/os.h"
 
+#ifdef __FreeBSD__
+#include <pthread_np.h>
+#endif
+
 void os_thread_name(pthread_t thread, const char *name)
 {
 #if defined(__GLIBC__) || defined(__FreeBSD__)
