@@ -7,5 +7,8 @@
 int bench_device(int argc, char **argv);
 /* `tpmcrb bench pipe`: pipe start-up and throughput vs. libtpms directly. */
 int bench_pipe(int argc, char **argv);
+/* `tpmcrb bench serve`: N idle poll-mode instances: CPU, RSS and PSS, the
+ * first command after idle. */
+int bench_serve(int argc, char **argv);
 
 #endif
