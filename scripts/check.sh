@@ -40,6 +40,11 @@ for line in open(sys.argv[1]):
 echo "== tests"
 run_tests "$build"
 
+# A big-endian host: the C unit suites cross-built for s390x and run under
+# qemu-user (the s390x libraries are cached in ~/.cache/tpmcrb).
+echo "== s390x (big-endian) under qemu-user"
+bash scripts/cross-s390x.sh
+
 # Under ASan+UBSan: everything but the suites that boot guests under
 # emulation (their device code runs in the suites kept here too, and an
 # emulated boot under a sanitizer would take most of CI's time).

@@ -22,6 +22,11 @@ packages=(
     valgrind
     # firmware for the patched-QEMU tests (SeaBIOS comes with QEMU)
     ovmf
+    # the manual pages are rendered by a test (tests/install)
+    man-db groff-base
+    # big-endian check (scripts/cross-s390x.sh): s390x cross compiler,
+    # qemu-user, and the archive key its private apt setup verifies with
+    gcc-s390x-linux-gnu libc6-dev-s390x-cross qemu-user debian-archive-keyring
     # libFuzzer targets (scripts/fuzz.sh)
     clang libclang-rt-14-dev
 )

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Backend selection by spec string ("libtpms", "swtpm[:args]", "passthrough:PATH"). */
 #include "backend/backends.h"
+#include "util/abi.h"
 #include "util/log.h"
 
 #include <errno.h>
@@ -19,15 +20,24 @@ static const char *spec_args(const char *spec, const char *name)
     return NULL;
 }
 
+void tpmcrb_backend_options_init(struct tpmcrb_backend_options *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->size = sizeof(*o);
+}
+
 int tpmcrb_backend_open(const char *spec,
                         const struct tpmcrb_backend_options *opts,
                         struct tpmcrb_backend **out)
 {
-    static const struct tpmcrb_backend_options no_opts;
+    static const struct tpmcrb_backend_options no_opts =
+        TPMCRB_BACKEND_OPTIONS_INIT;
     const char *args;
 
     if (!opts)
         opts = &no_opts;
+    if (CRB_ABI_CHECK(opts, struct tpmcrb_backend_options) < 0)
+        return -EINVAL;
     if (!spec || !*spec)
         spec = "libtpms";
     if ((args = spec_args(spec, "libtpms")) && !*args)

@@ -20,6 +20,7 @@
  * reloads libtpms when another process has moved the state on.
  */
 #include "backend/backends.h"
+#include "backend/state_probe.h"
 #include "backend/state_store.h"
 #include "util/log.h"
 #include "util/tpm_cmd.h"
@@ -34,8 +35,8 @@
 #include <libtpms/tpm_nvfilename.h>
 #include <libtpms/tpm_tis.h>
 
-#define NV_FILE   "tpm2-nv.state"
-#define VOL_FILE  "tpm2-volatile.state"
+#define NV_FILE   STATE_NV_FILE
+#define VOL_FILE  STATE_VOL_FILE
 #define TYPE_NV   0x564e3254u /* "T2NV" */
 #define TYPE_VOL  0x4c4f5654u /* "TVOL" */
 
@@ -58,6 +59,7 @@ struct libtpms_be {
     bool locked;                /* we hold the state directory lock */
     bool stale;                 /* memory may differ from disk: reload */
     bool nv_dirty;              /* libtpms stored NV that is not on disk */
+    bool may_manufacture;       /* the directory was empty or missing */
     unsigned locality;          /* of the command being executed */
     uint32_t buffer_size;
     struct blob nv, vol;        /* last NV stored; volatile to resume from */
@@ -323,6 +325,12 @@ static int load_files(struct libtpms_be *be)
         blob_set(&be->vol, data, voli.len);
     else if (err != -ENOENT)
         return err;
+    if (!be->nv.data && !be->may_manufacture) {
+        /* The NV file went away after open: never silently replace it. */
+        LOG_ERROR("%s/%s is missing: refusing to create a new TPM in a "
+                  "directory that held one", store_dir(be), NV_FILE);
+        return -ENOENT;
+    }
     if (!be->nv.data && be->vol.data) {
         /* Never manufacture a new TPM over the remains of an old one. */
         LOG_ERROR("%s/%s is missing but volatile state exists: refusing to "
@@ -424,12 +432,13 @@ static int reload(struct libtpms_be *be)
     if (!be->vol.data) {
         static const uint8_t startup[] = { 0x80, 0x01, 0, 0, 0, 12,
                                            0, 0, 0x01, 0x44, 0, 0 };
+        char rc[CRB_RC_TEXT_MAX];
 
         be->locality = 0;
         if ((err = tpm_process(be, startup, sizeof(startup), &len)) < 0)
             return err;
         LOG_WARN("libtpms: sent TPM2_Startup(CLEAR) after a power loss "
-                 "(rc 0x%x)", tpm_hdr_code(be->rsp));
+                 "(rc %s)", crb_rc_text(tpm_hdr_code(be->rsp), rc, sizeof(rc)));
     }
     blob_free(&be->vol);
     be->stale = false;
@@ -500,8 +509,16 @@ static int lt_power_on(struct tpmcrb_backend *base, uint32_t buffer_size,
     if (err < 0)
         goto out;
     /* A new TPM was manufactured: its NV must exist before it is used. */
-    if (be->store && be->nv_dirty && (err = write_nv(be, be->gen + 1)) < 0)
+    if (be->store && be->nv_dirty && !be->nv_gen) {
+        if ((err = write_nv(be, be->gen + 1)) < 0)
+            goto fail;
+        be->may_manufacture = false;
+        LOG_WARN("created a new TPM in %s (no EK certificates: `tpmcrb setup "
+                 "--state %s` adds them)", store_dir(be), store_dir(be));
+    } else if (be->store && be->nv_dirty &&
+               (err = write_nv(be, be->gen + 1)) < 0) {
         goto fail;
+    }
     if (be->store && be->nv_gen > be->gen)
         be->gen = be->nv_gen;
     /* An owner that resumed consumes the volatile file: after a crash the
@@ -757,6 +774,7 @@ static void lt_destroy(struct tpmcrb_backend *base)
 }
 
 static const struct tpmcrb_backend_ops libtpms_ops = {
+    .size = sizeof(struct tpmcrb_backend_ops),
     .name = "libtpms",
     .power_on = lt_power_on,
     .execute = lt_execute,
@@ -789,10 +807,23 @@ int crb_libtpms_open(const struct tpmcrb_backend_options *opts,
     be->base.ops = &libtpms_ops;
     be->sync = opts->sync;
     be->power_cycle = opts->power_cycle;
-    if (opts->state_dir && (err = state_store_open(opts->state_dir,
-                                                   &be->store)) < 0) {
-        free(be);
-        goto fail;
+    if (opts->state_dir) {
+        char what[256];
+        enum state_dir_kind kind = state_dir_probe(opts->state_dir, what,
+                                                   sizeof(what));
+
+        if (kind != STATE_DIR_TPMCRB && kind != STATE_DIR_EMPTY &&
+            kind != STATE_DIR_MISSING) {
+            state_dir_refuse(opts->state_dir, kind, what);
+            free(be);
+            err = -EEXIST;
+            goto fail;
+        }
+        be->may_manufacture = kind != STATE_DIR_TPMCRB;
+        if ((err = state_store_open(opts->state_dir, &be->store)) < 0) {
+            free(be);
+            goto fail;
+        }
     }
     active = be;
     *out = &be->base;

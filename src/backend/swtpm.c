@@ -1160,6 +1160,7 @@ static void swtpm_destroy(struct tpmcrb_backend *be)
 }
 
 static const struct tpmcrb_backend_ops swtpm_ops = {
+    .size = sizeof(struct tpmcrb_backend_ops),
     .name = "swtpm",
     .power_on = swtpm_power_on,
     .execute = swtpm_execute,

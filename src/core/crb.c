@@ -5,6 +5,7 @@
  * (DESIGN.md §3, §3a).
  */
 #include "core/crb.h"
+#include "util/byteorder.h"
 #include "util/log.h"
 #include "util/tpm_cmd.h"
 
@@ -163,18 +164,19 @@ static void update_irq(struct crb_core *c)
 #define PUBLISH_BLOCK 8u /* registers compared at once */
 _Static_assert(CRB_NUM_DWORDS % PUBLISH_BLOCK == 0, "whole blocks");
 
-/* Store register dword @i of @page as @v and remember it in @img. */
+/* Store register dword @i of @page as @v and remember it in @img. The
+ * page is guest memory: little-endian on every host; @img is host order. */
 static void store_reg(uint32_t *page, uint32_t *img, unsigned i, uint32_t v,
                       bool force)
 {
-    uint32_t old = img[i];
+    uint32_t old = host_to_le32(img[i]);
 
     img[i] = v;
     if (force)
-        __atomic_store_n(&page[i], v, __ATOMIC_RELAXED);
+        __atomic_store_n(&page[i], host_to_le32(v), __ATOMIC_RELAXED);
     else /* a guest store not yet seen by the poll transport wins: it
             differs from the new image and is applied next */
-        __atomic_compare_exchange_n(&page[i], &old, v, false,
+        __atomic_compare_exchange_n(&page[i], &old, host_to_le32(v), false,
                                     __ATOMIC_RELAXED, __ATOMIC_RELAXED);
 }
 
@@ -372,7 +374,12 @@ void crb_complete(struct crb_core *c, const uint8_t *rsp, uint32_t len,
             tpm_error_response(c->rsp_buf, TPM_RC_FAILURE);
     } else {
         memcpy(c->rsp_buf, rsp, len);
-        LOG_TRACE("response rc %#x len %u", tpm_hdr_code(rsp), len);
+        if (crb_log_enabled(TPMCRB_LOG_TRACE)) {
+            char rc[CRB_RC_TEXT_MAX];
+
+            LOG_TRACE("response rc %s len %u",
+                      crb_rc_text(tpm_hdr_code(rsp), rc, sizeof(rc)), len);
+        }
     }
     mark_dirty(c, window_offset(c, c->rsp_buf),
                len >= TPM_HEADER_SIZE && len <= c->rsp_cap ? len : TPM_HEADER_SIZE);

@@ -2,6 +2,7 @@
 /* Public device API: configuration, memory, the lock around the core, and
  * the glue between the core, the executor and the backend. */
 #include "core/device.h"
+#include "util/abi.h"
 #include "util/log.h"
 #include "util/tpm_cmd.h"
 
@@ -16,6 +17,7 @@
 void tpmcrb_config_init(struct tpmcrb_config *cfg)
 {
     memset(cfg, 0, sizeof(*cfg));
+    cfg->size = sizeof(*cfg);
     cfg->base = TPMCRB_X86_BASE;
     cfg->layout = TPMCRB_LAYOUT_SPLIT;
     cfg->localities = TPMCRB_MAX_LOCALITIES;
@@ -202,7 +204,10 @@ int tpmcrb_device_new(const struct tpmcrb_config *cfg,
     struct tpmcrb_device *dev;
     int err;
 
-    if (!cfg || !be || !out)
+    if (!cfg || !be || !be->ops || !out)
+        return -EINVAL;
+    if (CRB_ABI_CHECK(cfg, struct tpmcrb_config) < 0 ||
+        CRB_ABI_CHECK(be->ops, struct tpmcrb_backend_ops) < 0)
         return -EINVAL;
     if ((err = check_config(cfg)) < 0)
         return err;
@@ -343,10 +348,17 @@ int tpmcrb_wait_idle(struct tpmcrb_device *dev, unsigned timeout_ms)
     return 0;
 }
 
-void tpmcrb_get_stats(struct tpmcrb_device *dev, struct tpmcrb_stats *st)
+int tpmcrb_get_stats(struct tpmcrb_device *dev, struct tpmcrb_stats *st)
 {
+    uint32_t size = st->size;
+
+    if (size >= sizeof(*st) && size <= CRB_ABI_MAX_STRUCT_SIZE) /* later fields */
+        memset((unsigned char *)st + sizeof(*st), 0, size - sizeof(*st));
+    if (CRB_ABI_CHECK(st, struct tpmcrb_stats) < 0)
+        return -EINVAL;
     st->writes = atomic_load(&dev->n_writes);
     st->commands = atomic_load(&dev->n_commands);
     st->completed_sync = atomic_load(&dev->n_sync);
     st->errors = atomic_load(&dev->n_errors);
+    return 0;
 }

@@ -4,6 +4,7 @@
  * table revision 4) and an SSDT with the TPM device, for any base address.
  * What the real clients need from them is in DESIGN.md §3a and §4.
  */
+#include "util/abi.h"
 #include "util/log.h"
 #include "platform/aml.h"
 #include "tpmcrb.h"
@@ -45,6 +46,7 @@
 void tpmcrb_acpi_options_init(struct tpmcrb_acpi_options *o)
 {
     memset(o, 0, sizeof(*o));
+    o->size = sizeof(*o);
     o->base = TPMCRB_X86_BASE;
     o->layout = TPMCRB_LAYOUT_SPLIT;
     o->localities = TPMCRB_MAX_LOCALITIES;
@@ -59,7 +61,7 @@ void tpmcrb_acpi_options_init(struct tpmcrb_acpi_options *o)
 static struct tpmcrb_config geometry(const struct tpmcrb_acpi_options *o)
 {
     struct tpmcrb_config cfg = {
-        .base = o->base, .layout = o->layout, .localities = o->localities,
+        .size = sizeof(cfg), .base = o->base, .layout = o->layout, .localities = o->localities,
     };
 
     return cfg;
@@ -282,6 +284,8 @@ int tpmcrb_acpi_build(const struct tpmcrb_acpi_options *o,
     int rc;
 
     if (!o || !tpm2 || !tpm2_len || !ssdt || !ssdt_len)
+        return -EINVAL;
+    if (CRB_ABI_CHECK(o, struct tpmcrb_acpi_options) < 0)
         return -EINVAL;
     rc = check_options(o);
     if (rc)

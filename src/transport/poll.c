@@ -12,6 +12,7 @@
  * guest only reads, and a hand-off would add a third spinning thread.
  */
 #include "core/device.h"
+#include "util/byteorder.h"
 #include "util/log.h"
 
 #include <errno.h>
@@ -35,12 +36,13 @@ struct tpmcrb_poller {
     _Atomic bool stop;
 };
 
-/* Returns true when the guest wrote @reg of @loc; applies it. */
+/* Returns true when the guest wrote @reg of @loc; applies it. The page
+ * holds little-endian dwords, the image host-order values. */
 static bool poll_reg(struct tpmcrb_device *dev, unsigned loc, unsigned idx)
 {
     struct crb_core *c = &dev->core;
     uint32_t *word = (uint32_t *)(c->regs + (size_t)loc * TPMCRB_PAGE_SIZE) + idx;
-    uint32_t seen = __atomic_load_n(word, __ATOMIC_ACQUIRE);
+    uint32_t seen = le32_to_host(__atomic_load_n(word, __ATOMIC_ACQUIRE));
 
     if (seen == c->image[loc][idx])
         return false;
@@ -48,7 +50,8 @@ static bool poll_reg(struct tpmcrb_device *dev, unsigned loc, unsigned idx)
         uint32_t again;
 
         device_write_reg_locked(dev, loc, idx * 4, seen);
-        again = __atomic_exchange_n(word, c->image[loc][idx], __ATOMIC_ACQ_REL);
+        again = le32_to_host(__atomic_exchange_n(
+            word, host_to_le32(c->image[loc][idx]), __ATOMIC_ACQ_REL));
         if (again == seen)
             break;
         seen = again; /* written again meanwhile: apply that too */

@@ -80,7 +80,7 @@ static int teardown(void **state)
 
 static int open_be(struct fx *f, bool with_dir, enum tpmcrb_state_sync sync)
 {
-    struct tpmcrb_backend_options o = {
+    struct tpmcrb_backend_options o = { .size = sizeof(o),
         .state_dir = with_dir ? f->dir : NULL, .sync = sync,
     };
 

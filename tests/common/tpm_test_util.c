@@ -7,6 +7,7 @@
 
 #include "tpm_test_util.h"
 #include "core/regs.h"
+#include "util/byteorder.h"
 #include "util/tpm_cmd.h"
 
 #include <string.h>
@@ -19,11 +20,16 @@ uint32_t *tt_reg_ptr(struct tpmcrb_device *dev, unsigned loc, uint32_t reg)
 
 uint32_t tt_reg_read(struct tpmcrb_device *dev, unsigned loc, uint32_t reg)
 {
-    uint32_t v;
+    /* Atomic: the device's threads store to the page meanwhile. */
+    return le32_to_host(__atomic_load_n(tt_reg_ptr(dev, loc, reg),
+                                        __ATOMIC_ACQUIRE));
+}
 
-    /* memcpy: a guest's view may be written by another thread (poll). */
-    memcpy(&v, tt_reg_ptr(dev, loc, reg), 4);
-    return v;
+void tt_reg_store(struct tpmcrb_device *dev, unsigned loc, uint32_t reg,
+                  uint32_t v)
+{
+    __atomic_store_n(tt_reg_ptr(dev, loc, reg), host_to_le32(v),
+                     __ATOMIC_RELEASE);
 }
 
 void tt_reg_write(struct tpmcrb_device *dev, unsigned loc, uint32_t reg,

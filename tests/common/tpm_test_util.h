@@ -18,8 +18,12 @@
 
 /* The dword at @reg of locality @loc's page, where a guest mapping points. */
 uint32_t *tt_reg_ptr(struct tpmcrb_device *dev, unsigned loc, uint32_t reg);
-/* Read from the page memory (what a ROM-device guest reads). */
+/* Read from the page memory (what a ROM-device guest reads): a
+ * little-endian dword on every host, returned in host order. */
 uint32_t tt_reg_read(struct tpmcrb_device *dev, unsigned loc, uint32_t reg);
+/* A guest store of a dword into the page memory (poll mode), little-endian. */
+void tt_reg_store(struct tpmcrb_device *dev, unsigned loc, uint32_t reg,
+                  uint32_t v);
 /* A trapped dword write; the device must accept it. */
 void tt_reg_write(struct tpmcrb_device *dev, unsigned loc, uint32_t reg,
                   uint32_t v);

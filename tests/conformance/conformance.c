@@ -39,7 +39,7 @@ struct fx {
 
 static void power_on(struct fx *f)
 {
-    struct tpmcrb_backend_options bo = { .state_dir = f->dir };
+    struct tpmcrb_backend_options bo = { .size = sizeof(bo), .state_dir = f->dir };
 
     tt_device_open(spec, &bo, NULL, &f->be, &f->dev);
 }

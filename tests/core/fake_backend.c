@@ -67,6 +67,7 @@ static int fake_reset_established(struct tpmcrb_backend *be, unsigned loc)
 static void fake_destroy(struct tpmcrb_backend *be) { (void)be; }
 
 static const struct tpmcrb_backend_ops fake_ops = {
+    .size = sizeof(struct tpmcrb_backend_ops),
     .name = "fake",
     .power_on = fake_power_on,
     .execute = fake_execute,

@@ -145,6 +145,26 @@ static void reset_values_five(void **state)
     assert_int_equal(tpmcrb_buffer_addr(&f->cfg), 0xFED45000u);
 }
 
+/* The page is guest memory of a little-endian device on every host: the
+ * bytes a guest reads, not only the values this host's loads return. */
+static void register_page_is_little_endian(void **state)
+{
+    struct fx *f = *state;
+    const uint8_t *page = tpmcrb_regs_mem(f->dev);
+    static const uint8_t intf_id[8] = { 0x11, 0x59, 0x02, 0x00,
+                                        0x14, 0x10, 0x01, 0x00 };
+    static const uint8_t cmd_addr[4] = { 0x00, 0x50, 0xD4, 0xFE };
+
+    assert_int_equal(page[CRB_LOC_STATE], 0x81);
+    assert_memory_equal(page + CRB_INTF_ID_LO, intf_id, sizeof(intf_id));
+    assert_memory_equal(page + CRB_CMD_LADDR, cmd_addr, sizeof(cmd_addr));
+    assert_int_equal(page[CRB_CMD_SIZE + 1], 0x10); /* 0x1000 */
+    /* A byte written through the trapped path lands where it was aimed. */
+    tt_reg_write(f->dev, 0, CRB_INT_ENABLE, INT_GLOBAL_ENABLE | INT_START);
+    assert_int_equal(page[CRB_INT_ENABLE], INT_START);
+    assert_int_equal(page[CRB_INT_ENABLE + 3], INT_GLOBAL_ENABLE >> 24);
+}
+
 static void reset_values_compat(void **state)
 {
     struct fx *f = *state;
@@ -550,7 +570,7 @@ static void dirty_ranges_cover_every_change(void **state)
 static void async_mode_completes_later(void **state)
 {
     struct fx *f = make(TPMCRB_LAYOUT_SPLIT, 5, 0);
-    struct tpmcrb_stats st;
+    struct tpmcrb_stats st = TPMCRB_STATS_INIT;
 
     (void)state;
     activate(f, 0);
@@ -565,7 +585,7 @@ static void async_mode_completes_later(void **state)
 static void sync_bound_completes_in_write(void **state)
 {
     struct fx *f = *state;
-    struct tpmcrb_stats st;
+    struct tpmcrb_stats st = TPMCRB_STATS_INIT;
 
     activate(f, 0);
     put_cmd(f, 0, 12);
@@ -620,6 +640,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(reset_values_five, setup_split, teardown),
+        cmocka_unit_test_setup_teardown(register_page_is_little_endian, setup_split, teardown),
         cmocka_unit_test_setup_teardown(reset_values_compat, setup_compat, teardown),
         cmocka_unit_test_setup_teardown(reset_values_one_locality, setup_one, teardown),
         cmocka_unit_test_setup_teardown(locality_request_relinquish, setup_split, teardown),

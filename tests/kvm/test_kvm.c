@@ -86,6 +86,7 @@ static int probe_power_off(struct tpmcrb_backend *be)
 }
 
 static const struct tpmcrb_backend_ops probe_ops = {
+    .size = sizeof(struct tpmcrb_backend_ops),
     .name = "probe",
     .power_on = probe_power_on,
     .execute = probe_execute,

@@ -103,6 +103,7 @@ void counter_backend_init(struct counter_backend *cb, bool with_state)
 {
     memset(cb, 0, sizeof(*cb));
     cb->ops = (struct tpmcrb_backend_ops){
+        .size = sizeof(struct tpmcrb_backend_ops),
         .name = "counter",
         .power_on = cb_power_on,
         .execute = cb_execute,

@@ -22,6 +22,7 @@
 #include <cmocka.h>
 
 #include "core/regs.h"
+#include "util/byteorder.h"
 #include "core/snapshot.h"
 #include "util/tpm_cmd.h"
 #include "counter_backend.h"
@@ -125,7 +126,8 @@ static uint32_t g_rd(struct vm *vm, uint32_t reg)
     uint32_t v;
 
     pthread_mutex_lock(&vm->vcpu);
-    v = __atomic_load_n((uint32_t *)reg_ptr(vm, reg), __ATOMIC_ACQUIRE);
+    v = le32_to_host(__atomic_load_n((uint32_t *)reg_ptr(vm, reg),
+                                     __ATOMIC_ACQUIRE));
     pthread_mutex_unlock(&vm->vcpu);
     return v;
 }
@@ -148,15 +150,16 @@ static uint8_t *buf_ptr(struct vm *vm, uint32_t off)
 static void g_copy_in(struct vm *vm, const uint8_t *src, uint32_t len)
 {
     for (uint32_t i = 0; i < len; i += 4) {
-        uint32_t v = 0, n = len - i < 4 ? len - i : 4;
+        uint8_t b[4] = { 0 };
+        uint32_t n = len - i < 4 ? len - i : 4;
 
-        memcpy(&v, src + i, n);
+        memcpy(b, src + i, n);
         pthread_mutex_lock(&vm->vcpu);
         if (vm->cfg.layout == TPMCRB_LAYOUT_SPLIT)
-            memcpy(buf_ptr(vm, i), &v, n);
-        else
+            memcpy(buf_ptr(vm, i), b, n);
+        else /* a guest's dword store: its bytes in little-endian order */
             tpmcrb_write(vm->cur->dev, (uint64_t)vm->loc * PAGE +
-                         TPMCRB_COMPAT_BUFFER_OFFSET + i, 4, v);
+                         TPMCRB_COMPAT_BUFFER_OFFSET + i, 4, get_le32(b));
         pthread_mutex_unlock(&vm->vcpu);
     }
 }
@@ -485,7 +488,7 @@ static void migrate_compat(void **s)
 static void migrate_libtpms(void **s)
 {
 #ifdef HAVE_LIBCRYPTO
-    const struct tpmcrb_backend_options opts = { 0 };
+    const struct tpmcrb_backend_options opts = { .size = sizeof(opts) };
     struct tpmcrb_device *dev;
     uint8_t cmd[64], *rsp;
     uint32_t len;
@@ -496,6 +499,7 @@ static void migrate_libtpms(void **s)
         fail_msg("libtpms backend: %s", strerror(-err));
     /* TPM2_Startup once, as firmware would. */
     assert_int_equal(tpmcrb_device_new(&(struct tpmcrb_config){
+        .size = sizeof(struct tpmcrb_config),
         .base = TPMCRB_X86_BASE, .localities = 5,
         .sync_bound_us = 1000000 }, libtpms, &dev), 0);
     rsp = tpmcrb_buffer_mem(dev);

@@ -65,7 +65,7 @@ static void sleep_ms(long ms)
 
 static int open_be(struct fx *f, const char *spec, bool power_cycle)
 {
-    struct tpmcrb_backend_options o = { .state_dir = f->dir,
+    struct tpmcrb_backend_options o = { .size = sizeof(o), .state_dir = f->dir,
                                         .power_cycle = power_cycle };
 
     return tpmcrb_backend_open(spec, &o, &f->io.be);
@@ -623,7 +623,7 @@ static void private_dir_and_child_fds(void **state)
     int fd;
     pid_t pid;
 
-    struct tpmcrb_backend_options o = { 0 };
+    struct tpmcrb_backend_options o = { .size = sizeof(o) };
     int sockets = 0, canary;
 
     /* A descriptor without close-on-exec, as embedders often have. */
@@ -695,7 +695,7 @@ static void child_exits_when_we_die(void **state)
     embedder = fork();
     assert_true(embedder >= 0);
     if (embedder == 0) {
-        struct tpmcrb_backend_options o = { .state_dir = f->dir };
+        struct tpmcrb_backend_options o = { .size = sizeof(o), .state_dir = f->dir };
         struct tpmcrb_backend *be;
         bool resumed;
 

@@ -17,6 +17,7 @@
 #include "tools/cli/cli_number.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/crb_driver.h"
+#include "util/log.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -151,8 +152,12 @@ static int device_one(void *opaque)
 {
     int rc = send(opaque, TPM_CC_GetRandom, (const uint8_t *)"\x00\x20", 2);
 
-    if (rc > 0)
-        fprintf(stderr, "TPM2_GetRandom failed with rc %#x\n", (unsigned)rc);
+    if (rc > 0) {
+        char text[CRB_RC_TEXT_MAX];
+
+        LOG_ERROR("TPM2_GetRandom failed with rc %s",
+                  crb_rc_text((uint32_t)rc, text, sizeof(text)));
+    }
     return rc;
 }
 
@@ -188,7 +193,7 @@ static int run_mode(struct tpmcrb_backend *be, const struct mode *m,
     struct tpmcrb_poller *poller = NULL;
     struct crb_driver d = { .full_trap = m->full_trap,
                             .shared_memory = m->shared_memory };
-    struct tpmcrb_stats st;
+    struct tpmcrb_stats st = TPMCRB_STATS_INIT;
     int err;
 
     tpmcrb_config_init(&cfg);
@@ -311,7 +316,7 @@ int bench_device(int argc, char **argv)
     tpmcrb_backend_close(be);
     free(buf);
     if (err) {
-        fprintf(stderr, "tpmcrb bench device: %s\n", strerror(-err));
+        LOG_ERROR("%s", strerror(-err));
         return EXIT_RUNTIME;
     }
     return EXIT_OK;

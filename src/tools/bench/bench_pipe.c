@@ -15,6 +15,7 @@
 #include "tools/bench/bench.h"
 #include "tools/cli/commands.h"
 #include "tpmcrb.h"
+#include "util/log.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -255,7 +256,7 @@ fail:
 static int open_powered(const char *dir, enum tpmcrb_state_sync sync,
                         struct tpmcrb_backend **be)
 {
-    struct tpmcrb_backend_options o = { .state_dir = dir, .sync = sync };
+    struct tpmcrb_backend_options o = { .size = sizeof(o), .state_dir = dir, .sync = sync };
     uint8_t cmd[BUF], rsp[BUF], su[2];
     uint32_t len, rsp_len;
     bool resumed;
@@ -431,8 +432,8 @@ int bench_pipe(int argc, char **argv)
     exe[len] = '\0';
     snprintf(dir, sizeof(dir), "%s/tpmcrb-bench-XXXXXX", parent);
     if (!mkdtemp(dir)) {
-        fprintf(stderr, "tpmcrb bench pipe: cannot create a directory in %s: "
-                "%s\n", parent, strerror(errno));
+        LOG_ERROR("cannot create a directory in %s: "
+                "%s", parent, strerror(errno));
         return EXIT_RUNTIME;
     }
     snprintf(scratch, sizeof(scratch), "%s/state", dir);
@@ -442,7 +443,7 @@ int bench_pipe(int argc, char **argv)
         (err = bench_throughput(exe, NULL, n, &mem_rate)) < 0 ||
         (err = bench_backend(scratch, n, &direct)) < 0 ||
         (err = bench_writes(scratch, runs * 10)) < 0) {
-        fprintf(stderr, "tpmcrb bench pipe: failed: %s\n", strerror(-err));
+        LOG_ERROR("failed: %s", strerror(-err));
         rc = EXIT_RUNTIME;
     } else {
         printf("BENCH pipe_cmds_per_s=%.0f\n", pipe_rate);
@@ -454,6 +455,6 @@ int bench_pipe(int argc, char **argv)
     }
     snprintf(scratch, sizeof(scratch), "rm -rf '%s'", dir);
     if (system(scratch) != 0)
-        fprintf(stderr, "tpmcrb bench pipe: could not remove %s\n", dir);
+        LOG_ERROR("could not remove %s", dir);
     return rc;
 }

@@ -25,6 +25,7 @@
 #include "util/tpm_cmd.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/crb_driver.h"
+#include "util/log.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -226,8 +227,8 @@ static int run_mapping(const char *monitor, const struct mapping *m,
     }
     free(out);
     if (rc != 0 || lines != 4) {
-        fprintf(stderr, "tpmcrb bench trap: %s --mapping %s --layout %s "
-                "failed (exit %d)\n", monitor, m->mapping, m->layout, rc);
+        LOG_ERROR("%s --mapping %s --layout %s "
+                "failed (exit %d)", monitor, m->mapping, m->layout, rc);
         return -EIO;
     }
     return 0;
@@ -409,7 +410,7 @@ static int callgrind_part(void)
         return 0;
     }
     if (d <= 0 || v <= 0) {
-        fprintf(stderr, "tpmcrb bench trap: callgrind run failed\n");
+        LOG_ERROR("callgrind run failed");
         return -EIO;
     }
     printf("BENCH trap.callgrind.direct_instructions_per_command=%.0f\n", d);

@@ -7,6 +7,7 @@
 #include "tools/bench/bench_vm.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/subcommand.h"
+#include "tools/cli/tool_log.h"
 
 static const struct subcommand benches[] = {
     { "device", bench_device, "device overhead per transport vs. libtpms called directly, idle and beside busy loops" },
@@ -20,7 +21,10 @@ static const struct subcommand benches[] = {
 
 int cmd_bench(int argc, char **argv)
 {
-    return subcommand_run("tpmcrb bench", "usage: tpmcrb bench NAME [ARGS]\n\nbenchmarks:",
+    return subcommand_run("tpmcrb bench",
+                          "usage: tpmcrb bench NAME [ARGS]\n\n"
+                          "logging (every command):\n" TOOL_LOG_OPTIONS_HELP
+                          "\nbenchmarks:",
                           benches, sizeof(benches) / sizeof(benches[0]),
                           argc, argv);
 }

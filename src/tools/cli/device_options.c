@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "tools/cli/device_options.h"
 #include "tools/cli/cli_number.h"
+#include "tools/cli/tool_log.h"
+#include "util/log.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -68,7 +70,7 @@ enum device_option_result device_option_apply(struct device_options *d,
         d->state_dir = arg;
         break;
     case DEVOPT_TRACE:
-        tpmcrb_log_set(TPMCRB_LOG_TRACE, NULL, NULL);
+        tool_log_raise(TPMCRB_LOG_TRACE);
         break;
     default:
         return DEVOPT_NOT_MINE;
@@ -77,14 +79,12 @@ enum device_option_result device_option_apply(struct device_options *d,
 }
 
 enum device_option_result device_option_take(struct device_options *d,
-                                             const char *cmd, int opt,
-                                             const char *arg)
+                                             int opt, const char *arg)
 {
     enum device_option_result r = device_option_apply(d, opt, arg);
 
     if (r == DEVOPT_BAD)
-        fprintf(stderr, "tpmcrb %s: %s, not '%s'\n", cmd,
-                device_option_rule(opt), arg);
+        LOG_ERROR("%s, not '%s'", device_option_rule(opt), arg);
     return r;
 }
 

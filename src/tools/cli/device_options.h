@@ -55,11 +55,10 @@ enum device_option_result { DEVOPT_NOT_MINE, DEVOPT_OK, DEVOPT_BAD };
 enum device_option_result device_option_apply(struct device_options *d,
                                               int opt, const char *arg);
 
-/* device_option_apply(), saying on stderr what was wrong with a bad value:
- * "tpmcrb @cmd: localities must be 1 or 5, not '3'". */
+/* device_option_apply(), logging what was wrong with a bad value:
+ * "localities must be 1 or 5, not '3'". */
 enum device_option_result device_option_take(struct device_options *d,
-                                             const char *cmd, int opt,
-                                             const char *arg);
+                                             int opt, const char *arg);
 
 /* What a value of device option @opt must be, for error messages, e.g.
  * "layout must be split or compat". */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "tools/cli/subcommand.h"
 #include "tools/cli/commands.h"
+#include "util/log.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -25,7 +26,8 @@ int subcommand_run(const char *prog, const char *usage_line,
         if (!strcmp(argv[1], table[i].name))
             return table[i].run(argc - 1, argv + 1);
     if (argc >= 2)
-        fprintf(stderr, "%s: unknown command '%s'\n", prog, argv[1]);
+        LOG_ERROR("unknown command '%s' ('%s --help' lists them)", argv[1],
+                  prog);
     usage(stderr, usage_line, table, n);
     return EXIT_USAGE;
 }

@@ -12,6 +12,7 @@
 #include "util/tpm_cmd.h"
 #include "tools/cli/cli_number.h"
 #include "tools/cli/commands.h"
+#include "tools/cli/tool_log.h"
 #include "tools/cli/crb_driver.h"
 #include "tools/cli/device_options.h"
 #include "tools/pipe/resource_tracker.h"
@@ -99,14 +100,14 @@ static enum rd read_exact(uint8_t *buf, size_t len)
         if (ppoll(&pfd, 1, NULL, &wait_mask) < 0) {
             if (errno == EINTR)
                 continue;
-            LOG_ERROR("pipe: poll on stdin: %s", strerror(errno));
+            LOG_ERROR("poll on stdin: %s", strerror(errno));
             return RD_ERR;
         }
         n = read(STDIN_FILENO, buf + got, len - got);
         if (n < 0 && (errno == EINTR || errno == EAGAIN))
             continue;
         if (n < 0) {
-            LOG_ERROR("pipe: read from stdin: %s", strerror(errno));
+            LOG_ERROR("read from stdin: %s", strerror(errno));
             return RD_ERR;
         }
         if (n == 0)
@@ -125,7 +126,7 @@ static int write_all(const uint8_t *buf, size_t len)
             continue;
         if (n < 0) {
             if (errno != EPIPE)
-                LOG_ERROR("pipe: write to stdout: %s", strerror(errno));
+                LOG_ERROR("write to stdout: %s", strerror(errno));
             return -errno;
         }
         buf += n;
@@ -156,7 +157,7 @@ static void trace_command(const uint8_t *cmd, uint32_t len)
 {
     const char *name = tpm_command_name(tpm_hdr_code(cmd));
 
-    LOG_TRACE("pipe: command %s (0x%x), %u bytes", name ? name : "unknown",
+    LOG_TRACE("command %s (0x%x), %u bytes", name ? name : "unknown",
               tpm_hdr_code(cmd), len);
 }
 
@@ -171,11 +172,11 @@ static int transact(struct pipe *p, const uint8_t *cmd, uint32_t len,
     err = crb_driver_transmit(&p->drv, cmd, len, p->rsp, sizeof(p->rsp),
                               rsp_len);
     if (err < 0) {
-        LOG_ERROR("pipe: the device failed the command: %s", strerror(-err));
+        LOG_ERROR("the device failed the command: %s", strerror(-err));
         *rsp_len = tpm_error_response(p->rsp, TPM_RC_FAILURE);
         return err;
     }
-    LOG_TRACE("pipe: response 0x%x, %u bytes", tpm_hdr_code(p->rsp), *rsp_len);
+    LOG_TRACE("response 0x%x, %u bytes", tpm_hdr_code(p->rsp), *rsp_len);
     rt_observe(&p->rt, cmd, len, p->rsp, *rsp_len);
     return 0;
 }
@@ -193,7 +194,10 @@ static int send_startup(struct pipe *p)
         return -EIO;
     rc = tpm_hdr_code(p->rsp);
     if (rc != TPM_RC_SUCCESS && rc != TPM_RC_INITIALIZE) {
-        LOG_ERROR("pipe: TPM2_Startup(CLEAR) failed with 0x%x", rc);
+        char text[CRB_RC_TEXT_MAX];
+
+        LOG_ERROR("TPM2_Startup(CLEAR) failed with %s",
+                  crb_rc_text(rc, text, sizeof(text)));
         return -EIO;
     }
     return 0;
@@ -214,7 +218,7 @@ static void flush_leftovers(struct pipe *p)
                                 param, sizeof(param));
         if (transact(p, p->cmd, len, &len) < 0)
             return;
-        LOG_DEBUG("pipe: flushed 0x%08x at exit (rc 0x%x)", h,
+        LOG_DEBUG("flushed 0x%08x at exit (rc 0x%x)", h,
                   tpm_hdr_code(p->rsp));
     }
 }
@@ -235,7 +239,7 @@ static int next_command(struct pipe *p)
         goto short_input;
     size = tpm_hdr_size(p->cmd);
     if (size < TPM_HEADER_SIZE || size > p->max_cmd) {
-        LOG_ERROR("pipe: command size %u outside %u..%u", size,
+        LOG_ERROR("command size %u outside %u..%u", size,
                   TPM_HEADER_SIZE, p->max_cmd);
         /* A too-large command can be skipped; a too-small size leaves no
          * way to find the next command. */
@@ -251,7 +255,7 @@ short_input:
     if (r == RD_STOP)
         return 0;
     if (r == RD_SHORT || r == RD_EOF)
-        LOG_ERROR("pipe: input ended in the middle of a command");
+        LOG_ERROR("input ended in the middle of a command");
     return -EIO;
 }
 
@@ -285,7 +289,7 @@ static int serve(struct pipe *p)
 
 static int pipe_start(struct pipe *p, const struct pipe_opts *o)
 {
-    struct tpmcrb_backend_options bo = {
+    struct tpmcrb_backend_options bo = { .size = sizeof(bo),
         .state_dir = o->dev.state_dir,
         .sync = TPMCRB_STATE_SYNC_PER_COMMAND,
         .power_cycle = o->power_cycle,
@@ -340,6 +344,7 @@ static void usage(FILE *out)
         "  --trace          log register accesses and TPM commands (stderr)\n"
         "  --locality N     locality 0-4 to send commands from (default 0)\n"
         "  --layout L       split (default) or compat (in-page buffer)\n");
+    tool_log_usage(out);
 }
 
 /* Returns -1 after a usage error, 1 for --help, 0 to run. */
@@ -360,7 +365,7 @@ static int parse_args(int argc, char **argv, struct pipe_opts *o)
     device_options_init(&o->dev);
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        enum device_option_result r = device_option_take(&o->dev, "pipe", c,
+        enum device_option_result r = device_option_take(&o->dev, c,
                                                          optarg);
 
         if (r == DEVOPT_BAD)
@@ -374,7 +379,7 @@ static int parse_args(int argc, char **argv, struct pipe_opts *o)
         case 'l':
             if (!parse_unsigned(optarg, 0, TPMCRB_MAX_LOCALITIES - 1,
                                 &o->locality)) {
-                fprintf(stderr, "tpmcrb pipe: --locality must be 0-4\n");
+                LOG_ERROR("--locality must be 0-4");
                 return -1;
             }
             break;
@@ -383,7 +388,7 @@ static int parse_args(int argc, char **argv, struct pipe_opts *o)
         }
     }
     if (optind < argc) {
-        fprintf(stderr, "tpmcrb pipe: unexpected argument '%s'\n", argv[optind]);
+        LOG_ERROR("unexpected argument '%s'", argv[optind]);
         return -1;
     }
     return 0;
@@ -404,7 +409,7 @@ int cmd_pipe(int argc, char **argv)
     if (!p)
         return EXIT_RUNTIME;
     if (pipe_start(p, &o) < 0) {
-        LOG_ERROR("pipe: could not start the TPM (see above)");
+        LOG_ERROR("could not start the TPM (see above)");
         p->flush = false;
         rc = EXIT_RUNTIME;
     } else {

@@ -7,8 +7,10 @@
 #include "tools/cli/acpi_files.h"
 #include "tools/cli/cli_number.h"
 #include "tools/cli/commands.h"
+#include "tools/cli/tool_log.h"
 #include "tools/cli/device_options.h"
 #include "tpmcrb.h"
+#include "util/log.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -53,12 +55,13 @@ static void usage(FILE *out)
 "  --acpi DIR           also write tpm2.aml and ssdt.aml for it into DIR\n"
 "  --start-method 7|8   start method of those tables (default 8)\n"
 "  --trace              log decoded register accesses and TPM commands\n");
+    tool_log_usage(out);
 }
 
 /* One option into @o; false after saying what was wrong. */
 static bool apply_option(struct serve_options *o, int opt, const char *arg)
 {
-    enum device_option_result r = device_option_take(&o->dev, "serve", opt,
+    enum device_option_result r = device_option_take(&o->dev, opt,
                                                      arg);
 
     if (r != DEVOPT_NOT_MINE)
@@ -69,7 +72,7 @@ static bool apply_option(struct serve_options *o, int opt, const char *arg)
     case 'o':
         if ((o->offset_set = parse_u64(arg, &o->offset)))
             return true;
-        fprintf(stderr, "tpmcrb serve: bad value '%s'\n", arg);
+        LOG_ERROR("bad value '%s'", arg);
         return false;
     default: /* getopt has said what was wrong */
         return false;
@@ -102,7 +105,7 @@ static int parse(struct serve_options *o, int argc, char **argv)
             return EXIT_USAGE;
     }
     if (!o->shm || optind != argc) {
-        fprintf(stderr, "tpmcrb serve: --shm FILE is required, and nothing else\n");
+        LOG_ERROR("--shm FILE is required, and nothing else");
         return EXIT_USAGE;
     }
     device_options_config(&o->dev, &o->cfg);
@@ -123,16 +126,16 @@ static uint8_t *map_window(const struct serve_options *o, size_t *len)
     int fd = open(o->shm, O_RDWR | O_CLOEXEC);
 
     if (fd < 0 || fstat(fd, &st) < 0) {
-        fprintf(stderr, "tpmcrb serve: %s: %s\n", o->shm, strerror(errno));
+        LOG_ERROR("%s: %s", o->shm, strerror(errno));
         if (fd >= 0)
             close(fd);
         return NULL;
     }
     if (o->offset % TPMCRB_PAGE_SIZE || o->offset > (uint64_t)st.st_size ||
         size > (uint64_t)st.st_size - o->offset) {
-        fprintf(stderr, "tpmcrb serve: %s: the device window (%#llx bytes at "
+        LOG_ERROR("%s: the device window (%#llx bytes at "
                 "offset %#llx) is not page aligned or not inside the file "
-                "(%lld bytes)\n", o->shm, (unsigned long long)size,
+                "(%lld bytes)", o->shm, (unsigned long long)size,
                 (unsigned long long)o->offset, (long long)st.st_size);
         close(fd);
         return NULL;
@@ -140,7 +143,7 @@ static uint8_t *map_window(const struct serve_options *o, size_t *len)
     p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t)o->offset);
     close(fd);
     if (p == MAP_FAILED) {
-        fprintf(stderr, "tpmcrb serve: mmap %s: %s\n", o->shm, strerror(errno));
+        LOG_ERROR("mmap %s: %s", o->shm, strerror(errno));
         return NULL;
     }
     *len = size;
@@ -153,7 +156,7 @@ static int write_acpi(const struct serve_options *o)
 
     tpmcrb_acpi_options_init(&ao);
     device_options_acpi(&o->dev, &ao);
-    return acpi_write_tables("serve", &ao, o->acpi_dir, false);
+    return acpi_write_tables(&ao, o->acpi_dir, false);
 }
 
 static void wait_for_signal(void)
@@ -168,7 +171,7 @@ static void wait_for_signal(void)
 
 int cmd_serve(int argc, char **argv)
 {
-    struct tpmcrb_backend_options bo = { 0 };
+    struct tpmcrb_backend_options bo = { .size = sizeof(bo) };
     struct serve_options o;
     struct tpmcrb_backend *be = NULL;
     struct tpmcrb_device *dev = NULL;
@@ -191,8 +194,8 @@ int cmd_serve(int argc, char **argv)
         tpmcrb_device_new(&o.cfg, be, &dev) < 0 ||
         tpmcrb_poller_start(dev, &poller) < 0)
         goto out;
-    fprintf(stderr, "tpmcrb serve: device at %#llx (%s layout, %u localities) "
-            "in %s\n", (unsigned long long)o.cfg.base,
+    LOG_INFO("device at %#llx (%s layout, %u localities) "
+            "in %s", (unsigned long long)o.cfg.base,
             device_layout_name(o.cfg.layout),
             o.cfg.localities, o.shm);
     wait_for_signal();

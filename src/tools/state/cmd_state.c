@@ -6,11 +6,13 @@
  */
 #include "tools/state/cmd_state.h"
 #include "tools/cli/commands.h"
+#include "tools/cli/tool_log.h"
 #include "tools/cli/device_options.h"
 #include "core/regs.h"
 #include "core/snapshot.h"
 #include "util/tpm_cmd.h"
 #include "tpmcrb.h"
+#include "util/log.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -41,11 +43,12 @@ static void usage(FILE *out)
 "          The base defaults to the page's CMD address minus 0x80.\n"
 "\n"
 "Exit status: 0 ok, 1 error (the reason is printed), 2 usage error.\n");
+    tool_log_usage(out);
 }
 
 static int usage_error(const char *msg)
 {
-    fprintf(stderr, "tpmcrb state: %s\n", msg);
+    LOG_ERROR("%s", msg);
     usage(stderr);
     return EXIT_USAGE;
 }
@@ -59,7 +62,7 @@ static int read_file(const char *path, uint8_t **out, size_t *len)
     size_t n = 0, cap = 0;
 
     if (!f) {
-        fprintf(stderr, "tpmcrb state: %s: %s\n", path, strerror(errno));
+        LOG_ERROR("%s: %s", path, strerror(errno));
         return -errno;
     }
     for (;;) {
@@ -68,7 +71,7 @@ static int read_file(const char *path, uint8_t **out, size_t *len)
 
             cap = cap ? cap * 2 : 65536;
             if (cap > MAX_FILE || !(q = realloc(p, cap))) {
-                fprintf(stderr, "tpmcrb state: %s is too large\n", path);
+                LOG_ERROR("%s is too large", path);
                 free(p);
                 fclose(f);
                 return -EFBIG;
@@ -82,7 +85,7 @@ static int read_file(const char *path, uint8_t **out, size_t *len)
             break;
     }
     if (ferror(f)) {
-        fprintf(stderr, "tpmcrb state: cannot read %s\n", path);
+        LOG_ERROR("cannot read %s", path);
         free(p);
         fclose(f);
         return -EIO;
@@ -99,13 +102,13 @@ static int write_file(const char *path, const void *p, size_t len)
     bool ok;
 
     if (!f) {
-        fprintf(stderr, "tpmcrb state: %s: %s\n", path, strerror(errno));
+        LOG_ERROR("%s: %s", path, strerror(errno));
         return -errno;
     }
     ok = fwrite(p, 1, len, f) == len;
     ok = (fclose(f) == 0) && ok;
     if (!ok) {
-        fprintf(stderr, "tpmcrb state: cannot write %s\n", path);
+        LOG_ERROR("cannot write %s", path);
         return -EIO;
     }
     return 0;
@@ -550,8 +553,8 @@ static int inspect(int argc, char **argv)
     else if (len == QEMU_CRB_PAGE_SIZE)
         err = load_page(data, UINT64_MAX, 1, &l);
     else {
-        fprintf(stderr, "tpmcrb state: %s is neither a tpmcrb snapshot nor a "
-                "%u-byte QEMU tpm-crb page\n", path, QEMU_CRB_PAGE_SIZE);
+        LOG_ERROR("%s is neither a tpmcrb snapshot nor a "
+                "%u-byte QEMU tpm-crb page", path, QEMU_CRB_PAGE_SIZE);
         err = -EINVAL;
     }
     if (err == 0) {
@@ -574,7 +577,7 @@ static int to_qemu(const uint8_t *data, size_t len, const char *out,
     int err;
 
     if (!is_snapshot(data, len)) {
-        fprintf(stderr, "tpmcrb state: the input is not a tpmcrb snapshot\n");
+        LOG_ERROR("the input is not a tpmcrb snapshot");
         return -EINVAL;
     }
     if ((err = load_snapshot(data, len, &l)) < 0)
@@ -587,8 +590,8 @@ static int to_qemu(const uint8_t *data, size_t len, const char *out,
     if (err == 0 && backend_out)
         err = write_file(backend_out, l.v.be_state, l.v.be_len);
     else if (err == 0 && l.v.be_name[0])
-        fprintf(stderr, "tpmcrb state: note: the %s backend state (%zu bytes) "
-                "is not part of QEMU's device state; --backend-out saves it\n",
+        LOG_WARN("the %s backend state (%zu bytes) "
+                "is not part of QEMU's device state; --backend-out saves it",
                 l.v.be_name, l.v.be_len);
     snap_scratch_free(&l.core);
     return err;
@@ -603,8 +606,8 @@ static int to_tpmcrb(const uint8_t *data, size_t len, const char *out,
     int err;
 
     if (len != QEMU_CRB_PAGE_SIZE) {
-        fprintf(stderr, "tpmcrb state: a QEMU tpm-crb page has %u bytes, the "
-                "input has %zu\n", QEMU_CRB_PAGE_SIZE, len);
+        LOG_ERROR("a QEMU tpm-crb page has %u bytes, the "
+                "input has %zu", QEMU_CRB_PAGE_SIZE, len);
         return -EINVAL;
     }
     if ((err = load_page(data, base, nloc, &l)) < 0)
@@ -666,8 +669,6 @@ static int convert(int argc, char **argv)
 
 int cmd_state(int argc, char **argv)
 {
-    /* Errors from the library's checks say which check failed. */
-    tpmcrb_log_set(TPMCRB_LOG_WARN, NULL, NULL);
     if (argc < 2)
         return usage_error("missing subcommand");
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {

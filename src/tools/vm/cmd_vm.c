@@ -2,10 +2,12 @@
 /* `tpmcrb vm`: a Linux guest under QEMU with a tpmcrb TPM. */
 #include "tools/cli/cli_number.h"
 #include "tools/cli/commands.h"
+#include "tools/cli/tool_log.h"
 #include "tools/cli/device_options.h"
 #include "tools/vm/vm.h"
 #include "tools/vm/vm_arm64.h"
 #include "tools/vm/vm_patched_qemu.h"
+#include "util/log.h"
 
 #include <getopt.h>
 #include <signal.h>
@@ -48,8 +50,10 @@ static void usage(FILE *out)
 "  --accel NAME         QEMU accelerator (default tcg)\n"
 "  --trace              log decoded register accesses and TPM commands\n"
 "\n"
-"The default guest is prepared by scripts/guest/prepare.sh (directory:\n"
-"$TPMCRB_GUEST_DIR) and cached in ${TPMCRB_CACHE:-~/.cache/tpmcrb}.\n");
+"The default guest is prepared by guest/prepare.sh in tpmcrb's data folder\n"
+"(PREFIX/share/tpmcrb, found from the executable; $TPMCRB_DATADIR or\n"
+"$TPMCRB_GUEST_DIR override it) and cached in ${TPMCRB_CACHE:-~/.cache/tpmcrb}.\n");
+    tool_log_usage(out);
 }
 
 static char *read_script(const char *path)
@@ -66,7 +70,7 @@ static char *read_script(const char *path)
     n = buf ? fread(buf, 1, SCRIPT_MAX + 1, f) : 0;
     fclose(f);
     if (!buf || n > SCRIPT_MAX) {
-        fprintf(stderr, "tpmcrb vm: %s: %s\n", path,
+        LOG_ERROR("%s: %s", path,
                 buf ? "larger than 1 MiB" : "out of memory");
         free(buf);
         return NULL;
@@ -138,11 +142,11 @@ static int exit_code(const struct vm_options *o, const struct vm_result *r)
     if (r->guest_exit >= 0)
         return r->guest_exit & 0xFF;
     if (WIFSIGNALED(r->qemu_status))
-        fprintf(stderr, "tpmcrb vm: QEMU died of signal %d\n",
+        LOG_ERROR("QEMU died of signal %d",
                 WTERMSIG(r->qemu_status));
     else
-        fprintf(stderr, "tpmcrb vm: the guest reported no exit status "
-                "(QEMU exited with %d)\n", WEXITSTATUS(r->qemu_status));
+        LOG_ERROR("the guest reported no exit status "
+                "(QEMU exited with %d)", WEXITSTATUS(r->qemu_status));
     return EXIT_RUNTIME;
 }
 
@@ -161,7 +165,7 @@ static void apply_device_options(struct vm_options *o,
 static bool take_option(struct vm_options *o, struct device_options *d,
                         int opt, const char *arg, const char **script_path)
 {
-    enum device_option_result r = device_option_take(d, "vm", opt, arg);
+    enum device_option_result r = device_option_take(d, opt, arg);
 
     if (r != DEVOPT_NOT_MINE)
         return r == DEVOPT_OK;
@@ -169,7 +173,7 @@ static bool take_option(struct vm_options *o, struct device_options *d,
         return false;
     if (apply_option(o, opt, arg, script_path))
         return true;
-    fprintf(stderr, "tpmcrb vm: bad value '%s'\n", arg);
+    LOG_ERROR("bad value '%s'", arg);
     return false;
 }
 
@@ -217,7 +221,7 @@ int cmd_vm(int argc, char **argv)
     if (rc >= 0)
         return rc;
     if (o.device == VM_DEVICE_QEMU_STOCK && o.backend)
-        fprintf(stderr, "tpmcrb vm: --backend is ignored with --device qemu-stock\n");
+        LOG_ERROR("--backend is ignored with --device qemu-stock");
     if (script_path && !(script = read_script(script_path)))
         return EXIT_USAGE;
     o.script = script;

@@ -14,6 +14,7 @@
 #include "tools/vm/vm_proc.h"
 #include "tools/vm/vm_qemu.h"
 #include "tools/vm/vm_swtpm.h"
+#include "util/log.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -104,7 +105,7 @@ static int make_tmpdir(struct vm_run *v)
     snprintf(v->tmpdir, sizeof(v->tmpdir), "%s/tpmcrb-vm.XXXXXX",
              base && *base ? base : "/tmp");
     if (!mkdtemp(v->tmpdir)) {
-        fprintf(stderr, "tpmcrb vm: mkdtemp %s: %s\n", v->tmpdir, strerror(errno));
+        LOG_ERROR("mkdtemp %s: %s", v->tmpdir, strerror(errno));
         v->tmpdir[0] = '\0';
         return -1;
     }
@@ -141,7 +142,7 @@ static int write_acpi(struct vm_run *v, const struct tpmcrb_config *cfg)
     ao.layout = cfg->layout;
     ao.localities = cfg->localities;
     ao.start_method = v->o->start_method;
-    if (acpi_write_tables("vm", &ao, v->tmpdir, false) != EXIT_OK)
+    if (acpi_write_tables(&ao, v->tmpdir, false) != EXIT_OK)
         return -1;
     snprintf(v->tpm2_aml, sizeof(v->tpm2_aml), "%s/tpm2.aml", v->tmpdir);
     snprintf(v->ssdt_aml, sizeof(v->ssdt_aml), "%s/ssdt.aml", v->tmpdir);
@@ -163,7 +164,7 @@ static int map_guest_ram(struct vm_run *v, struct tpmcrb_config *cfg)
                       ~((uint64_t)page - 1);
     p->ram_fd = memfd_create("tpmcrb-guest-ram", MFD_CLOEXEC);
     if (p->ram_fd < 0 || ftruncate(p->ram_fd, (off_t)p->ram_bytes) < 0) {
-        fprintf(stderr, "tpmcrb vm: guest RAM (%u MiB): %s\n", v->o->memory_mb,
+        LOG_ERROR("guest RAM (%u MiB): %s", v->o->memory_mb,
                 strerror(errno));
         return -1;
     }
@@ -171,7 +172,7 @@ static int map_guest_ram(struct vm_run *v, struct tpmcrb_config *cfg)
                      p->ram_fd, (off_t)p->tpm_base);
     if (v->window == MAP_FAILED) {
         v->window = NULL;
-        fprintf(stderr, "tpmcrb vm: mmap guest RAM: %s\n", strerror(errno));
+        LOG_ERROR("mmap guest RAM: %s", strerror(errno));
         return -1;
     }
     cfg->regs_mem = v->window;
@@ -183,7 +184,7 @@ static int map_guest_ram(struct vm_run *v, struct tpmcrb_config *cfg)
 static int start_shm_device(struct vm_run *v)
 {
     const struct vm_options *o = v->o;
-    struct tpmcrb_backend_options bo = {
+    struct tpmcrb_backend_options bo = { .size = sizeof(bo),
         .state_dir = o->state_dir,
         .sync = TPMCRB_STATE_SYNC_OWNER,
         .power_cycle = true, /* a VM boot is a TPM power-on: PCRs reset */
@@ -199,16 +200,16 @@ static int start_shm_device(struct vm_run *v)
     if (map_guest_ram(v, &cfg) < 0 || write_acpi(v, &cfg) < 0)
         return -1;
     if ((rc = tpmcrb_backend_open(o->backend, &bo, &v->be)) < 0) {
-        fprintf(stderr, "tpmcrb vm: backend %s: %s\n",
+        LOG_ERROR("backend %s: %s",
                 o->backend ? o->backend : "libtpms", strerror(-rc));
         return -1;
     }
     if ((rc = tpmcrb_device_new(&cfg, v->be, &v->dev)) < 0) {
-        fprintf(stderr, "tpmcrb vm: device: %s\n", strerror(-rc));
+        LOG_ERROR("device: %s", strerror(-rc));
         return -1;
     }
     if ((rc = tpmcrb_poller_start(v->dev, &v->poller)) < 0) {
-        fprintf(stderr, "tpmcrb vm: poll transport: %s\n", strerror(-rc));
+        LOG_ERROR("poll transport: %s", strerror(-rc));
         return -1;
     }
     return 0;
@@ -224,12 +225,12 @@ static int start_stock_device(struct vm_run *v)
         snprintf(v->swtpm_state, sizeof(v->swtpm_state), "%s/swtpm-state",
                  v->tmpdir);
         if (mkdir(v->swtpm_state, 0700) < 0) {
-            fprintf(stderr, "tpmcrb vm: %s: %s\n", v->swtpm_state, strerror(errno));
+            LOG_ERROR("%s: %s", v->swtpm_state, strerror(errno));
             return -1;
         }
         state = v->swtpm_state;
     } else if (mkdir(state, 0700) < 0 && errno != EEXIST) {
-        fprintf(stderr, "tpmcrb vm: %s: %s\n", state, strerror(errno));
+        LOG_ERROR("%s: %s", state, strerror(errno));
         return -1;
     }
     snprintf(v->swtpm_sock, sizeof(v->swtpm_sock), "%s/swtpm.sock", v->tmpdir);
@@ -322,7 +323,7 @@ static int run_qemu(struct vm_run *v, struct vm_result *r)
     rc = 0;
 out:
     if (rc < 0 && !argv_ok(&a))
-        fprintf(stderr, "tpmcrb vm: out of memory\n");
+        LOG_ERROR("out of memory");
     for (int i = 0; i < 2; i++)
         if (out[i] >= 0)
             close(out[i]);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "tools/vm/vm_arm64.h"
 #include "tools/vm/vm_patched_qemu.h"
+#include "util/log.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -38,21 +39,21 @@ const char *vm_arch_prepare_script(enum vm_arch arch)
 int vm_arm64_options(struct vm_options *o, bool start_method_given)
 {
     if (o->device != VM_DEVICE_QEMU_PATCHED) {
-        fprintf(stderr, "tpmcrb vm: --arch aarch64 needs --device qemu: stock "
+        LOG_ERROR("--arch aarch64 needs --device qemu: stock "
                 "QEMU gives arm64 guests no TPM that Debian's kernel drives "
-                "(tpm-tis-device only), and -acpitable reaches no ARM guest\n");
+                "(tpm-tis-device only), and -acpitable reaches no ARM guest");
         return -1;
     }
     if (start_method_given && o->start_method != START_METHOD_CRB) {
-        fprintf(stderr, "tpmcrb vm: on aarch64 QEMU's board describes the "
-                "device, with start method 7 only\n");
+        LOG_ERROR("on aarch64 QEMU's board describes the "
+                "device, with start method 7 only");
         return -1;
     }
     o->start_method = START_METHOD_CRB;
     if (access(VM_AAVMF_CODE, R_OK) != 0 || access(VM_AAVMF_VARS, R_OK) != 0) {
-        fprintf(stderr, "tpmcrb vm: %s or %s is missing (Debian: "
+        LOG_ERROR("%s or %s is missing (Debian: "
                 "qemu-efi-aarch64); ACPI reaches an arm64 guest only through "
-                "UEFI firmware\n", VM_AAVMF_CODE, VM_AAVMF_VARS);
+                "UEFI firmware", VM_AAVMF_CODE, VM_AAVMF_VARS);
         return -1;
     }
     return 0;

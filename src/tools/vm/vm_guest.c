@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "tools/vm/vm_guest.h"
 #include "tools/vm/vm_proc.h"
+#include "tools/cli/data_dir.h"
+#include "util/log.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -11,18 +13,19 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Where prepare.sh lives; meson points this at the source tree. */
-#ifndef TPMCRB_GUEST_DIR
-#define TPMCRB_GUEST_DIR "/usr/share/tpmcrb/guest"
-#endif
-
 #define CPIO_ALIGN 4u
 #define CPIO_BLOCK 512u
 
-static const char *guest_dir(void)
+/* The guest scripts: $TPMCRB_GUEST_DIR, else the installed data. */
+static int guest_file(char *buf, size_t len, const char *name)
 {
     const char *dir = getenv("TPMCRB_GUEST_DIR");
-    return dir && *dir ? dir : TPMCRB_GUEST_DIR;
+    char rel[256];
+
+    if (dir && *dir)
+        return snprintf(buf, len, "%s/%s", dir, name) < (int)len ? 0 : -1;
+    snprintf(rel, sizeof(rel), "guest/%s", name);
+    return tool_data_path(buf, len, rel);
 }
 
 /* Take the value of "KEY=value" from prepare.sh's output. */
@@ -43,20 +46,22 @@ static char *output_value(const char *out, const char *key)
 int vm_guest_default(const char *prepare_script, char **kernel, char **initrd)
 {
     struct argv_list a = { 0 };
-    char *out = NULL;
+    char *out = NULL, script[4096];
     int rc;
 
     *kernel = *initrd = NULL;
+    if (guest_file(script, sizeof(script), prepare_script) < 0)
+        return -1;
     argv_add(&a, "bash");
-    argv_addf(&a, "%s/%s", guest_dir(), prepare_script);
+    argv_add(&a, script);
     if (!argv_ok(&a)) {
         argv_free(&a);
         return -1;
     }
     rc = vm_capture(a.v, &out);
     if (rc != 0) {
-        fprintf(stderr, "tpmcrb vm: preparing the default guest failed (%s); "
-                "set TPMCRB_GUEST_DIR or pass --kernel and --initrd\n", a.v[1]);
+        LOG_ERROR("preparing the default guest failed (%s); "
+                "set TPMCRB_GUEST_DIR or pass --kernel and --initrd", a.v[1]);
         argv_free(&a);
         free(out);
         return -1;
@@ -66,7 +71,7 @@ int vm_guest_default(const char *prepare_script, char **kernel, char **initrd)
     *initrd = output_value(out, "INITRD");
     free(out);
     if (!*kernel || !*initrd) {
-        fprintf(stderr, "tpmcrb vm: %s printed no KERNEL/INITRD\n",
+        LOG_ERROR("%s printed no KERNEL/INITRD",
                 prepare_script);
         free(*kernel);
         free(*initrd);
@@ -165,7 +170,7 @@ int vm_guest_initrd(const char *initrd, const char *script, const char *out)
     int rc;
 
     if (fd < 0) {
-        fprintf(stderr, "tpmcrb vm: %s: %s\n", out, strerror(errno));
+        LOG_ERROR("%s: %s", out, strerror(errno));
         return -1;
     }
     rc = write_script_cpio(fd, script);
@@ -174,7 +179,7 @@ int vm_guest_initrd(const char *initrd, const char *script, const char *out)
     if (close(fd) < 0)
         rc = -1;
     if (rc < 0)
-        fprintf(stderr, "tpmcrb vm: writing %s from %s: %s\n", out, initrd,
+        LOG_ERROR("writing %s from %s: %s", out, initrd,
                 strerror(errno));
     return rc;
 }

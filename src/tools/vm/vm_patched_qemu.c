@@ -1,16 +1,13 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "tools/vm/vm_patched_qemu.h"
 #include "tools/vm/vm_arm64.h"
+#include "tools/cli/data_dir.h"
+#include "util/log.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* integrations/qemu/build-qemu is two levels above the guest scripts' folder
- * (scripts/guest) in the source tree; meson points TPMCRB_GUEST_DIR there. */
-#ifndef TPMCRB_GUEST_DIR
-#define TPMCRB_GUEST_DIR "/usr/share/tpmcrb/guest"
-#endif
 
 static const char *env(const char *name)
 {
@@ -47,8 +44,7 @@ char *vm_patched_qemu_binary_arch(enum vm_arch arch)
                                               : "TPMCRB_QEMU_PATCHED";
     const char *name = vm_arch_qemu(arch);
     struct argv_list a = { 0 };
-    const char *guest_dir = env("TPMCRB_GUEST_DIR");
-    char *out = NULL, *path;
+    char *out = NULL, *path, script[PATH_MAX], real[PATH_MAX];
     int rc;
 
     if (env(var))
@@ -56,9 +52,17 @@ char *vm_patched_qemu_binary_arch(enum vm_arch arch)
     argv_add(&a, "bash");
     if (env("TPMCRB_BUILD_QEMU"))
         argv_add(&a, env("TPMCRB_BUILD_QEMU"));
-    else
-        argv_addf(&a, "%s/../../integrations/qemu/build-qemu",
-                  guest_dir ? guest_dir : TPMCRB_GUEST_DIR);
+    else if (tool_data_path(script, sizeof(script), "qemu/build-qemu") == 0 &&
+             realpath(script, real))
+        argv_add(&a, real); /* the script finds the sources from its path */
+    else {
+        /* An installed tpmcrb has no build-qemu: it builds libtpmcrb from
+         * a source tree. */
+        LOG_ERROR("the patched QEMU is built from a tpmcrb source tree "
+                  "(integrations/qemu/build-qemu); set %s to its binary", var);
+        argv_free(&a);
+        return NULL;
+    }
     if (!argv_ok(&a)) {
         argv_free(&a);
         return NULL;
@@ -66,8 +70,8 @@ char *vm_patched_qemu_binary_arch(enum vm_arch arch)
     rc = vm_capture(a.v, &out);
     path = rc == 0 && out ? binary_line(out, name) : NULL;
     if (!path)
-        fprintf(stderr, "tpmcrb vm: %s could not build the patched %s; "
-                "set %s or pass --qemu\n", a.v[1], name, var);
+        LOG_ERROR("%s could not build the patched %s; "
+                "set %s or pass --qemu", a.v[1], name, var);
     argv_free(&a);
     free(out);
     return path;

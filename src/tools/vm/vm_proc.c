@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "tools/vm/vm_proc.h"
+#include "util/log.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -87,13 +88,13 @@ pid_t vm_spawn(char *const argv[], int in_fd, int out_fd, int keep_fd)
     pid_t pid = fork();
 
     if (pid < 0) {
-        fprintf(stderr, "tpmcrb: fork: %s\n", strerror(errno));
+        LOG_ERROR("fork: %s", strerror(errno));
         return -1;
     }
     if (pid == 0) {
         child_setup(in_fd, out_fd, keep_fd, parent);
         execvp(argv[0], argv);
-        fprintf(stderr, "tpmcrb: cannot run %s: %s\n", argv[0], strerror(errno));
+        LOG_ERROR("cannot run %s: %s", argv[0], strerror(errno));
         _exit(127);
     }
     return pid;

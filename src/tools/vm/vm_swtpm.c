@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "tools/vm/vm_swtpm.h"
 #include "tools/vm/vm_proc.h"
+#include "util/log.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -25,12 +26,12 @@ static int wait_socket(pid_t pid, const char *sock)
             return 0;
         }
         if (waitpid(pid, NULL, WNOHANG) == pid) {
-            fprintf(stderr, "tpmcrb vm: swtpm exited at start\n");
+            LOG_ERROR("swtpm exited at start");
             return -1;
         }
         nanosleep(&tick, NULL);
     }
-    fprintf(stderr, "tpmcrb vm: swtpm did not create %s\n", sock);
+    LOG_ERROR("swtpm did not create %s", sock);
     return -1;
 }
 

@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+# Big-endian check: cross-build tpmcrb for s390x and run its C unit suites
+# under qemu-user (qemu-s390x), so that anything the guest sees or a file
+# holds in host byte order shows up as a failure on an x86 machine.
+#
+# The s390x libraries (libtpms, cmocka, OpenSSL, glibc) come from Debian's
+# own s390x packages, fetched with `apt-get download` through a private apt
+# configuration (the host's apt setup is left alone; a multiarch install is
+# not used because the mirror's s390x and amd64 libssl3 can differ in
+# version) and unpacked with `dpkg -x` into a sysroot that is cached.
+#
+#   scripts/cross-s390x.sh            build and run the unit suites
+#   scripts/cross-s390x.sh --build    build only
+# Environment: TPMCRB_CACHE (default ~/.cache/tpmcrb), TPMCRB_S390X_BUILD
+# (default build-s390x), TPMCRB_DEBIAN_MIRROR (default deb.debian.org).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+run=1
+[ "${1:-}" = "--build" ] && run=0
+
+cache=${TPMCRB_CACHE:-$HOME/.cache/tpmcrb}
+sysroot=$cache/s390x-sysroot
+build=${TPMCRB_S390X_BUILD:-$root/build-s390x}
+mirror=${TPMCRB_DEBIAN_MIRROR:-http://deb.debian.org}
+# Runtime and development packages of everything the library and its unit
+# tests link; the cross compiler brings its own libc headers.
+packages=(libc6 libgcc-s1 libtpms0 libtpms-dev libcmocka0 libcmocka-dev
+          libssl3 libssl-dev libtss2-rc0 libtss2-dev)
+
+for tool in s390x-linux-gnu-gcc qemu-s390x apt-get dpkg; do
+    command -v "$tool" >/dev/null || {
+        echo "cross-s390x: $tool is missing (scripts/deps.sh installs it)" >&2
+        exit 1
+    }
+done
+
+# The package list is part of the cache key: a changed list builds anew.
+stamp="${packages[*]}"
+
+make_sysroot() {
+    local tmp codename
+    tmp=$(mktemp -d "$cache/s390x-sysroot.XXXXXX")
+    # shellcheck disable=SC1091
+    codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-bookworm}")
+    mkdir -p "$tmp/apt/lists/partial" "$tmp/apt/archives/partial" \
+             "$tmp/apt/etc/preferences.d" "$tmp/apt/etc/sources.list.d" \
+             "$tmp/debs" "$tmp/root"
+    : > "$tmp/apt/status"
+    cat > "$tmp/apt/etc/sources.list" <<EOF
+deb [arch=s390x signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror/debian $codename main
+deb [arch=s390x signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror/debian $codename-updates main
+deb [arch=s390x signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror/debian-security $codename-security main
+EOF
+    # Everything apt reads or writes is inside $tmp/apt: the host's lists,
+    # architectures and sources stay as they are.
+    cat > "$tmp/apt/apt.conf" <<EOF
+Dir::State "$tmp/apt";
+Dir::State::Lists "$tmp/apt/lists";
+Dir::State::status "$tmp/apt/status";
+Dir::Cache "$tmp/apt";
+Dir::Cache::archives "$tmp/apt/archives";
+Dir::Etc::sourcelist "$tmp/apt/etc/sources.list";
+Dir::Etc::sourceparts "$tmp/apt/etc/sources.list.d";
+Dir::Etc::preferences "$tmp/apt/etc/preferences";
+Dir::Etc::preferencesparts "$tmp/apt/etc/preferences.d";
+APT::Architecture "s390x";
+APT::Architectures { "s390x"; };
+Debug::NoLocking "true";
+APT::Sandbox::User "root";
+EOF
+    echo "cross-s390x: fetching s390x packages: ${packages[*]}" >&2
+    APT_CONFIG=$tmp/apt/apt.conf apt-get -q update >&2
+    (cd "$tmp/debs" && APT_CONFIG=$tmp/apt/apt.conf apt-get -q download "${packages[@]}" >&2)
+    for deb in "$tmp"/debs/*.deb; do
+        dpkg -x "$deb" "$tmp/root"
+    done
+    # Absolute symlinks in the packages (libfoo.so -> /lib/...) would
+    # point at the host's files: make them relative, inside the sysroot.
+    find "$tmp/root" -type l -lname '/*' | while read -r link; do
+        target=$tmp/root$(readlink "$link")
+        ln -sfn "$(realpath -m --relative-to="$(dirname "$link")" "$target")" "$link"
+    done
+    echo "$stamp" > "$tmp/root/.tpmcrb-packages"
+    rm -rf "$sysroot.old"
+    [ -d "$sysroot" ] && mv "$sysroot" "$sysroot.old"
+    mv "$tmp/root" "$sysroot"
+    rm -rf "$tmp" "$sysroot.old"
+}
+
+mkdir -p "$cache"
+# One worktree at a time builds the shared sysroot.
+exec 9>"$cache/s390x-sysroot.lock"
+flock 9
+if [ "$(cat "$sysroot/.tpmcrb-packages" 2>/dev/null)" != "$stamp" ]; then
+    make_sysroot
+fi
+flock -u 9
+
+multiarch=$sysroot/usr/lib/s390x-linux-gnu
+cross=$cache/s390x-cross.ini
+
+cat > "$cross.new" <<EOF
+[binaries]
+c = 's390x-linux-gnu-gcc'
+ar = 's390x-linux-gnu-ar'
+strip = 's390x-linux-gnu-strip'
+pkg-config = 'pkg-config'
+exe_wrapper = ['qemu-s390x', '-L', '$sysroot']
+
+[properties]
+sys_root = '$sysroot'
+pkg_config_libdir = ['$multiarch/pkgconfig', '$sysroot/usr/share/pkgconfig']
+
+[built-in options]
+# Debian keeps architecture-specific headers (opensslconf.h) in the
+# multiarch include folder, which pkg-config does not name.
+c_args = ['-idirafter', '$sysroot/usr/include/s390x-linux-gnu']
+c_link_args = ['-L$multiarch', '-Wl,-rpath-link,$multiarch']
+
+[host_machine]
+system = 'linux'
+cpu_family = 's390x'
+cpu = 's390x'
+endian = 'big'
+EOF
+if ! cmp -s "$cross.new" "$cross" || [ ! -f "$build/build.ninja" ]; then
+    mv "$cross.new" "$cross"
+    rm -rf "$build"
+    meson setup "$build" --cross-file "$cross" >/dev/null
+else
+    rm -f "$cross.new"
+fi
+
+echo "== s390x: build ($build)"
+ninja -C "$build" --quiet
+[ "$run" = 1 ] || exit 0
+
+# Every C unit suite; the tool and the shell tests that exec it are left
+# out (no binfmt_misc is assumed for s390x binaries). The libtpms
+# conformance suite runs too: it is C and exercises the whole stack.
+tests=(core-registers core-replay-firmware-and-linux snapshot migrate
+       snapshot-fixtures state-store libtpms-backend passthrough-backend
+       platform-aml platform-acpi transport-poll conformance-libtpms
+       fuzz-regs-corpus fuzz-snapshot-corpus fuzz-tpm-cmd-corpus)
+known=$(meson test -C "$build" --list 2>/dev/null)
+run_tests=()
+for t in "${tests[@]}"; do
+    if grep -q " / $t\$" <<<"$known"; then
+        run_tests+=("$t")
+    else
+        echo "cross-s390x: test $t is not defined" >&2
+        exit 1
+    fi
+done
+echo "== s390x: ${#run_tests[@]} C test programs under qemu-s390x"
+meson test -C "$build" --print-errorlogs --num-processes 2 \
+    --timeout-multiplier 4 "${run_tests[@]}"
