@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "tools/bench/bench_load.h"
 
+#include "util/log.h"
+
 #include <errno.h>
 #include <sched.h>
 #include <signal.h>
@@ -29,7 +31,7 @@ bool bench_load_start(struct bench_load *l, unsigned n)
 {
     l->n = 0;
     if (n > BENCH_MAX_LOAD) {
-        fprintf(stderr, "bench: at most %u busy loops\n", BENCH_MAX_LOAD);
+        LOG_ERROR("at most %u busy loops", BENCH_MAX_LOAD);
         return false;
     }
     for (unsigned i = 0; i < n; i++) {
@@ -38,7 +40,7 @@ bool bench_load_start(struct bench_load *l, unsigned n)
         if (pid == 0)
             spin(i);
         if (pid < 0) {
-            fprintf(stderr, "bench: fork: %s\n", strerror(errno));
+            LOG_ERROR("fork: %s", strerror(errno));
             bench_load_stop(l);
             return false;
         }

@@ -23,6 +23,8 @@
 #include "exec/executor.h"
 #include "util/tpm_cmd.h"
 
+#include "util/log.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -125,7 +127,7 @@ static bool create_file(struct serve_bench *b, struct instance *in,
     snprintf(in->path, sizeof(in->path), "%s/vm%u", b->dir, i);
     fd = open(in->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0 || ftruncate(fd, (off_t)b->win_len) < 0) {
-        fprintf(stderr, "bench serve: %s: %s\n", in->path, strerror(errno));
+        LOG_ERROR("%s: %s", in->path, strerror(errno));
         if (fd >= 0)
             close(fd);
         return false;
@@ -134,7 +136,7 @@ static bool create_file(struct serve_bench *b, struct instance *in,
     close(fd);
     if (in->win == MAP_FAILED) {
         in->win = NULL;
-        fprintf(stderr, "bench serve: mmap: %s\n", strerror(errno));
+        LOG_ERROR("mmap: %s", strerror(errno));
         return false;
     }
     return true;
@@ -178,11 +180,11 @@ static bool wait_all_up(struct serve_bench *b)
 
             if (waitpid(b->in[i].pid, &status, WNOHANG) == b->in[i].pid) {
                 b->in[i].pid = 0;
-                fprintf(stderr, "bench serve: instance %u exited\n", i);
+                LOG_ERROR("instance %u exited", i);
                 return false;
             }
             if (crb_now_ns() > deadline) {
-                fprintf(stderr, "bench serve: instance %u did not start\n", i);
+                LOG_ERROR("instance %u did not start", i);
                 return false;
             }
             usleep(1000);
@@ -213,7 +215,7 @@ static bool start_probes(struct serve_bench *b, unsigned probes)
                                    in->win + tpmcrb_regs_size(&b->cfg),
                                    &b->cfg, 0) < 0 ||
             command(&in->drv, TPM_CC_Startup, "\0\0", 2) != 0) {
-            fprintf(stderr, "bench serve: instance %u does not answer\n", i);
+            LOG_ERROR("instance %u does not answer", i);
             return false;
         }
     }
@@ -275,7 +277,7 @@ static bool measure(struct serve_bench *b)
         long long now = cpu_ns(b->in[i].pid);
 
         if (now < 0 || before[i] < 0) {
-            fprintf(stderr, "bench serve: instance %u vanished\n", i);
+            LOG_ERROR("instance %u vanished", i);
             goto out;
         }
         total += now - before[i];
@@ -371,7 +373,7 @@ int bench_serve(int argc, char **argv)
     b.win_len = tpmcrb_window_size(&b.cfg);
     strcpy(b.dir, "/dev/shm/tpmcrb-bench-serve.XXXXXX");
     if (!mkdtemp(b.dir)) {
-        perror("bench serve: mkdtemp");
+        LOG_ERROR("mkdtemp: %s", strerror(errno));
         return EXIT_RUNTIME;
     }
     if (!(b.in = calloc(b.n, sizeof(*b.in)))) {
@@ -380,13 +382,13 @@ int bench_serve(int argc, char **argv)
     }
     bench_print_host_cpus(BENCH);
     bench_print(BENCH, NULL, "host_loadavg_1min_at_start", 2, bench_host_load());
-    fprintf(stderr, "bench serve: starting %u instances ...\n", b.n);
+    LOG_INFO("starting %u instances ...", b.n);
     for (unsigned i = 0; i < b.n; i++)
         if (!create_file(&b, &b.in[i], i) || !spawn(&b.in[i]))
             goto out;
     if (!wait_all_up(&b))
         goto out;
-    fprintf(stderr, "bench serve: all up; idle for %u s, then %u s measured\n",
+    LOG_INFO("all up; idle for %u s, then %u s measured",
             SETTLE_S, b.seconds);
     ok = measure(&b);
 out:
