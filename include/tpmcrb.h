@@ -162,7 +162,26 @@ struct tpmcrb_backend_ops {
     int (*load_state)(struct tpmcrb_backend *be, const uint8_t *blob,
                       size_t len);
     void (*destroy)(struct tpmcrb_backend *be);
+    /* Optional fast path (NULL: none). Called on the thread that wrote
+     * START, typically a vCPU's, for devices with a sync bound: run @cmd
+     * there and then if the backend knows it finishes in microseconds and
+     * needs no file, socket or process to do so; else decline it, and it
+     * goes to the device's worker thread and execute(). Returns
+     * TPMCRB_QUICK_DECLINED, TPMCRB_QUICK_DONE with the response, or
+     * TPMCRB_QUICK_COMMIT with the response when state must still be made
+     * durable by commit() (on the worker) before it may be returned, or a
+     * negative errno as execute() does. */
+    int (*execute_quick)(struct tpmcrb_backend *be, unsigned locality,
+                         const uint8_t *cmd, uint32_t cmd_len, uint8_t *rsp,
+                         uint32_t rsp_cap, uint32_t *rsp_len);
+    /* Make what the last execute_quick() changed durable. Required with
+     * execute_quick(). */
+    int (*commit)(struct tpmcrb_backend *be);
 };
+
+#define TPMCRB_QUICK_DECLINED 0
+#define TPMCRB_QUICK_DONE     1
+#define TPMCRB_QUICK_COMMIT   2
 
 struct tpmcrb_backend {
     const struct tpmcrb_backend_ops *ops;
@@ -284,6 +303,9 @@ struct tpmcrb_stats {
     uint64_t commands;        /* commands started */
     uint64_t completed_sync;  /* completed within the START write's bound */
     uint64_t errors;          /* backend failures */
+    /* Commands the backend ran on the thread that wrote START (its
+     * execute_quick() fast path) instead of on the worker thread. */
+    uint64_t ran_on_start_thread;
 };
 #define TPMCRB_STATS_INIT { .size = sizeof(struct tpmcrb_stats) }
 /* Fills the counters this library has (fields it does not know are zeroed;
