@@ -88,6 +88,9 @@ static void hook_submit(void *opaque, unsigned locality, uint32_t len)
         dev->held = true;
     else if (atomic_load(&dev->inline_exec))
         atomic_store(&dev->inline_pending, true);
+    else if (dev->cfg.sync_bound_us && dev->be->ops->execute_quick &&
+             !dev->no_fast_path)
+        atomic_store(&dev->quick_pending, true);
     else
         dev->last_seq = crb_executor_submit(&dev->exec);
 }
@@ -133,6 +136,15 @@ static void hook_irq(void *opaque, bool level)
         dev->cfg.irq(dev->cfg.opaque, level);
 }
 
+static void complete(struct tpmcrb_device *dev, uint32_t rsp_len, int err)
+{
+    if (err < 0)
+        atomic_fetch_add(&dev->n_errors, 1);
+    pthread_mutex_lock(&dev->lock);
+    crb_complete(&dev->core, dev->rsp, rsp_len, err);
+    pthread_mutex_unlock(&dev->lock);
+}
+
 /* Worker thread: the core does not touch cmd/cmd_len while busy. */
 static void run_command(void *opaque)
 {
@@ -141,12 +153,47 @@ static void run_command(void *opaque)
     uint32_t rsp_len = 0;
     int err;
 
+    if (dev->commit_pending) {
+        dev->commit_pending = false;
+        complete(dev, dev->rsp_len, dev->be->ops->commit(dev->be));
+        return;
+    }
     err = dev->be->ops->execute(dev->be, c->busy_loc, c->cmd, c->cmd_len,
                                 dev->rsp, sizeof(dev->rsp), &rsp_len);
-    if (err < 0)
-        atomic_fetch_add(&dev->n_errors, 1);
+    complete(dev, rsp_len, err);
+}
+
+/* The thread that wrote START, without the lock: a command the backend
+ * knows to be quick runs right here; anything else, and the commit of what
+ * a quick command changed, goes to the worker. Returns true when the
+ * command is done, else false with the job to wait for in *@seq. */
+static bool run_on_start_thread(struct tpmcrb_device *dev, uint32_t *seq)
+{
+    struct crb_core *c = &dev->core;
+    uint32_t rsp_len = 0;
+    int rc;
+
+    rc = dev->be->ops->execute_quick(dev->be, c->busy_loc, c->cmd, c->cmd_len,
+                                     dev->rsp, sizeof(dev->rsp), &rsp_len);
+    if (rc != TPMCRB_QUICK_DECLINED)
+        atomic_fetch_add(&dev->n_quick, 1);
+    if (rc == TPMCRB_QUICK_COMMIT) {
+        dev->rsp_len = rsp_len;
+        dev->commit_pending = true;
+    }
+    if (rc == TPMCRB_QUICK_DECLINED || rc == TPMCRB_QUICK_COMMIT) {
+        *seq = crb_executor_submit(&dev->exec); /* publishes the fields */
+        return false;
+    }
+    complete(dev, rsp_len, rc < 0 ? rc : 0);
+    atomic_fetch_add(&dev->n_sync, 1);
+    return true;
+}
+
+void device_set_fast_path(struct tpmcrb_device *dev, bool on)
+{
     pthread_mutex_lock(&dev->lock);
-    crb_complete(c, dev->rsp, rsp_len, err);
+    dev->no_fast_path = !on;
     pthread_mutex_unlock(&dev->lock);
 }
 
@@ -302,6 +349,9 @@ int tpmcrb_write(struct tpmcrb_device *dev, uint64_t offset, unsigned size,
     atomic_fetch_add(&dev->n_writes, 1);
     if (started) {
         atomic_fetch_add(&dev->n_commands, 1);
+        if (atomic_exchange(&dev->quick_pending, false) &&
+            run_on_start_thread(dev, &seq))
+            return 0;
         if (!held)
             wait_bounded(dev, seq);
     }
@@ -360,5 +410,6 @@ int tpmcrb_get_stats(struct tpmcrb_device *dev, struct tpmcrb_stats *st)
     st->commands = atomic_load(&dev->n_commands);
     st->completed_sync = atomic_load(&dev->n_sync);
     st->errors = atomic_load(&dev->n_errors);
+    st->ran_on_start_thread = atomic_load(&dev->n_quick);
     return 0;
 }
