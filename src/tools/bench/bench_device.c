@@ -52,6 +52,7 @@ struct options {
     unsigned count;     /* commands per mode, at most */
     unsigned seconds;   /* per mode, at most */
     unsigned load;      /* busy loops for the loaded pass; 0: no such pass */
+    const char *only;   /* run only this mode (NULL: all) */
 };
 
 /* Per-command times of one mode in one pass. */
@@ -238,12 +239,21 @@ static int run_pass(struct tpmcrb_backend *be, const struct options *o,
     struct timings direct = { .ns = buf }, t = { .ns = buf + o->count };
     int err = 0;
 
+    bool first = true;
+
     for (size_t i = 0; i < NMODES && !err; i++) {
+        if (o->only && strcmp(o->only, modes[i].name))
+            continue;
         if ((err = run_direct(be, o, &direct)) < 0)
             break;
-        if (i == 0)
+        if (first)
             print_timings(pass, "direct", &direct);
+        first = false;
         err = run_mode(be, &modes[i], o, pass, &direct, &t);
+    }
+    if (first && !err) {
+        LOG_ERROR("no mode named %s", o->only);
+        err = -EINVAL;
     }
     return err;
 }
@@ -251,11 +261,14 @@ static int run_pass(struct tpmcrb_backend *be, const struct options *o,
 static void usage(FILE *out)
 {
     fprintf(out,
-"usage: tpmcrb bench device [--count N] [--seconds S] [--load N] [COUNT]\n"
+"usage: tpmcrb bench device [--count N] [--seconds S] [--load N] [--only MODE]\n"
+"                           [COUNT]\n"
 "  --count N    commands per mode, at most (default %u)\n"
 "  --seconds S  time per mode, at most (default %u)\n"
 "  --load N     run every mode again beside N busy loops (one pinned per\n"
-"               CPU in turn); keys of that pass start with device.loaded.\n",
+"               CPU in turn); keys of that pass start with device.loaded.\n"
+"  --only MODE  one of rom_split, rom_split_worker, rom_split_async,\n"
+"               rom_compat, full_trap, poll\n",
             DEFAULT_COUNT, DEFAULT_SECONDS);
 }
 
@@ -265,19 +278,21 @@ static int parse(int argc, char **argv, struct options *o)
         { "count", required_argument, NULL, 'c' },
         { "seconds", required_argument, NULL, 's' },
         { "load", required_argument, NULL, 'l' },
+        { "only", required_argument, NULL, 'o' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
     int opt;
     bool ok = true;
 
-    *o = (struct options){ DEFAULT_COUNT, DEFAULT_SECONDS, 0 };
+    *o = (struct options){ DEFAULT_COUNT, DEFAULT_SECONDS, 0, NULL };
     optind = 1;
     while (ok && (opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (opt) {
         case 'c': ok = parse_unsigned(optarg, 1, 10000000, &o->count); break;
         case 's': ok = parse_unsigned(optarg, 1, 600, &o->seconds); break;
         case 'l': ok = parse_unsigned(optarg, 0, BENCH_MAX_LOAD, &o->load); break;
+        case 'o': o->only = optarg; break;
         case 'h': usage(stdout); return EXIT_OK;
         default: ok = false;
         }
