@@ -19,16 +19,25 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <time.h>
 
 /* Spin this long after the last guest write: a Linux guest's next write
  * follows within microseconds while it works. */
 #define ACTIVE_SPIN_NS   3000000ull
-/* Longest sleep when the guest is quiet. A timer wake-up costs tens of
- * microseconds on a virtualised host: 10 ms keeps idle CPU use near 0.2 %
- * (2 ms measured 2 %), and only the first write after a quiet spell waits. */
-#define MAX_SLEEP_NS     10000000ull
+/* Then sleep, doubling from MIN_SLEEP_NS, but never longer than a tenth of
+ * the time the guest has been quiet and never longer than MAX_SLEEP_NS: a
+ * guest's first write after a quiet spell waits for the poll thread at
+ * most a tenth of that spell, and an instance nobody uses wakes five times
+ * a second (hundreds of idle VMs on a host add up; a timer wake-up costs
+ * microseconds of CPU on a virtualised host). */
 #define MIN_SLEEP_NS     20000ull
+#define MAX_SLEEP_NS     200000000ull
+#define QUIET_SHARE      10u
+/* Timer slack while sleeping long, as a share of the sleep: lets the
+ * kernel serve the wake-ups of many idle instances with one timer. */
+#define SLACK_SHARE      8u
+#define DEFAULT_SLACK_NS 50000ull
 
 struct tpmcrb_poller {
     struct tpmcrb_device *dev;
@@ -79,22 +88,49 @@ static void sleep_ns(uint64_t ns)
     nanosleep(&ts, NULL);
 }
 
+/* The next sleep of a quiet guest: double the last, within the caps. */
+static uint64_t next_sleep(uint64_t last, uint64_t quiet_ns)
+{
+    uint64_t cap = quiet_ns / QUIET_SHARE;
+
+    if (cap > MAX_SLEEP_NS)
+        cap = MAX_SLEEP_NS;
+    if (cap < MIN_SLEEP_NS)
+        cap = MIN_SLEEP_NS;
+    return last * 2 < cap ? last * 2 : cap;
+}
+
+/* This thread's timer slack for sleeps of @sleep (prctl only on change). */
+static void set_slack(uint64_t *slack, uint64_t sleep)
+{
+    uint64_t want = sleep / SLACK_SHARE > DEFAULT_SLACK_NS ?
+                    sleep / SLACK_SHARE : DEFAULT_SLACK_NS;
+
+    if (want != *slack && prctl(PR_SET_TIMERSLACK, (unsigned long)want) == 0)
+        *slack = want;
+}
+
 static void *poll_thread(void *arg)
 {
     struct tpmcrb_poller *p = arg;
-    uint64_t last_activity = crb_now_ns(), sleep = MIN_SLEEP_NS;
+    uint64_t last_activity = crb_now_ns(), sleep = MIN_SLEEP_NS / 2;
+    uint64_t slack = DEFAULT_SLACK_NS;
     unsigned spins = 0;
 
     while (!atomic_load_explicit(&p->stop, memory_order_relaxed)) {
+        uint64_t quiet;
+
         if (poll_once(p->dev)) {
             device_run_inline(p->dev);
             last_activity = crb_now_ns();
-            sleep = MIN_SLEEP_NS;
-        } else if (crb_now_ns() - last_activity < ACTIVE_SPIN_NS) {
+            sleep = MIN_SLEEP_NS / 2;
+            set_slack(&slack, 0);
+        } else if ((quiet = crb_now_ns() - last_activity) < ACTIVE_SPIN_NS) {
             crb_spin_step(&spins);
         } else {
+            sleep = next_sleep(sleep, quiet);
+            set_slack(&slack, sleep);
             sleep_ns(sleep);
-            sleep = sleep * 2 < MAX_SLEEP_NS ? sleep * 2 : MAX_SLEEP_NS;
         }
     }
     return NULL;
