@@ -51,9 +51,10 @@
  *           tpmcrb_backend_close(be);
  *           return rc;
  *       }
- *       // map tpmcrb_regs_mem(dev) read-only at cfg.base, tpmcrb_buffer_mem(dev)
- *       // as RAM at tpmcrb_buffer_addr(&cfg); forward guest writes:
- *       rc = tpmcrb_write(dev, 0x08, 4, 1); // locality 0: LOC_CTRL requestAccess
+ *       // map tpmcrb_regs_mem(dev) read-only at cfg.base and
+ *       // tpmcrb_buffer_mem(dev) as RAM at tpmcrb_buffer_addr(&cfg);
+ *       // forward guest writes:
+ *       rc = tpmcrb_write(dev, 0x08, 4, 1); // LOC_CTRL: requestAccess
  *       if (rc == 0)
  *           rc = tpmcrb_get_stats(dev, &st);
  *       tpmcrb_device_free(dev);
@@ -124,7 +125,8 @@ typedef void (*tpmcrb_log_fn)(enum tpmcrb_log_level level, const char *msg,
 
 /* Messages up to and including @max_level go to @fn (NULL: stderr, one line
  * each, prefixed with the level). Default: WARN to stderr. */
-TPMCRB_API void tpmcrb_log_set(enum tpmcrb_log_level max_level, tpmcrb_log_fn fn,
+TPMCRB_API
+void tpmcrb_log_set(enum tpmcrb_log_level max_level, tpmcrb_log_fn fn,
                     void *opaque);
 
 /* ---------------------------------------------------------------- backends */
@@ -276,13 +278,15 @@ TPMCRB_API void tpmcrb_device_reset(struct tpmcrb_device *dev);
 
 TPMCRB_API void *tpmcrb_regs_mem(struct tpmcrb_device *dev);
 TPMCRB_API void *tpmcrb_buffer_mem(struct tpmcrb_device *dev);
-TPMCRB_API const struct tpmcrb_config *tpmcrb_device_config(struct tpmcrb_device *dev);
+TPMCRB_API
+const struct tpmcrb_config *tpmcrb_device_config(struct tpmcrb_device *dev);
 
 /* ROM-device transport: a guest write of @size (1, 2, 4 or 8) bytes at
  * @offset. Offsets outside the window and writes to read-only registers
  * are ignored (logged at DEBUG). May wait up to sync_bound_us for a
  * started command to complete. Returns 0, or -EINVAL for a bad size. */
-TPMCRB_API int tpmcrb_write(struct tpmcrb_device *dev, uint64_t offset, unsigned size,
+TPMCRB_API
+int tpmcrb_write(struct tpmcrb_device *dev, uint64_t offset, unsigned size,
                  uint64_t value);
 /* Full-trap transport: the value the guest reads. */
 TPMCRB_API uint64_t tpmcrb_read(struct tpmcrb_device *dev, uint64_t offset,
@@ -310,7 +314,8 @@ struct tpmcrb_stats {
 #define TPMCRB_STATS_INIT { .size = sizeof(struct tpmcrb_stats) }
 /* Fills the counters this library has (fields it does not know are zeroed;
  * st->size is left as it is). Returns 0, or -EINVAL for a bad st->size. */
-TPMCRB_API int tpmcrb_get_stats(struct tpmcrb_device *dev, struct tpmcrb_stats *st);
+TPMCRB_API
+int tpmcrb_get_stats(struct tpmcrb_device *dev, struct tpmcrb_stats *st);
 
 /* ------------------------------------------------- shared-memory transport */
 
@@ -379,7 +384,8 @@ TPMCRB_API int tpmcrb_acpi_build(const struct tpmcrb_acpi_options *o,
 
 /* Returns 0 when the backend is idle, -ETIMEDOUT when it still runs a
  * command after @timeout_ms (the device stays paused; call again). */
-TPMCRB_API int tpmcrb_device_pause(struct tpmcrb_device *dev, unsigned timeout_ms);
+TPMCRB_API
+int tpmcrb_device_pause(struct tpmcrb_device *dev, unsigned timeout_ms);
 /* Accept commands again; a held command goes to the backend now. */
 TPMCRB_API void tpmcrb_device_resume(struct tpmcrb_device *dev);
 TPMCRB_API bool tpmcrb_device_paused(struct tpmcrb_device *dev);
@@ -397,7 +403,8 @@ TPMCRB_API int tpmcrb_snapshot_save(struct tpmcrb_device *dev, uint8_t **blob,
  * command in flight in the snapshot runs when the device is resumed (at
  * once if it is not paused). A snapshot without backend state leaves the
  * backend as it is. */
-TPMCRB_API int tpmcrb_snapshot_load(struct tpmcrb_device *dev, const uint8_t *blob,
+TPMCRB_API
+int tpmcrb_snapshot_load(struct tpmcrb_device *dev, const uint8_t *blob,
                          size_t len);
 
 /*

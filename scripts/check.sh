@@ -40,6 +40,14 @@ for line in open(sys.argv[1]):
 echo "== tests"
 run_tests "$build"
 
+# The portable waiting of src/os/os.h (mutex and condition variable)
+# instead of Linux futexes, under the suites that drive the executor.
+posix=${TPMCRB_POSIX_BUILD:-$root/build-posix}
+echo "== POSIX wait implementation ($posix)"
+[ -f "$posix/build.ninja" ] || meson setup "$posix" -Dwait=posix >/dev/null
+ninja -C "$posix"
+run_tests "$posix" --suite unit --suite pipe --suite transport --suite conformance
+
 # A big-endian host: the C unit suites cross-built for s390x and run under
 # qemu-user (the s390x libraries are cached in ~/.cache/tpmcrb).
 echo "== s390x (big-endian) under qemu-user"

@@ -140,8 +140,8 @@ ninja -C "$build" --quiet
 # Every C unit suite; the tool and the shell tests that exec it are left
 # out (no binfmt_misc is assumed for s390x binaries). The libtpms
 # conformance suite runs too: it is C and exercises the whole stack.
-tests=(core-registers core-replay-firmware-and-linux snapshot migrate
-       snapshot-fixtures state-store libtpms-backend passthrough-backend
+tests=(os-wait core-registers core-replay-firmware-and-linux snapshot migrate
+       snapshot-fixtures state-store state-cipher libtpms-backend passthrough-backend
        platform-aml platform-acpi transport-poll conformance-libtpms
        fuzz-regs-corpus fuzz-snapshot-corpus fuzz-tpm-cmd-corpus)
 known=$(meson test -C "$build" --list 2>/dev/null)

@@ -42,6 +42,8 @@ cross_cc=aarch64-linux-gnu-gcc
 log() { echo "prepare-guest-arm64: $*" >&2; }
 die() { log "$*"; exit 1; }
 unavailable() { log "$*"; exit 3; }
+. "$here/progress.sh"
+trap progress_stop EXIT
 
 as_root() {
     if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
@@ -69,13 +71,16 @@ kernel_package() {
 ensure_arm64_apt() {
     local pkg
     if ! dpkg --print-foreign-architectures | grep -qx arm64; then
-        log "enabling the arm64 architecture (dpkg --add-architecture arm64)"
+        progress_stage 1/3 "apt: arm64 packages"
+        log "enabling the arm64 architecture (dpkg --add-architecture arm64): apt then also lists arm64 packages; nothing is installed"
         as_root dpkg --add-architecture arm64
     fi
     pkg=$(kernel_package)
     if [ -z "$pkg" ]; then
-        log "apt knows no arm64 packages yet; running apt-get update"
+        log "apt knows no arm64 packages yet; running apt-get update (refreshes the package lists, no source is added)"
+        progress_start "apt-get update"
         as_root apt-get update -q >&2 || true
+        progress_stop
         pkg=$(kernel_package)
     fi
     [ -n "$pkg" ] ||
@@ -99,9 +104,11 @@ ensure_kernel() {
     dir="$cache/kernel-${pkg#linux-image-}"
     if [ ! -s "$dir/vmlinuz" ]; then
         tmp=$(mktemp -d "$cache/.kernel.XXXXXX")
-        log "fetching $pkg:arm64 with apt-get download"
+        progress_stage 2/3 "kernel: fetching $pkg:arm64 with apt-get download"
+        progress_start "fetching $pkg:arm64"
         apt_download "$tmp" "$pkg:arm64" ||
-            { rm -rf "$tmp"; unavailable "apt-get download $pkg:arm64 failed"; }
+            { progress_stop; rm -rf "$tmp"; unavailable "apt-get download $pkg:arm64 failed"; }
+        progress_stop
         # Only the image: the modules are not needed (tpm_crb, the PL011
         # console and ACPI are built in).
         dpkg-deb --fsys-tarfile "$tmp"/*.deb |
@@ -135,8 +142,11 @@ fetch_debs() {
     done < <(candidates "$@")
     [ ${#files[@]} -eq $# ] || unavailable "apt knows only some of: $*"
     if [ ${#want[@]} -gt 0 ]; then
-        log "fetching ${want[*]}"
-        apt_download "$debs" "${want[@]}" || unavailable "apt-get download failed"
+        log "fetching ${#want[@]} packages with apt-get download: ${want[*]}"
+        progress_start "fetching ${#want[@]} packages"
+        apt_download "$debs" "${want[@]}" ||
+            { progress_stop; unavailable "apt-get download failed"; }
+        progress_stop
     fi
     for file in "${files[@]}"; do
         [ -s "$file" ] || die "apt-get download left no $file"
@@ -272,13 +282,16 @@ ensure_initramfs() {
         die "$cross_cc not found (Debian: gcc-aarch64-linux-gnu libc6-dev-arm64-cross)"
     out="$cache/initramfs-$(initramfs_key).cpio.gz"
     if [ ! -s "$out" ]; then
-        log "building $(basename "$out")"
+        progress_stage 3/3 "initramfs: building $(basename "$out")"
         stage=$(mktemp -d "$cache/.stage.XXXXXX")
         root=$(mktemp -d "$cache/.initramfs.XXXXXX")
         # shellcheck disable=SC2064 # the folders are known now
-        trap "rm -rf '$stage' '$root' '$out.tmp'" EXIT
+        trap "progress_stop; rm -rf '$stage' '$root' '$out.tmp'" EXIT
+        log "initramfs: arm64 busybox, tpm2-tools and the libraries they need"
         resolve "$stage"
+        log "initramfs: tpmloop ($cross_cc -static), /init"
         populate "$root" "$stage"
+        log "initramfs: packing and compressing"
         (cd "$root" && find . -mindepth 1 | LC_ALL=C sort |
             busybox cpio -o -H newc -R 0:0 2>/dev/null) | gzip -6 >"$out.tmp"
         mv "$out.tmp" "$out"
@@ -287,7 +300,7 @@ ensure_initramfs() {
             grep -qxF "$deb" "$stage/.debs" || rm -f "$deb"
         done
         rm -rf "$root" "$stage"
-        trap - EXIT
+        trap progress_stop EXIT
         find "$cache" -maxdepth 1 -name 'initramfs-*.cpio.gz' ! -path "$out" -delete
     fi
     echo "$out"
@@ -297,7 +310,7 @@ main() {
     local pkg kernel initrd
     # Concurrent callers (tests, benchmarks) share the cache.
     exec 9>"$cache/.lock"
-    flock 9
+    flock -n 9 || { log "waiting for another preparation of the arm64 guest to finish"; flock 9; }
     pkg=$(ensure_arm64_apt)
     kernel=$(ensure_kernel "$pkg")
     initrd=$(ensure_initramfs)

@@ -37,8 +37,8 @@
 
 #define NV_FILE   STATE_NV_FILE
 #define VOL_FILE  STATE_VOL_FILE
-#define TYPE_NV   0x564e3254u /* "T2NV" */
-#define TYPE_VOL  0x4c4f5654u /* "TVOL" */
+#define TYPE_NV   STATE_TYPE_NV
+#define TYPE_VOL  STATE_TYPE_VOL
 
 #define BLOB_MAGIC   0x4c54504du /* snapshot blob: "MPTL" */
 #define BLOB_VERSION 1u

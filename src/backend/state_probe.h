@@ -10,9 +10,11 @@
 
 #include <stddef.h>
 
-/* The files of the libtpms backend's state. */
+/* The files of the libtpms backend's state, and their state_store types. */
 #define STATE_NV_FILE  "tpm2-nv.state"
 #define STATE_VOL_FILE "tpm2-volatile.state"
+#define STATE_TYPE_NV  0x564e3254u /* "T2NV" */
+#define STATE_TYPE_VOL 0x4c4f5654u /* "TVOL" */
 
 enum state_dir_kind {
     STATE_DIR_MISSING,   /* does not exist */

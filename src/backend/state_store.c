@@ -100,7 +100,7 @@ static void encode_header(uint8_t *hdr, const struct state_info *info,
     put_le64(hdr + 16, info->generation);
     put_le64(hdr + 24, info->link);
     put_le32(hdr + 32, info->len);
-    put_le32(hdr + 36, 0);
+    put_le32(hdr + 36, info->flags);
     put_le64(hdr + 40, state_checksum(hdr, data, info->len));
 }
 
@@ -117,6 +117,7 @@ static const char *decode_header(const uint8_t *hdr, uint32_t type,
     info->generation = get_le64(hdr + 16);
     info->link = get_le64(hdr + 24);
     info->len = get_le32(hdr + 32);
+    info->flags = get_le32(hdr + 36);
     if (info->type != type)
         return "state file of another type";
     if (info->len > STATE_MAX_PAYLOAD)
@@ -308,7 +309,7 @@ int state_store_peek(struct state_store *st, const char *name, uint32_t type,
     return 0;
 }
 
-int state_store_read(struct state_store *st, const char *name, uint32_t type,
+static int plain_read(struct state_store *st, const char *name, uint32_t type,
                      uint8_t **data, struct state_info *info)
 {
     uint8_t hdr[STATE_HEADER_SIZE];
@@ -342,7 +343,7 @@ int state_store_read(struct state_store *st, const char *name, uint32_t type,
     return 0;
 }
 
-int state_store_write(struct state_store *st, const char *name,
+static int plain_write(struct state_store *st, const char *name,
                       const struct state_info *info, const uint8_t *data,
                       bool durable)
 {
@@ -527,7 +528,7 @@ static void report_slot(struct state_store *st, const char *name, int k,
                   strerror(-err));
 }
 
-int state_store_read_slots(struct state_store *st, const char *name,
+static int plain_read_slots(struct state_store *st, const char *name,
                            uint32_t type, uint8_t **data,
                            struct state_info *info)
 {
@@ -625,7 +626,7 @@ static int pwrite_all(int fd, const uint8_t *hdr, const uint8_t *data,
     return 0;
 }
 
-int state_store_write_slots(struct state_store *st, const char *name,
+static int plain_write_slots(struct state_store *st, const char *name,
                             const struct state_info *info, const uint8_t *data,
                             bool durable)
 {
@@ -642,7 +643,7 @@ int state_store_write_slots(struct state_store *st, const char *name,
         struct state_info cur;
         uint8_t *buf = NULL;
 
-        err = state_store_read_slots(st, name, info->type, &buf, &cur);
+        err = plain_read_slots(st, name, info->type, &buf, &cur);
         free(buf);
         if (err < 0 && err != -ENOENT)
             return err;
@@ -687,4 +688,167 @@ int state_store_remove_slots(struct state_store *st, const char *name,
         return -errno;
     }
     return 0;
+}
+
+/* ---------------------------------------------------- encryption at rest */
+
+static const struct state_cipher *cipher;
+
+void state_store_set_cipher(const struct state_cipher *c)
+{
+    cipher = c;
+}
+
+/* What the seal authenticates besides the payload: the file's name and
+ * the header fields that give the payload its meaning. */
+static uint32_t seal_aad(uint8_t *aad, const char *name,
+                         const struct state_info *info)
+{
+    size_t n = strnlen(name, NAME_MAX);
+
+    memcpy(aad, STATE_MAGIC, 8);
+    put_le32(aad + 8, info->type);
+    put_le64(aad + 12, info->generation);
+    put_le64(aad + 20, info->link);
+    put_le32(aad + 28, info->flags);
+    memcpy(aad + 32, name, n);
+    return (uint32_t)(32 + n);
+}
+
+/* @data sealed into a malloc'd *out, described by *si. */
+static int seal(const char *name, const struct state_info *info,
+                const uint8_t *data, struct state_info *si, uint8_t **out)
+{
+    uint8_t aad[32 + NAME_MAX];
+    uint32_t aad_len;
+    int err;
+
+    if (info->len > STATE_MAX_PAYLOAD - cipher->overhead)
+        return -EFBIG;
+    *si = *info;
+    si->flags |= STATE_FLAG_SEALED;
+    si->len = info->len + cipher->overhead;
+    aad_len = seal_aad(aad, name, si);
+    if (!(*out = malloc(si->len)))
+        return -ENOMEM;
+    if ((err = cipher->seal(cipher->opaque, aad, aad_len, data, info->len,
+                            *out)) < 0) {
+        free(*out);
+        return err;
+    }
+    return 0;
+}
+
+/* Open a payload read from DIR/@file in place (*data, *info). */
+static int unseal(struct state_store *st, const char *file, const char *name,
+                  uint8_t **data, struct state_info *info)
+{
+    uint8_t aad[32 + NAME_MAX];
+    uint32_t aad_len;
+    uint8_t *plain;
+    int err;
+
+    if (!(info->flags & STATE_FLAG_SEALED) && !cipher)
+        return 0;
+    if (!(info->flags & STATE_FLAG_SEALED)) {
+        LOG_ERROR("state file %s/%s is not encrypted but a key was given: "
+                  "it was left untouched (run without --key, or re-import "
+                  "the state with --key to encrypt it)", st->dir, file);
+        err = -EKEYREJECTED;
+        goto fail;
+    }
+    if (!cipher) {
+        LOG_ERROR("state file %s/%s is encrypted: give its key with --key "
+                  "file=PATH; it was left untouched", st->dir, file);
+        err = -ENOKEY;
+        goto fail;
+    }
+    if (info->len < cipher->overhead) {
+        LOG_ERROR("state file %s/%s is unusable: encrypted payload shorter "
+                  "than its seal; it was left untouched", st->dir, file);
+        err = -EBADMSG;
+        goto fail;
+    }
+    aad_len = seal_aad(aad, name, info);
+    if (!(plain = malloc(info->len - cipher->overhead + 1))) {
+        err = -ENOMEM;
+        goto fail;
+    }
+    err = cipher->open(cipher->opaque, aad, aad_len, *data, info->len, plain);
+    if (err < 0) {
+        free(plain);
+        LOG_ERROR("cannot decrypt state file %s/%s: wrong key, or the file "
+                  "was altered; it was left untouched", st->dir, file);
+        err = -EKEYREJECTED;
+        goto fail;
+    }
+    free(*data);
+    *data = plain;
+    info->len -= cipher->overhead;
+    info->flags &= ~STATE_FLAG_SEALED;
+    return 0;
+fail:
+    free(*data);
+    *data = NULL;
+    return err;
+}
+
+int state_store_read(struct state_store *st, const char *name, uint32_t type,
+                     uint8_t **data, struct state_info *info)
+{
+    int err = plain_read(st, name, type, data, info);
+
+    return err < 0 ? err : unseal(st, name, name, data, info);
+}
+
+typedef int (*plain_write_fn)(struct state_store *st, const char *name,
+                              const struct state_info *info,
+                              const uint8_t *data, bool durable);
+
+/* @write with the payload sealed first when there is a cipher. */
+static int sealed_write(plain_write_fn write, struct state_store *st,
+                        const char *name, const struct state_info *info,
+                        const uint8_t *data, bool durable)
+{
+    struct state_info si;
+    uint8_t *sealed;
+    int err;
+
+    if (!cipher)
+        return write(st, name, info, data, durable);
+    if ((err = seal(name, info, data, &si, &sealed)) < 0) {
+        LOG_ERROR("cannot encrypt state file %s/%s: %s", st->dir, name,
+                  strerror(-err));
+        return err;
+    }
+    err = write(st, name, &si, sealed, durable);
+    free(sealed);
+    return err;
+}
+
+int state_store_write(struct state_store *st, const char *name,
+                      const struct state_info *info, const uint8_t *data,
+                      bool durable)
+{
+    return sealed_write(plain_write, st, name, info, data, durable);
+}
+
+int state_store_read_slots(struct state_store *st, const char *name,
+                           uint32_t type, uint8_t **data,
+                           struct state_info *info)
+{
+    char file[NAME_MAX + 1];
+    int err = plain_read_slots(st, name, type, data, info);
+
+    if (err < 0)
+        return err;
+    slot_path(file, sizeof(file), name, st->cur_slot);
+    return unseal(st, file, name, data, info);
+}
+
+int state_store_write_slots(struct state_store *st, const char *name,
+                            const struct state_info *info, const uint8_t *data,
+                            bool durable)
+{
+    return sealed_write(plain_write_slots, st, name, info, data, durable);
 }

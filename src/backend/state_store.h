@@ -8,7 +8,7 @@
  *   0  magic "TPMCRBST"        24 u64 link (caller-defined, e.g. the
  *   8  u32 format version         generation of a file this one pairs with)
  *  12  u32 type (caller's tag) 32 u32 payload length
- *  16  u64 generation          36 u32 reserved, 0
+ *  16  u64 generation          36 u32 flags (bit 0: sealed)
  *                              40 u64 checksum of header[0..40) + payload
  * A short, long, foreign or corrupt file is reported (naming it) and never
  * rewritten or removed automatically.
@@ -30,7 +30,10 @@ struct state_info {
     uint64_t generation;
     uint64_t link;
     uint32_t len;          /* payload length */
+    uint32_t flags;        /* STATE_FLAG_*: set by the store itself */
 };
+
+#define STATE_FLAG_SEALED 1u   /* payload encrypted (state_cipher) */
 
 /* Open @dir, creating it with mode 0700 if missing (its parent must
  * exist). */
@@ -87,6 +90,29 @@ int state_store_write_slots(struct state_store *st, const char *name,
                             bool durable);
 int state_store_remove_slots(struct state_store *st, const char *name,
                              bool durable);
+
+/*
+ * Encryption at rest. The library has no cryptography of its own (a VMM
+ * linking it inherits no crypto library); a tool that was given a key
+ * installs a cipher here, process-wide, before it opens any state. With a
+ * cipher, every file written carries the sealed payload (flag in the
+ * header's reserved word, the other header fields authenticated with it);
+ * a file read must be sealed and open with the key. Without one, a sealed
+ * file is refused with a message saying a key is needed.
+ */
+struct state_cipher {
+    uint32_t overhead;   /* bytes a sealed payload adds */
+    /* @out has room for @len + overhead (seal) or @len (open). open
+     * returns -EBADMSG when the key is wrong or the data was altered. */
+    int (*seal)(void *opaque, const uint8_t *aad, uint32_t aad_len,
+                const uint8_t *in, uint32_t len, uint8_t *out);
+    int (*open)(void *opaque, const uint8_t *aad, uint32_t aad_len,
+                const uint8_t *in, uint32_t len, uint8_t *out);
+    void *opaque;
+};
+
+/* NULL: plain files again. The cipher must outlive every store. */
+void state_store_set_cipher(const struct state_cipher *c);
 
 /* The checksum used in the header (exposed for tests). */
 uint64_t state_checksum(const uint8_t *hdr40, const uint8_t *data,

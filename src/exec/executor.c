@@ -1,15 +1,13 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "exec/executor.h"
+#include "os/os.h"
 #include "util/log.h"
 
 #include <errno.h>
 #include <sched.h>
-#include <linux/futex.h>
 #include <stdatomic.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <time.h>
-#include <unistd.h>
 
 /* How long the idle worker keeps spinning for the next command before it
  * sleeps: long enough to cover a guest driver's handshakes between two
@@ -48,18 +46,6 @@ void crb_spin_step(unsigned *spins)
         crb_cpu_relax();
 }
 
-/* Sleep while *@word is @expected, at most @timeout (NULL: no limit). */
-static void futex_wait(_Atomic uint32_t *word, uint32_t expected,
-                       const struct timespec *timeout)
-{
-    syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, expected, timeout, NULL, 0);
-}
-
-static void futex_wake(_Atomic uint32_t *word, int waiters)
-{
-    syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, waiters, NULL, NULL, 0);
-}
-
 static bool seq_done(uint32_t completed, uint32_t seq)
 {
     return (int32_t)(completed - seq) >= 0;
@@ -70,14 +56,12 @@ static bool seq_done(uint32_t completed, uint32_t seq)
  * or the worker sees a waiter and wakes it. */
 static void sleep_until_done(struct crb_executor *e, uint32_t seq, uint64_t ns)
 {
-    struct timespec ts = { (time_t)(ns / 1000000000ull),
-                           (long)(ns % 1000000000ull) };
     uint32_t seen;
 
     atomic_fetch_add(&e->done_waiters, 1);
     seen = atomic_load(&e->completed);
     if (!seq_done(seen, seq))
-        futex_wait(&e->completed, seen, &ts);
+        os_wait(&e->completed_q, &e->completed, seen, ns);
     atomic_fetch_sub(&e->done_waiters, 1);
 }
 
@@ -98,7 +82,7 @@ static bool wait_for_job(struct crb_executor *e, uint32_t handled)
         }
         atomic_store(&e->waiters, 1);
         if (atomic_load(&e->submitted) == handled && !atomic_load(&e->stop))
-            futex_wait(&e->submitted, handled, NULL);
+            os_wait(&e->submitted_q, &e->submitted, handled, 0);
         atomic_store(&e->waiters, 0);
         deadline = crb_now_ns() + WORKER_SPIN_NS;
     }
@@ -114,7 +98,7 @@ static void *worker(void *arg)
         e->run(e->opaque);
         atomic_store(&e->completed, handled);
         if (atomic_load(&e->done_waiters))
-            futex_wake(&e->completed, INT32_MAX);
+            os_wake(&e->completed_q, &e->completed, UINT32_MAX);
     }
     return NULL;
 }
@@ -127,16 +111,27 @@ int crb_executor_start(struct crb_executor *e, void (*run)(void *),
     memset(e, 0, sizeof(*e));
     e->run = run;
     e->opaque = opaque;
+    if ((err = os_waitq_init(&e->submitted_q)) < 0)
+        goto no_queue;
+    if ((err = os_waitq_init(&e->completed_q)) < 0) {
+        os_waitq_destroy(&e->submitted_q);
+        goto no_queue;
+    }
     err = pthread_create(&e->thread, NULL, worker, e);
     if (err) {
         LOG_ERROR("cannot start the executor thread: %s", strerror(err));
+        os_waitq_destroy(&e->submitted_q);
+        os_waitq_destroy(&e->completed_q);
         return -err;
     }
     /* Named so that top -H, perf and /proc show which thread is ours in a
-     * VMM's process (at most 15 characters; a failure is harmless). */
-    pthread_setname_np(e->thread, "tpmcrb-worker");
+     * VMM's process. */
+    os_thread_name(e->thread, "tpmcrb-worker");
     e->started = true;
     return 0;
+no_queue:
+    LOG_ERROR("cannot set up the executor's wait queues: %s", strerror(-err));
+    return err;
 }
 
 void crb_executor_stop(struct crb_executor *e)
@@ -144,12 +139,14 @@ void crb_executor_stop(struct crb_executor *e)
     if (!e->started)
         return;
     atomic_store(&e->stop, true);
-    /* Change the futex word too: a worker between its stop check and
-     * futex_wait() then returns at once instead of missing the wake-up.
+    /* Change the word it sleeps on too: a worker between its stop check and
+     * os_wait() then returns at once instead of missing the wake-up.
      * It checks stop before it looks for a job, so nothing runs. */
     atomic_fetch_add(&e->submitted, 1);
-    futex_wake(&e->submitted, 1);
+    os_wake(&e->submitted_q, &e->submitted, 1);
     pthread_join(e->thread, NULL);
+    os_waitq_destroy(&e->submitted_q);
+    os_waitq_destroy(&e->completed_q);
     e->started = false;
 }
 
@@ -159,7 +156,7 @@ uint32_t crb_executor_submit(struct crb_executor *e)
     uint32_t seq = atomic_fetch_add(&e->submitted, 1) + 1;
 
     if (atomic_load(&e->waiters))
-        futex_wake(&e->submitted, 1);
+        os_wake(&e->submitted_q, &e->submitted, 1);
     return seq;
 }
 

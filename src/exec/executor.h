@@ -2,14 +2,17 @@
 /*
  * The executor: one worker thread that runs backend commands, and a bounded
  * wait for their completion. The hand-off spins on both sides before it
- * falls back to a futex: a sleeping hand-off costs ~100 us per command in a
- * Linux guest and throws away what synchronous completion gains (§4b). The
+ * falls back to sleeping (os/os.h): a sleeping hand-off costs ~100 us per
+ * command in a Linux guest and throws away what synchronous completion
+ * gains (§4b). The
  * spins are short, though: when there are more runnable threads than cores,
  * a waiter that spins away its whole bound keeps the worker it waits for
  * off the CPU.
  */
 #ifndef TPMCRB_EXECUTOR_H
 #define TPMCRB_EXECUTOR_H
+
+#include "os/os.h"
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -21,10 +24,11 @@ struct crb_executor {
     void *opaque;
     pthread_t thread;
     bool started;
-    _Atomic uint32_t submitted;  /* futex word: jobs handed over */
-    _Atomic uint32_t completed;  /* futex word: jobs finished */
+    _Atomic uint32_t submitted;  /* jobs handed over (the worker sleeps on it) */
+    _Atomic uint32_t completed;  /* jobs finished (submitters sleep on it) */
     _Atomic uint32_t done_waiters; /* submitters asleep on completed */
-    _Atomic uint32_t waiters;    /* worker asleep on the futex */
+    _Atomic uint32_t waiters;    /* worker asleep on submitted */
+    struct os_waitq submitted_q, completed_q;
     _Atomic bool stop;
 };
 
@@ -34,7 +38,7 @@ void crb_executor_stop(struct crb_executor *e);
 /* Hand over one job; returns its sequence number. */
 uint32_t crb_executor_submit(struct crb_executor *e);
 /* Wait until job @seq has completed or @bound_us passed: spin first, then
- * sleep on a futex for the rest of the bound. */
+ * sleep for the rest of the bound. */
 bool crb_executor_wait(struct crb_executor *e, uint32_t seq, uint64_t bound_us);
 bool crb_executor_done(struct crb_executor *e, uint32_t seq);
 

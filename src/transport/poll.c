@@ -12,6 +12,7 @@
  * guest only reads, and a hand-off would add a third spinning thread.
  */
 #include "core/device.h"
+#include "os/os.h"
 #include "util/byteorder.h"
 #include "util/log.h"
 
@@ -152,7 +153,7 @@ int tpmcrb_poller_start(struct tpmcrb_device *dev, struct tpmcrb_poller **out)
         free(p);
         return -err;
     }
-    pthread_setname_np(p->thread, "tpmcrb-poll"); /* for top -H, perf */
+    os_thread_name(p->thread, "tpmcrb-poll"); /* for top -H, perf */
     *out = p;
     return 0;
 }

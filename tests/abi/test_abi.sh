@@ -11,7 +11,9 @@ fail=0
 command -v readelf >/dev/null || { echo "SKIP: readelf (binutils) is missing"; exit 77; }
 exported=$(readelf --dyn-syms -W "$so" |
     awk '$7 != "UND" && $5 == "GLOBAL" && $4 == "FUNC" { print $8 }' | sort)
-declared=$(grep -o '^TPMCRB_API [^(]*\btpmcrb_[a-z0-9_]*(' "$TPMCRB_SRCDIR/include/tpmcrb.h" |
+# A declaration may put TPMCRB_API on a line of its own.
+declared=$(sed -e '/^TPMCRB_API$/{N;s/\n/ /;}' "$TPMCRB_SRCDIR/include/tpmcrb.h" |
+    grep -o '^TPMCRB_API [^(]*\btpmcrb_[a-z0-9_]*(' |
     grep -o 'tpmcrb_[a-z0-9_]*($' | tr -d '(' | sort)
 [ -n "$declared" ] || { echo "FAIL: no TPMCRB_API declarations found"; exit 1; }
 unversioned=$(printf '%s\n' "$exported" | grep -v '@@TPMCRB_0$')

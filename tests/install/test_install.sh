@@ -22,7 +22,8 @@ for f in bin/tpmcrb include/tpmcrb.h share/man/man1/tpmcrb.1 \
          share/man/man3/libtpmcrb.3 share/bash-completion/completions/tpmcrb \
          lib/systemd/system/tpmcrb-serve@.service share/doc/tpmcrb/README.md \
          share/tpmcrb/guest/prepare.sh share/tpmcrb/guest/init \
-         share/tpmcrb/guest/tpmloop.c share/tpmcrb/guest/prepare-arm64.sh; do
+         share/tpmcrb/guest/tpmloop.c share/tpmcrb/guest/prepare-arm64.sh \
+         share/tpmcrb/guest/progress.sh; do
     [ -e "$P/$f" ] || bad "not installed: $f"
 done
 for f in libtpmcrb.so.0 tpmcrb.pc; do

@@ -13,7 +13,7 @@ grep -q "created a local CA" out.txt || fail "CA creation not reported"
 grep -q "NV 0x01c00002" out.txt && grep -q "NV 0x01c0000a" out.txt ||
     fail "--print does not show both certificates: $(cat out.txt)"
 [ "$(stat -c %a "$CA/ca.key")" = 600 ] || fail "CA key mode $(stat -c %a "$CA/ca.key")"
-ls -d "$STATE".setup.* 2>/dev/null && fail "temporary directory left behind"
+ls -d "$STATE".new.* 2>/dev/null && fail "temporary directory left behind"
 
 T=$(tcti_of "$STATE")
 check_ek_cert "$T" "$CA/ca.crt" rsa 0x01c00002
@@ -57,6 +57,20 @@ timeout "$LIMIT" tpm2_createek -T "$(tcti_of "$S2")" -c x.ctx -G rsa -u plain-ek
 grep -q "kept the TPM in $S2 .*issued" out.txt || fail "plain TPM: $(cat out.txt)"
 check_ek_cert "$(tcti_of "$S2")" "$CA/ca.crt" rsa 0x01c00002
 cmp -s ek-rsa.pem plain-ek.pem || fail "setup changed the EK of an existing TPM"
+
+# --lock-nvram: the certificates can no longer be written.
+S3=$WORK/locked
+"$TPMCRB" setup --state "$S3" --ca "$CA" --lock-nvram > out.txt 2> err.txt ||
+    fail "setup --lock-nvram: $(cat err.txt)"
+timeout "$LIMIT" tpm2_nvreadpublic -T "$(tcti_of "$S3")" 0x01c00002 > pub.txt
+grep -q writelocked pub.txt || fail "certificate index not write-locked: $(cat pub.txt)"
+if printf 'x' | timeout "$LIMIT" tpm2_nvwrite -T "$(tcti_of "$S3")" -C p -i - 0x01c0000a \
+        2> /dev/null; then
+    fail "a locked certificate index took a write"
+fi
+check_ek_cert "$(tcti_of "$S3")" "$CA/ca.crt" ecc 0x01c0000a
+timeout "$LIMIT" tpm2_nvreadpublic -T "$T" 0x01c00002 | grep -q writelocked &&
+    fail "the index is locked without --lock-nvram"
 
 # A CA without its key: refused, naming the missing file; nothing changes.
 mkdir "$WORK/halfca"

@@ -32,8 +32,8 @@ static int data_dir(char *buf, size_t len)
     if (!slash)
         return -ENOENT;
     *slash = '\0';
-    return snprintf(buf, len, "%s/%s", exe, TPMCRB_DATADIR_FROM_BINDIR) < (int)len
-               ? 0 : -ENAMETOOLONG;
+    n = snprintf(buf, len, "%s/%s", exe, TPMCRB_DATADIR_FROM_BINDIR);
+    return n < (ssize_t)len ? 0 : -ENAMETOOLONG;
 }
 
 int tool_data_path(char *buf, size_t len, const char *rel)

@@ -69,6 +69,9 @@ enum device_option_result device_option_apply(struct device_options *d,
     case DEVOPT_STATE:
         d->state_dir = arg;
         break;
+    case DEVOPT_KEY:
+        d->key = arg;
+        break;
     case DEVOPT_TRACE:
         tool_log_raise(TPMCRB_LOG_TRACE);
         break;

@@ -49,8 +49,8 @@ int main(int argc, char **argv)
             rc = run_command(&commands[i], argc, argv);
     if (rc < 0)
         rc = subcommand_run("tpmcrb",
-                            "usage: tpmcrb [--help] [--version] [--log-level L] "
-                            "[--log-file PATH]\n"
+                            "usage: tpmcrb [--help] [--version] "
+                            "[--log-level L] [--log-file PATH]\n"
                             "              COMMAND [ARGS]\n"
                             "'tpmcrb COMMAND --help' describes a command.\n\n"
                             "options of every command:\n" TOOL_LOG_OPTIONS_HELP

@@ -40,7 +40,8 @@ static void timestamp(char *buf, size_t len)
     gmtime_r(&ts.tv_sec, &tm);
     size_t n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
 
-    snprintf(buf + n, len - n, ".%06uZ ", (unsigned)(ts.tv_nsec / 1000) % 1000000u);
+    snprintf(buf + n, len - n, ".%06uZ ",
+             (unsigned)(ts.tv_nsec / 1000) % 1000000u);
 }
 
 static void write_line(FILE *f, const char *stamp, enum tpmcrb_log_level l,
@@ -112,7 +113,9 @@ enum tpmcrb_log_level tool_log_set_level(enum tpmcrb_log_level l)
 
 static int set_level(const char *name)
 {
-    for (size_t i = 0; i < sizeof(level_options) / sizeof(level_options[0]); i++)
+    size_t n = sizeof(level_options) / sizeof(level_options[0]);
+
+    for (size_t i = 0; i < n; i++)
         if (!strcmp(name, level_options[i])) {
             level = (enum tpmcrb_log_level)i;
             return 0;

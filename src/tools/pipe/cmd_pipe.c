@@ -15,6 +15,7 @@
 #include "tools/cli/tool_log.h"
 #include "tools/cli/crb_driver.h"
 #include "tools/cli/device_options.h"
+#include "tools/cli/state_key.h"
 #include "tools/pipe/resource_tracker.h"
 #include "tpmcrb.h"
 
@@ -297,7 +298,8 @@ static int pipe_start(struct pipe *p, const struct pipe_opts *o)
     struct tpmcrb_config cfg;
     int err;
 
-    if ((err = tpmcrb_backend_open(o->dev.backend, &bo, &p->be)) < 0)
+    if ((err = state_key_use(o->dev.key, o->dev.backend)) < 0 ||
+        (err = tpmcrb_backend_open(o->dev.backend, &bo, &p->be)) < 0)
         return err;
     device_options_config(&o->dev, &cfg);
     if ((err = tpmcrb_device_new(&cfg, p->be, &p->dev)) < 0)
@@ -334,8 +336,11 @@ static void usage(FILE *out)
         "Reads raw TPM 2.0 commands on stdin and writes the responses on\n"
         "stdout, through the full CRB protocol of a tpmcrb device. For TSS\n"
         "clients: tpm2_getrandom -T \"cmd:tpmcrb pipe --state DIR\" 8\n\n"
-        "  --state DIR      keep the TPM in DIR (created if missing); without\n"
-        "                   it, a fresh TPM in memory\n"
+        "  --state DIR      keep the TPM in DIR (created if missing or empty);\n"
+        "                   without it, a fresh TPM in memory\n"
+        "  --key file=PATH[,format=hex|binary]\n"
+        "                   the state files are encrypted with this 256-bit\n"
+        "                   key (AES-256-GCM)\n"
         "  --backend SPEC   libtpms (default), swtpm[:...], passthrough:DEV\n"
         "  --power-cycle    start from a fresh boot (TPM2_Startup(CLEAR))\n"
         "                   instead of resuming the saved state\n"

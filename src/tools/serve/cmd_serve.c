@@ -9,6 +9,7 @@
 #include "tools/cli/commands.h"
 #include "tools/cli/tool_log.h"
 #include "tools/cli/device_options.h"
+#include "tools/cli/state_key.h"
 #include "tpmcrb.h"
 #include "util/log.h"
 
@@ -52,6 +53,7 @@ static void usage(FILE *out)
 "  --localities 1|5     localities advertised (default 5)\n"
 "  --backend SPEC       libtpms (default), swtpm, passthrough:/dev/tpmrm0\n"
 "  --state DIR          keep the TPM state in DIR\n"
+"  --key file=PATH[,format=hex|binary]  encrypt the state (AES-256-GCM)\n"
 "  --acpi DIR           also write tpm2.aml and ssdt.aml for it into DIR\n"
 "  --start-method 7|8   start method of those tables (default 8)\n"
 "  --trace              log decoded register accesses and TPM commands\n");
@@ -190,7 +192,8 @@ int cmd_serve(int argc, char **argv)
     o.cfg.buffer_mem = win + tpmcrb_regs_size(&o.cfg);
     bo.state_dir = o.dev.state_dir;
     rc = EXIT_RUNTIME;
-    if (tpmcrb_backend_open(o.dev.backend, &bo, &be) < 0 ||
+    if (state_key_use(o.dev.key, o.dev.backend) < 0 ||
+        tpmcrb_backend_open(o.dev.backend, &bo, &be) < 0 ||
         tpmcrb_device_new(&o.cfg, be, &dev) < 0 ||
         tpmcrb_poller_start(dev, &poller) < 0)
         goto out;

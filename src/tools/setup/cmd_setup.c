@@ -11,6 +11,8 @@
 #include "backend/state_store.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/file_io.h"
+#include "tools/cli/state_key.h"
+#include "tools/cli/tpm_dir.h"
 #include "tools/cli/tool_log.h"
 #include "tools/setup/ek.h"
 #include "tools/setup/ek_cert.h"
@@ -32,7 +34,8 @@ struct setup_opts {
     const char *state_dir;
     const char *ca_dir;
     const char *pcr_banks;
-    bool overwrite, print, ca_given;
+    const char *key;
+    bool overwrite, print, ca_given, lock_nvram;
     char default_ca[PATH_MAX];
 };
 
@@ -46,7 +49,7 @@ static void usage(FILE *out)
 {
     fprintf(out,
 "usage: tpmcrb setup --state DIR [--overwrite] [--pcr-banks LIST]\n"
-"                    [--ca DIR] [--print]\n\n"
+"                    [--ca DIR] [--print] [--lock-nvram] [--key SPEC]\n\n"
 "Manufactures a TPM in DIR with endorsement keys (RSA 2048 and ECC NIST\n"
 "P-256, TCG default templates) and an EK certificate for each in NV\n"
 "(0x01c00002 RSA, 0x01c0000a ECC), signed by a local CA. Run it again and\n"
@@ -57,7 +60,11 @@ static void usage(FILE *out)
 "                    sha256, sha384, sha512 (default sha256)\n"
 "  --ca DIR          CA directory (ca.key + ca.crt); made on first use when\n"
 "                    missing or empty (default: %s)\n"
-"  --print           show the TPM's EK certificates and PCR banks\n",
+"  --print           show the TPM's EK certificates and PCR banks\n"
+"  --lock-nvram      write-lock the certificate indices (as swtpm_setup\n"
+"                    --lock-nvram): they stay until the index is removed\n"
+"  --key file=PATH[,format=hex|binary]\n"
+"                    encrypt the state files with this 256-bit key\n",
             "$XDG_DATA_HOME/tpmcrb/localca or ~/.local/share/tpmcrb/localca");
     tool_log_usage(out);
 }
@@ -87,6 +94,8 @@ static int parse_args(int argc, char **argv, struct setup_opts *o)
         { "pcr-banks", required_argument, NULL, 'b' },
         { "ca", required_argument, NULL, 'c' },
         { "print", no_argument, NULL, 'p' },
+        { "key", required_argument, NULL, 'k' },
+        { "lock-nvram", no_argument, NULL, 'l' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -103,6 +112,8 @@ static int parse_args(int argc, char **argv, struct setup_opts *o)
         case 'b': o->pcr_banks = optarg; break;
         case 'c': o->ca_dir = optarg; o->ca_given = true; break;
         case 'p': o->print = true; break;
+        case 'k': o->key = optarg; break;
+        case 'l': o->lock_nvram = true; break;
         case 'h': return 1;
         default: return -1;
         }
@@ -240,72 +251,17 @@ static int provision(const struct setup_opts *o, const char *dir,
     if ((err = pcr_active_banks(&c, banks, cap)) < 0 ||
         (err = tpm_identity(&c, &id)) < 0)
         goto out;
-    for (int t = EK_RSA2048; t <= EK_ECC_P256; t++)
+    for (int t = EK_RSA2048; t <= EK_ECC_P256; t++) {
         if ((err = provision_ek(&c, ca, &id, (enum ek_type)t, new_tpm,
                                 &res[t])) < 0)
             goto out;
+        if (o->lock_nvram &&
+            (err = nv_write_lock(&c, ek_cert_index((enum ek_type)t))) < 0)
+            goto out;
+    }
 out:
     tpm_client_close(&c);
     return err;
-}
-
-static int join(char *out, const char *dir, const char *name)
-{
-    int n = snprintf(out, PATH_MAX, "%s/%s", dir, name);
-
-    return n < 0 || n >= PATH_MAX ? -ENAMETOOLONG : 0;
-}
-
-/* Move the new TPM's files from @tmp into @dir, holding @dir's lock. */
-static int install(const char *tmp, const char *dir)
-{
-    static const char *const vol[] = { STATE_VOL_FILE ".0",
-                                       STATE_VOL_FILE ".1" };
-    char from[PATH_MAX], to[PATH_MAX];
-    struct state_store *st;
-    int err;
-
-    if ((err = state_store_open(dir, &st)) < 0)
-        return err;
-    if ((err = state_store_lock(st)) < 0)
-        goto out;
-    /* The old TPM's volatile state must not outlive it. */
-    for (int k = 0; k < 2 && !err; k++) {
-        if ((err = join(to, dir, vol[k])) == 0 && unlink(to) < 0 &&
-            errno != ENOENT)
-            err = -errno;
-    }
-    if (!err && (err = join(from, tmp, STATE_NV_FILE)) == 0 &&
-        (err = join(to, dir, STATE_NV_FILE)) == 0 && rename(from, to) < 0)
-        err = -errno;
-    for (int k = 0; k < 2 && !err; k++) {
-        if ((err = join(from, tmp, vol[k])) == 0 &&
-            (err = join(to, dir, vol[k])) == 0 && rename(from, to) < 0 &&
-            errno != ENOENT)
-            err = -errno;
-    }
-    if (err)
-        LOG_ERROR("cannot move the new TPM into %s: %s", dir,
-                strerror(-err));
-    state_store_unlock(st);
-out:
-    state_store_close(st);
-    return err;
-}
-
-static void remove_tmp(const char *tmp)
-{
-    static const char *const names[] = {
-        STATE_NV_FILE, STATE_VOL_FILE ".0", STATE_VOL_FILE ".1", "lock",
-        "." STATE_NV_FILE ".tmp",
-    };
-    char p[PATH_MAX];
-
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-        if (join(p, tmp, names[i]) == 0)
-            unlink(p);
-    }
-    rmdir(tmp);
 }
 
 static void report(const struct setup_opts *o, const char *action,
@@ -338,6 +294,8 @@ static int run(const struct setup_opts *o)
     bool ca_created = false, new_tpm;
     int err;
 
+    if (state_key_use(o->key, NULL) < 0)
+        return EXIT_RUNTIME;
     kind = state_dir_probe(o->state_dir, what, sizeof(what));
     if (kind == STATE_DIR_SWTPM || kind == STATE_DIR_FOREIGN ||
         kind == STATE_DIR_ERROR) {
@@ -355,8 +313,7 @@ static int run(const struct setup_opts *o)
         local_ca_free(ca);
         return err < 0 ? EXIT_RUNTIME : EXIT_OK;
     }
-    if ((size_t)snprintf(tmp, sizeof(tmp), "%s.setup.XXXXXX", o->state_dir) >=
-        sizeof(tmp) || !mkdtemp(tmp)) {
+    if (tpm_dir_scratch(o->state_dir, tmp) < 0) {
         LOG_ERROR("cannot create a temporary directory beside %s: "
                 "%s", o->state_dir, strerror(errno));
         local_ca_free(ca);
@@ -364,8 +321,8 @@ static int run(const struct setup_opts *o)
     }
     err = provision(o, tmp, ca, true, res, banks, sizeof(banks));
     if (err == 0)
-        err = install(tmp, o->state_dir);
-    remove_tmp(tmp);
+        err = tpm_dir_install(tmp, o->state_dir);
+    tpm_dir_discard(tmp);
     if (err == 0)
         report(o, kind == STATE_DIR_TPMCRB ? "replaced" : "manufactured", res,
                banks, local_ca_cert_path(ca), ca_created);

@@ -16,6 +16,7 @@
 #define TPM_CC_NV_UndefineSpace 0x122u
 #define TPM_CC_PCR_Allocate     0x12Bu
 #define TPM_CC_NV_Write         0x137u
+#define TPM_CC_NV_WriteLock     0x138u
 #define TPM_CC_NV_ReadPublic    0x169u
 
 #define TPM_ALG_RSA    0x0001u
@@ -230,6 +231,15 @@ int nv_store_cert(struct tpm_client *c, uint32_t index, const uint8_t *data,
         off += n;
     }
     return 0;
+}
+
+int nv_write_lock(struct tpm_client *c, uint32_t index)
+{
+    uint32_t h[2] = { TPM_RH_PLATFORM, index };
+    int rc = tpm_client_call(c, TPM_CC_NV_WriteLock, h, 2, true, NULL, 0, NULL,
+                             NULL);
+
+    return rc ? tpm_failed("TPM2_NV_WriteLock", rc) : 0;
 }
 
 int nv_read_all(struct tpm_client *c, uint32_t index, uint8_t **data,

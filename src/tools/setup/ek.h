@@ -37,6 +37,10 @@ int ek_create(struct tpm_client *c, enum ek_type t, struct ek_public *out);
 int nv_store_cert(struct tpm_client *c, uint32_t index, const uint8_t *data,
                   uint16_t len);
 
+/* TPM2_NV_WriteLock by the platform: with WRITEDEFINE the certificate
+ * cannot be written again until the index is undefined. */
+int nv_write_lock(struct tpm_client *c, uint32_t index);
+
 /* Read index @index into a malloc'd buffer; -ENOENT when undefined. */
 int nv_read_all(struct tpm_client *c, uint32_t index, uint8_t **data,
                 uint16_t *len);

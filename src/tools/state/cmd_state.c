@@ -8,6 +8,7 @@
 #include "tools/cli/commands.h"
 #include "tools/cli/tool_log.h"
 #include "tools/cli/device_options.h"
+#include "tools/cli/state_key.h"
 #include "core/regs.h"
 #include "core/snapshot.h"
 #include "util/tpm_cmd.h"
@@ -29,6 +30,9 @@ static void usage(FILE *out)
 "       tpmcrb state convert --to qemu [--backend-out FILE] IN OUT\n"
 "       tpmcrb state convert --to tpmcrb [--base ADDR] [--localities 1|5]\n"
 "                            IN OUT\n"
+"       tpmcrb state import-swtpm --from SWTPMDIR --state DIR [--overwrite]\n"
+"       tpmcrb state export-swtpm --state DIR --to SWTPMDIR [--overwrite]\n"
+"       (both: [--key SPEC] [--swtpm-key SPEC])\n"
 "\n"
 "inspect   prints a snapshot's sections, configuration, core state, every\n"
 "          locality's registers (decoded), the buffers and the backend\n"
@@ -41,6 +45,15 @@ static void usage(FILE *out)
 "          --to tpmcrb: QEMU page -> snapshot of a compat-layout device\n"
 "          without backend state (loading it keeps the backend's own).\n"
 "          The base defaults to the page's CMD address minus 0x80.\n"
+"import-swtpm  swtpm's tpm2-00.permall (and tpm2-00.volatilestate, when\n"
+"          present) become the TPM of DIR: same EK, NV and, with the\n"
+"          volatile state, PCRs. DIR must be new or empty (--overwrite\n"
+"          replaces a TPM there).\n"
+"export-swtpm  the TPM of DIR as swtpm state files in SWTPMDIR.\n"
+"--key file=PATH[,format=hex|binary]  tpmcrb's state files are encrypted\n"
+"          with this 256-bit key (AES-256-GCM); with inspect and convert,\n"
+"          the snapshot files are. --swtpm-key: the key of swtpm's files\n"
+"          (swtpm --key; default: --key).\n"
 "\n"
 "Exit status: 0 ok, 1 error (the reason is printed), 2 usage error.\n");
     tool_log_usage(out);
@@ -55,61 +68,45 @@ static int usage_error(const char *msg)
 
 /* ------------------------------------------------------------ files */
 
+/* --key: snapshots and pages are read and written sealed with it. */
+static struct state_key snap_key;
+static bool have_snap_key;
+
 static int read_file(const char *path, uint8_t **out, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
-    uint8_t *p = NULL;
-    size_t n = 0, cap = 0;
-
-    if (!f) {
-        LOG_ERROR("%s: %s", path, strerror(errno));
-        return -errno;
-    }
-    for (;;) {
-        if (n == cap) {
-            uint8_t *q;
-
-            cap = cap ? cap * 2 : 65536;
-            if (cap > MAX_FILE || !(q = realloc(p, cap))) {
-                LOG_ERROR("%s is too large", path);
-                free(p);
-                fclose(f);
-                return -EFBIG;
-            }
-            p = q;
-        }
-        size_t got = fread(p + n, 1, cap - n, f);
-
-        n += got;
-        if (got == 0)
-            break;
-    }
-    if (ferror(f)) {
-        LOG_ERROR("cannot read %s", path);
-        free(p);
-        fclose(f);
-        return -EIO;
-    }
-    fclose(f);
-    *out = p;
-    *len = n;
-    return 0;
+    /* A plain input is fine: --key seals what is written. */
+    return sealed_file_read(have_snap_key ? &snap_key : NULL, path, MAX_FILE,
+                            true, out, len);
 }
 
 static int write_file(const char *path, const void *p, size_t len)
 {
-    FILE *f = fopen(path, "wb");
-    bool ok;
+    return sealed_file_write(have_snap_key ? &snap_key : NULL, path, p, len);
+}
 
-    if (!f) {
-        LOG_ERROR("%s: %s", path, strerror(errno));
-        return -errno;
-    }
-    ok = fwrite(p, 1, len, f) == len;
-    ok = (fclose(f) == 0) && ok;
-    if (!ok) {
-        LOG_ERROR("cannot write %s", path);
-        return -EIO;
+/* Take "--key SPEC" out of argv (any position after the subcommand). */
+static int take_key(int *argc, char **argv)
+{
+    for (int i = 1; i < *argc; i++) {
+        const char *spec = NULL;
+        int drop = 0;
+
+        if (!strcmp(argv[i], "--key") && i + 1 < *argc) {
+            spec = argv[i + 1];
+            drop = 2;
+        } else if (!strncmp(argv[i], "--key=", 6)) {
+            spec = argv[i] + 6;
+            drop = 1;
+        }
+        if (!spec)
+            continue;
+        if (state_key_load(spec, &snap_key) < 0)
+            return -1;
+        have_snap_key = true;
+        memmove(&argv[i], &argv[i + drop],
+                (size_t)(*argc - i - drop + 1) * sizeof(*argv));
+        *argc -= drop;
+        i--;
     }
     return 0;
 }
@@ -675,9 +672,15 @@ int cmd_state(int argc, char **argv)
         usage(stdout);
         return EXIT_OK;
     }
-    if (!strcmp(argv[1], "inspect"))
-        return inspect(argc - 1, argv + 1);
-    if (!strcmp(argv[1], "convert"))
-        return convert(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "inspect") || !strcmp(argv[1], "convert")) {
+        if (take_key(&argc, argv) < 0)
+            return EXIT_RUNTIME;
+        return !strcmp(argv[1], "inspect") ? inspect(argc - 1, argv + 1)
+                                           : convert(argc - 1, argv + 1);
+    }
+    if (!strcmp(argv[1], "import-swtpm"))
+        return state_swtpm(argc - 1, argv + 1, true);
+    if (!strcmp(argv[1], "export-swtpm"))
+        return state_swtpm(argc - 1, argv + 1, false);
     return usage_error("unknown subcommand");
 }

@@ -4,6 +4,7 @@
 #include "tools/cli/commands.h"
 #include "tools/cli/tool_log.h"
 #include "tools/cli/device_options.h"
+#include "tools/cli/state_key.h"
 #include "tools/vm/vm.h"
 #include "tools/vm/vm_arm64.h"
 #include "tools/vm/vm_patched_qemu.h"
@@ -27,6 +28,8 @@ static void usage(FILE *out)
 "\n"
 "  --state DIR          keep the TPM state in DIR across runs\n"
 "  --backend SPEC       libtpms (default), swtpm, passthrough:/dev/tpmrm0\n"
+"  --key file=PATH[,format=hex|binary]  encrypt the state (AES-256-GCM;\n"
+"                       with --device qemu-stock, swtpm's own --key)\n"
 "  --kernel FILE        guest kernel (default: Debian's, fetched and cached)\n"
 "  --initrd FILE        guest initramfs (default: busybox + tpm2-tools)\n"
 "  --guest-script FILE  run FILE in the guest and exit with its status;\n"
@@ -155,6 +158,7 @@ static void apply_device_options(struct vm_options *o,
                                  const struct device_options *d)
 {
     o->state_dir = d->state_dir;
+    o->key = d->key;
     o->backend = d->backend;
     o->start_method = d->start_method;
     o->layout = d->layout;
@@ -222,6 +226,15 @@ int cmd_vm(int argc, char **argv)
         return rc;
     if (o.device == VM_DEVICE_QEMU_STOCK && o.backend)
         LOG_ERROR("--backend is ignored with --device qemu-stock");
+    /* The stock device's swtpm takes the key itself (same syntax); the
+     * patched QEMU opens the state inside QEMU, which has no crypto. */
+    if (o.key && o.device == VM_DEVICE_QEMU_PATCHED) {
+        LOG_ERROR("--key works with --device shm and qemu-stock: the tpmcrb "
+                  "device inside QEMU reads its state without decryption");
+        return EXIT_USAGE;
+    }
+    if (o.device == VM_DEVICE_SHM && state_key_use(o.key, o.backend) < 0)
+        return EXIT_RUNTIME;
     if (script_path && !(script = read_script(script_path)))
         return EXIT_USAGE;
     o.script = script;

@@ -235,7 +235,7 @@ static int start_stock_device(struct vm_run *v)
     }
     snprintf(v->swtpm_sock, sizeof(v->swtpm_sock), "%s/swtpm.sock", v->tmpdir);
     v->plan.swtpm_sock = v->swtpm_sock;
-    v->swtpm = vm_swtpm_start(state, v->swtpm_sock);
+    v->swtpm = vm_swtpm_start(state, v->o->key, v->swtpm_sock);
     stop_pids[1] = v->swtpm;
     return v->swtpm > 0 ? 0 : -1;
 }

@@ -37,6 +37,7 @@ struct vm_options {
     /* Device (shm mode). */
     const char *backend;       /* tpmcrb_backend_open() spec, NULL: libtpms */
     const char *state_dir;     /* NULL: no persistence (temporary for swtpm) */
+    const char *key;           /* --key spec (state_key.h), or NULL */
     unsigned start_method;     /* 7 or 8 */
     enum tpmcrb_layout layout;
     unsigned localities;       /* 1 or 5 */

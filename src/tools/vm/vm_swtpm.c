@@ -35,7 +35,7 @@ static int wait_socket(pid_t pid, const char *sock)
     return -1;
 }
 
-pid_t vm_swtpm_start(const char *state_dir, const char *sock)
+pid_t vm_swtpm_start(const char *state_dir, const char *key, const char *sock)
 {
     struct argv_list a = { 0 };
     pid_t pid = -1;
@@ -45,6 +45,8 @@ pid_t vm_swtpm_start(const char *state_dir, const char *sock)
     argv_add(&a, "--tpm2");
     argv_addf(&a, "--tpmstate=dir=%s", state_dir);
     argv_addf(&a, "--ctrl=type=unixio,path=%s", sock);
+    if (key)
+        argv_addf(&a, "--key=%s", key);
     argv_add(&a, "--terminate");
     if (argv_ok(&a))
         pid = vm_spawn(a.v, -1, -1, -1);

@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* os.h's thread names: glibc and FreeBSD name any thread by its handle;
+ * other systems (macOS names only the calling thread) go without. */
+#include "os/os.h"
+
+void os_thread_name(pthread_t thread, const char *name)
+{
+#if defined(__GLIBC__) || defined(__FreeBSD__)
+    pthread_setname_np(thread, name); /* a failure is harmless */
+#else
+    (void)thread;
+    (void)name;
+#endif
+}
