@@ -110,6 +110,34 @@ TPMCRB_API const char *tpmcrb_version(void);
 #define TPMCRB_COMPAT_BUFFER_SIZE   0xF80u
 #define TPMCRB_SYNC_BOUND_DEFAULT_US 500u
 
+/* Start methods of the ACPI TPM2 table for this device. */
+#define TPMCRB_START_METHOD_CRB      7u /* START written to the register */
+#define TPMCRB_START_METHOD_CRB_ACPI 8u /* CRB with ACPI start (_DSM) */
+
+/* Register offsets within each locality's page (PC Client PTP, CRB
+ * interface; 32-bit little-endian registers). Locality n's page is at
+ * base + n * TPMCRB_PAGE_SIZE. */
+#define TPMCRB_REG_LOC_STATE     0x00u
+#define TPMCRB_REG_LOC_CTRL      0x08u
+#define TPMCRB_REG_LOC_STS       0x0Cu
+#define TPMCRB_REG_INTF_ID_LO    0x30u
+#define TPMCRB_REG_INTF_ID_HI    0x34u
+#define TPMCRB_REG_CTRL_EXT_LO   0x38u
+#define TPMCRB_REG_CTRL_EXT_HI   0x3Cu
+#define TPMCRB_REG_CTRL_REQ      0x40u
+#define TPMCRB_REG_CTRL_STS      0x44u
+#define TPMCRB_REG_CTRL_CANCEL   0x48u
+#define TPMCRB_REG_CTRL_START    0x4Cu
+#define TPMCRB_REG_INT_ENABLE    0x50u
+#define TPMCRB_REG_INT_STS       0x54u
+#define TPMCRB_REG_CMD_SIZE      0x58u
+#define TPMCRB_REG_CMD_LADDR     0x5Cu
+#define TPMCRB_REG_CMD_HADDR     0x60u
+#define TPMCRB_REG_RSP_SIZE      0x64u
+#define TPMCRB_REG_RSP_ADDR_LO   0x68u
+#define TPMCRB_REG_RSP_ADDR_HI   0x6Cu
+#define TPMCRB_REG_DATA_BUFFER   0x80u /* in-page buffer, compat layout */
+
 /* ---------------------------------------------------------------- logging */
 
 enum tpmcrb_log_level {
@@ -124,7 +152,9 @@ typedef void (*tpmcrb_log_fn)(enum tpmcrb_log_level level, const char *msg,
                               void *opaque);
 
 /* Messages up to and including @max_level go to @fn (NULL: stderr, one line
- * each, prefixed with the level). Default: WARN to stderr. */
+ * each: "tpmcrb: LEVEL: message"). Default: WARN to stderr. @fn may be
+ * called from any of a device's threads, with the device lock held: it
+ * must not call back into the library. */
 TPMCRB_API
 void tpmcrb_log_set(enum tpmcrb_log_level max_level, tpmcrb_log_fn fn,
                     void *opaque);
@@ -250,6 +280,11 @@ struct tpmcrb_config {
     /* Interrupt line level (INT_ENABLE/INT_STS). Device lock held. */
     void (*irq)(void *opaque, bool level);
     void *opaque;
+    /* With a sync bound: a command the backend knows to be quick (its
+     * execute_quick()) runs on the thread that writes START, with no
+     * hand-off to the worker thread; a busy host schedules one thread far
+     * more readily than two. Set by tpmcrb_config_init(). */
+    bool fast_path;
 };
 
 struct tpmcrb_device;
@@ -335,7 +370,7 @@ struct tpmcrb_acpi_options {
     uint64_t base;
     enum tpmcrb_layout layout;
     unsigned localities;
-    unsigned start_method;     /* 7 = CRB, 8 = CRB with ACPI start */
+    unsigned start_method;     /* TPMCRB_START_METHOD_CRB(_ACPI) */
     uint32_t log_area_min_len; /* TPM2 table LAML; 0 = no log area */
     uint64_t log_area_addr;    /* LASA */
     char oem_id[7];            /* 6 chars; "" = "TPMCRB" */

@@ -15,6 +15,8 @@ packages=(
     # `tpmcrb vm`: QEMU, and the default guest (kernel fetched with
     # apt-get download; initramfs from busybox + tpm2-tools)
     qemu-system-x86 busybox-static apt dpkg gzip coreutils
+    # savevm/loadvm needs a qcow2 disk (qemu-img)
+    qemu-utils
     qemu-system-arm qemu-efi-aarch64 gcc-aarch64-linux-gnu libc6-dev-arm64-cross  # arm64 guests (tests/arm64)
     # guest tests: pgrep
     procps
@@ -46,5 +48,8 @@ if [ "$(id -u)" -ne 0 ]; then
     SUDO=sudo
 fi
 echo "deps.sh: installing ${missing[*]}" >&2
-$SUDO apt-get update
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends "${missing[@]}"
+# A concurrent apt (another checkout's deps.sh, unattended-upgrades) is
+# waited for, not failed on.
+apt_get=$(dirname "${BASH_SOURCE[0]}")/guest/apt-get
+$SUDO bash "$apt_get" update
+$SUDO env DEBIAN_FRONTEND=noninteractive bash "$apt_get" install -y --no-install-recommends "${missing[@]}"

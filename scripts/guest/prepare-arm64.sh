@@ -38,6 +38,8 @@ root_packages=(busybox-static tpm2-tools libtss2-tctildr0 libtss2-tcti-device0 l
 tcti_libs=(libtss2-tctildr.so.0 libtss2-tcti-device.so.0)
 libdirs=(lib/aarch64-linux-gnu usr/lib/aarch64-linux-gnu lib usr/lib)
 cross_cc=aarch64-linux-gnu-gcc
+# apt-get that waits for a concurrent apt instead of failing.
+apt_get=$here/apt-get
 
 log() { echo "prepare-guest-arm64: $*" >&2; }
 die() { log "$*"; exit 1; }
@@ -60,9 +62,12 @@ apt_download() {
 
 # ------------------------------------------------------------ apt
 
+# Prints nothing, successfully, when apt does not know the package: on a
+# machine whose lists have no arm64 packages yet apt-cache exits 100, and
+# the caller's fallback (apt-get update) must still get its turn.
 kernel_package() {
     # awk reads to the end: apt-cache must not die of SIGPIPE (pipefail).
-    apt-cache depends linux-image-arm64:arm64 2>/dev/null |
+    { apt-cache depends linux-image-arm64:arm64 2>/dev/null || true; } |
         awk '!found && $1 == "Depends:" && $2 ~ /^linux-image-/ {
                  sub(/:arm64$/, "", $2); print $2; found = 1 }'
 }
@@ -79,7 +84,7 @@ ensure_arm64_apt() {
     if [ -z "$pkg" ]; then
         log "apt knows no arm64 packages yet; running apt-get update (refreshes the package lists, no source is added)"
         progress_start "apt-get update"
-        as_root apt-get update -q >&2 || true
+        as_root bash "$apt_get" update -q >&2 || true
         progress_stop
         pkg=$(kernel_package)
     fi
@@ -91,7 +96,7 @@ ensure_arm64_apt() {
 # "PACKAGE VERSION" for each PACKAGE:arm64 given: the candidate apt would
 # download. One apt-cache call for all of them (each call costs seconds).
 candidates() {
-    apt-cache policy "${@/%/:arm64}" 2>/dev/null |
+    { apt-cache policy "${@/%/:arm64}" 2>/dev/null || true; } |
         awk '/^[^ ].*:$/ { pkg = $1; sub(/:arm64:$/, "", pkg) }
              $1 == "Candidate:" { print pkg, $2 }'
 }

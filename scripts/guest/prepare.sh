@@ -18,16 +18,21 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cache=${TPMCRB_CACHE:-$HOME/.cache/tpmcrb}
 mkdir -p "$cache"
+# apt-get that waits for a concurrent apt instead of failing.
+apt_get=$here/apt-get
 
 log() { echo "prepare-guest: $*" >&2; }
 die() { log "$*"; exit 1; }
 . "$here/progress.sh"
 trap progress_stop EXIT
 
-# The versioned kernel package, e.g. linux-image-6.1.0-56-amd64.
+# The versioned kernel package, e.g. linux-image-6.1.0-56-amd64; nothing,
+# successfully, when apt does not know the metapackage yet (empty lists:
+# apt-cache exits 100), so that the caller's apt-get update gets its turn.
 kernel_package() {
-    apt-cache depends linux-image-amd64 2>/dev/null |
-        awk '$1 == "Depends:" && $2 ~ /^linux-image-/ { print $2; exit }'
+    # awk reads to the end: apt-cache must not die of SIGPIPE (pipefail).
+    { apt-cache depends linux-image-amd64 2>/dev/null || true; } |
+        awk '!found && $1 == "Depends:" && $2 ~ /^linux-image-/ { print $2; found = 1 }'
 }
 
 newest_cached_kernel() {
@@ -67,7 +72,7 @@ ensure_kernel() {
     if [ -z "$pkg" ]; then
         log "apt knows no linux-image-amd64; running apt-get update (refreshes the package lists, no source is added)"
         progress_start "apt-get update"
-        apt-get update -q >&2 || true
+        bash "$apt_get" update -q >&2 || true
         progress_stop
         pkg=$(kernel_package)
     fi
@@ -82,7 +87,7 @@ ensure_kernel() {
     if [ ! -s "$dir/vmlinuz" ]; then
         fetch_kernel "$pkg" "$dir" ||
             { log "apt-get download failed; running apt-get update (refreshes the package lists) and trying again" &&
-              apt-get update -q >&2 && fetch_kernel "$pkg" "$dir"; } ||
+              bash "$apt_get" update -q >&2 && fetch_kernel "$pkg" "$dir"; } ||
             die "apt-get download $pkg failed"
         # The metapackage moved on: the kernels it named before are done.
         local old

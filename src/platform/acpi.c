@@ -4,9 +4,10 @@
  * table revision 4) and an SSDT with the TPM device, for any base address.
  * What the real clients need from them is in DESIGN.md §3a and §4.
  */
+#include "core/crb.h"
+#include "platform/aml.h"
 #include "util/abi.h"
 #include "util/log.h"
-#include "platform/aml.h"
 #include "tpmcrb.h"
 
 #include <errno.h>
@@ -26,8 +27,6 @@
 #define TPM2_REVISION        4u
 #define TPM2_PLATFORM_CLIENT 0u
 #define TPM2_START_PARAMS_LEN 12u
-#define START_METHOD_CRB     7u
-#define START_METHOD_CRB_ACPI 8u
 /* The control area starts at CTRL_REQ; Linux uses the locality registers
  * only if this is the base of a _CRS range + 0x40. */
 #define CRB_CONTROL_AREA_OFFSET 0x40u
@@ -41,8 +40,6 @@
 #define CRB_START_DSM_UUID   "6bbf6cab-5463-4714-b7cd-f0203c0368d4"
 #define CRB_START_DSM_FUNC   1u
 
-#define FOUR_GIB 0x100000000ull
-
 void tpmcrb_acpi_options_init(struct tpmcrb_acpi_options *o)
 {
     memset(o, 0, sizeof(*o));
@@ -50,7 +47,7 @@ void tpmcrb_acpi_options_init(struct tpmcrb_acpi_options *o)
     o->base = TPMCRB_X86_BASE;
     o->layout = TPMCRB_LAYOUT_SPLIT;
     o->localities = TPMCRB_MAX_LOCALITIES;
-    o->start_method = START_METHOD_CRB;
+    o->start_method = TPMCRB_START_METHOD_CRB;
     strcpy(o->oem_id, "TPMCRB");
     strcpy(o->oem_table_id, "TPMCRB");
     o->oem_revision = 1;
@@ -80,30 +77,15 @@ static bool id_ok(const char *s, size_t cap)
     return true;
 }
 
+/* _CRS describes the window with Memory32Fixed: 32-bit addresses. */
 static int check_geometry(const struct tpmcrb_acpi_options *o)
 {
-    struct tpmcrb_config cfg;
-    uint64_t window;
+    const char *problem = crb_geometry_problem(o->base, o->layout,
+                                               o->localities, true);
 
-    if (o->layout != TPMCRB_LAYOUT_SPLIT && o->layout != TPMCRB_LAYOUT_COMPAT) {
-        LOG_ERROR("acpi: unknown buffer layout %d", (int)o->layout);
-        return -EINVAL;
-    }
-    if (o->localities != 1 && o->localities != TPMCRB_MAX_LOCALITIES) {
-        LOG_ERROR("acpi: %u localities; must be 1 or 5", o->localities);
-        return -EINVAL;
-    }
-    if (o->base % TPMCRB_PAGE_SIZE) {
-        LOG_ERROR("acpi: base 0x%llx is not 4 KiB aligned",
-                  (unsigned long long)o->base);
-        return -EINVAL;
-    }
-    /* _CRS describes the window with Memory32Fixed: 32-bit addresses. */
-    cfg = geometry(o);
-    window = tpmcrb_window_size(&cfg);
-    if (o->base > FOUR_GIB - window) {
-        LOG_ERROR("acpi: window 0x%llx+0x%llx does not end below 4 GiB",
-                  (unsigned long long)o->base, (unsigned long long)window);
+    if (problem) {
+        LOG_ERROR("acpi: %s (base 0x%llx, layout %d, %u localities)", problem,
+                  (unsigned long long)o->base, (int)o->layout, o->localities);
         return -EINVAL;
     }
     return 0;
@@ -115,8 +97,8 @@ static int check_options(const struct tpmcrb_acpi_options *o)
 
     if (rc)
         return rc;
-    if (o->start_method != START_METHOD_CRB &&
-        o->start_method != START_METHOD_CRB_ACPI) {
+    if (o->start_method != TPMCRB_START_METHOD_CRB &&
+        o->start_method != TPMCRB_START_METHOD_CRB_ACPI) {
         LOG_ERROR("acpi: start method %u unsupported; use 7 (CRB) or 8 "
                   "(CRB with ACPI start)", o->start_method);
         return -EINVAL;
@@ -268,7 +250,7 @@ static int build_ssdt(const struct tpmcrb_acpi_options *o, uint8_t **out,
             aml_name(&a, "_UID"); aml_integer(&a, 1);
             aml_name(&a, "_STA"); aml_integer(&a, STA_PRESENT_ENABLED_SHOWN_OK);
             crs(&a, o);
-            if (o->start_method == START_METHOD_CRB_ACPI)
+            if (o->start_method == TPMCRB_START_METHOD_CRB_ACPI)
                 crb_start_dsm(&a);
         aml_end(&a);
     aml_end(&a);

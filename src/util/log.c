@@ -10,7 +10,7 @@ static void *log_opaque;
 static crb_rc_decoder rc_decoder;
 
 static const char *const level_names[] = {
-    "error", "warn", "info", "debug", "trace",
+    "error", "warning", "info", "debug", "trace",
 };
 
 void tpmcrb_log_set(enum tpmcrb_log_level level, tpmcrb_log_fn fn,
@@ -39,7 +39,7 @@ void crb_log(enum tpmcrb_log_level level, const char *fmt, ...)
     if (log_fn)
         log_fn(level, msg, log_opaque);
     else
-        fprintf(stderr, "tpmcrb %s: %s\n", level_names[level], msg);
+        fprintf(stderr, "tpmcrb: %s: %s\n", level_names[level], msg);
 }
 
 void crb_log_set_rc_decoder(crb_rc_decoder decode)

@@ -37,6 +37,9 @@ other=$(grep -v '^tpmcrb pipe: error: ' "$work/err")
 grep -q "^tpmcrb pipe: error: unrecognized option '--no-such-option'" "$work/err" ||
     bad "getopt's message: $(head -n 2 "$work/err")"
 grep -q '^usage: tpmcrb pipe' "$work/err" || bad "no usage after a usage error"
+"$TPMCRB" bench pipe --no-such-option > /dev/null 2> "$work/err"
+grep -q "^tpmcrb bench: error: unrecognized option '--no-such-option'" "$work/err" ||
+    bad "a benchmark's getopt message: $(head -n 1 "$work/err")"
 
 # --log-file: 0600, timestamped lines at the level asked; errors also on
 # stderr; symlinks refused.
@@ -62,9 +65,17 @@ ln -s "$work/elsewhere" "$work/link.log"
 [ $rc = 1 ] || bad "--log-file through a symlink exited $rc, not 1"
 [ -e "$work/elsewhere" ] && bad "--log-file followed a symlink"
 
-# --log-level=error, before the command: nothing but errors.
-"$TPMCRB" --log-level=error pipe < "$work/startup.bin" > /dev/null 2> "$work/err2"
-[ -s "$work/err2" ] && bad "--log-level=error printed: $(cat "$work/err2")"
+# The levels, on the warning a new state directory gets: shown plainly by
+# default, hidden by --log-level=error (given before the command), shown
+# with a timestamp on stderr at info.
+"$TPMCRB" pipe --state "$work/s1" < /dev/null 2> "$work/err"
+grep -q "^tpmcrb pipe: warning: .*$work/s1" "$work/err" ||
+    bad "default level: $(cat "$work/err")"
+"$TPMCRB" --log-level=error pipe --state "$work/s2" < /dev/null 2> "$work/err"
+[ -s "$work/err" ] && bad "--log-level=error printed: $(cat "$work/err")"
+"$TPMCRB" pipe --state "$work/s3" --log-level info < /dev/null 2> "$work/err"
+grep -Eq "^[0-9-]{10}T[0-9:.]{15}Z tpmcrb pipe: warning: .*$work/s3" "$work/err" ||
+    bad "info level: no timestamped line: $(cat "$work/err")"
 
 [ $fail = 0 ] && echo "logs: ok"
 exit $fail

@@ -12,8 +12,9 @@
 #include "counter_backend.h"
 #include "core/device.h"
 #include "core/regs.h"
-#include "util/byteorder.h"
 #include "core/snapshot.h"
+#include "util/byteorder.h"
+#include "util/clock.h"
 #include "util/tpm_cmd.h"
 
 #include <sched.h>

@@ -23,7 +23,7 @@ for f in bin/tpmcrb include/tpmcrb.h share/man/man1/tpmcrb.1 \
          lib/systemd/system/tpmcrb-serve@.service share/doc/tpmcrb/README.md \
          share/tpmcrb/guest/prepare.sh share/tpmcrb/guest/init \
          share/tpmcrb/guest/tpmloop.c share/tpmcrb/guest/prepare-arm64.sh \
-         share/tpmcrb/guest/progress.sh; do
+         share/tpmcrb/guest/apt-get share/tpmcrb/guest/progress.sh; do
     [ -e "$P/$f" ] || bad "not installed: $f"
 done
 for f in libtpmcrb.so.0 tpmcrb.pc; do

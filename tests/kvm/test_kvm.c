@@ -6,8 +6,8 @@
  * that misbehaving guests get no more than §3 allows.
  *
  * Needs /dev/kvm; exits 77 (skipped) without it. Where the host has none,
- * the kvm-nested test runs this program inside a QEMU TCG guest that has
- * (examples/kvm-vmm/nested-test.sh).
+ * examples/kvm-vmm/nested-test.sh runs this program inside a QEMU TCG
+ * guest that has.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -430,7 +430,7 @@ static void test_readonly_registers(void **state)
 static void test_start_from_inactive_locality(void **state)
 {
     const uint32_t loc1 = TPMCRB_PAGE_SIZE;
-    struct tpmcrb_stats st0, st1;
+    struct tpmcrb_stats st0 = TPMCRB_STATS_INIT, st1 = TPMCRB_STATS_INIT;
     struct cmd c;
     uint32_t buf;
     int r1;
@@ -566,8 +566,8 @@ int main(void)
 
     if (access("/dev/kvm", R_OK | W_OK) != 0) {
         printf("SKIP: /dev/kvm: %s. These tests need KVM; where the host has "
-               "none, the kvm-nested test runs them in a QEMU TCG guest "
-               "(examples/kvm-vmm/nested-test.sh).\n", strerror(errno));
+               "none, examples/kvm-vmm/nested-test.sh runs them in a QEMU "
+               "TCG guest.\n", strerror(errno));
         return 77;
     }
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "exec/executor.h"
+#include "util/clock.h"
 #include "os/os.h"
 
 #include <pthread.h>

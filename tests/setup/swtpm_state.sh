@@ -107,9 +107,14 @@ for bits in 128 256; do
         >/dev/null || fail "nvdefine in encrypting swtpm"
     printf 'swtpm-secret-%03d' "$bits" | timeout "$LIMIT" tpm2_nvwrite -T "$T" "$NV_IDX" -C o -i - ||
         fail "nvwrite in encrypting swtpm"
+    # The pipe stores swtpm's volatile state when it powers off, after
+    # the tool has its response: wait for it before stopping swtpm.
+    for _ in $(seq 200); do [ -s "$SE/tpm2-00.volatilestate" ] && break; sleep 0.05; done
+    [ -s "$SE/tpm2-00.volatilestate" ] || fail "swtpm stored no volatile state"
     swtpm_ioctl --unix "$WORK/ctrl$bits" -s >/dev/null
     wait "$SWPID" || true
     grep -q "swtpm-secret" "$SE/tpm2-00.permall" && fail "swtpm did not encrypt"
+    [ "$bits" = 128 ] && rm "$SE/tpm2-00.volatilestate"
 
     if "$TPMCRB" state import-swtpm --from "$SE" --state "$WORK/tce$bits" 2> err.txt; then
         fail "imported encrypted swtpm state without its key"
@@ -119,6 +124,15 @@ for bits in 128 256; do
     "$TPMCRB" state import-swtpm --from "$SE" --state "$WORK/tce$bits" \
         --swtpm-key "file=$WORK/key$bits.hex" > /dev/null 2> err.txt ||
         fail "import with swtpm's $bits-bit key: $(cat err.txt)"
+    # Without swtpm volatile state the import has none either (the TPM
+    # boots with TPM2_Startup, as swtpm's would); with it, it is carried.
+    if [ "$bits" = 128 ]; then
+        ! ls "$WORK/tce$bits"/tpm2-volatile.state.* 2>/dev/null ||
+            fail "import made volatile state that swtpm did not have"
+    else
+        ls "$WORK/tce$bits"/tpm2-volatile.state.* >/dev/null 2>&1 ||
+            fail "encrypted volatile state was not carried"
+    fi
     timeout "$LIMIT" tpm2_nvread -T "$(tc_tcti "$WORK/tce$bits")" -C o -o got.bin "$NV_IDX" \
         2>/dev/null || fail "nvread after import of encrypted state"
     [ "$(cat got.bin)" = "$(printf 'swtpm-secret-%03d' "$bits")" ] ||

@@ -1,12 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* tpmcrb acpi: write the TPM2 table and the SSDT that describe a device. */
-#include "tools/cli/acpi_files.h"
-#include "tools/cli/cli_number.h"
-#include "tools/cli/commands.h"
-#include "tools/cli/tool_log.h"
-#include "tools/cli/device_options.h"
-#include "tpmcrb.h"
-#include "util/log.h"
+#include "tools/tool.h"
 
 #include <getopt.h>
 #include <stdarg.h>

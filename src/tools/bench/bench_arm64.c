@@ -12,7 +12,7 @@
  */
 #include "tools/bench/bench_arm64.h"
 #include "tools/bench/bench_guest.h"
-#include "tools/cli/commands.h"
+#include "tools/tool.h"
 #include "tools/vm/vm.h"
 #include "tools/vm/vm_arm64.h"
 #include "tools/vm/vm_patched_qemu.h"

@@ -9,16 +9,10 @@
  * run. Every command is timed: the median and the tail say more under load
  * than a mean does.
  */
-#include "core/device.h"
-#include "exec/executor.h"
-#include "util/tpm_cmd.h"
+#include "tools/tool.h"
 #include "tools/bench/bench.h"
 #include "tools/bench/bench_guest.h"
 #include "tools/bench/bench_load.h"
-#include "tools/cli/cli_number.h"
-#include "tools/cli/commands.h"
-#include "tools/cli/crb_driver.h"
-#include "util/log.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -203,9 +197,9 @@ static int run_mode(struct tpmcrb_backend *be, const struct mode *m,
     tpmcrb_config_init(&cfg);
     cfg.layout = m->layout;
     cfg.sync_bound_us = m->bound_us;
+    cfg.fast_path = !m->worker_only;
     if ((err = tpmcrb_device_new(&cfg, be, &dev)) < 0)
         return err;
-    device_set_fast_path(dev, !m->worker_only);
     if (m->shared_memory && (err = tpmcrb_poller_start(dev, &poller)) < 0)
         goto out;
     crb_driver_init(&d, dev, 0);

@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "tools/bench/bench_guest.h"
 #include "tools/bench/bench_load.h"
-#include "tools/cli/cli_number.h"
-#include "tools/cli/commands.h"
+#include "tools/tool.h"
 
 #include <getopt.h>
 #include <stdlib.h>

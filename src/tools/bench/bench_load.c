@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "tools/bench/bench_load.h"
-
-#include "util/log.h"
+#include "tools/tool.h"
 
 #include <errno.h>
 #include <sched.h>

@@ -19,7 +19,7 @@
 #include "tools/bench/bench_qemu.h"
 #include "tools/bench/bench_guest.h"
 #include "tools/bench/bench_load.h"
-#include "tools/cli/commands.h"
+#include "tools/tool.h"
 #include "tools/vm/vm.h"
 #include "tools/vm/vm_patched_qemu.h"
 

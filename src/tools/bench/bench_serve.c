@@ -14,16 +14,9 @@
  *     after it, on a few instances, through the same CRB protocol a guest
  *     driver uses, on the shared memory.
  */
+#include "tools/tool.h"
 #include "tools/bench/bench.h"
 #include "tools/bench/bench_guest.h"
-#include "tools/cli/cli_number.h"
-#include "tools/cli/commands.h"
-#include "tools/cli/crb_driver.h"
-#include "core/regs.h"
-#include "exec/executor.h"
-#include "util/tpm_cmd.h"
-
-#include "util/log.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -166,7 +159,7 @@ static bool spawn(struct instance *in)
 /* A device is up once it published its interface ID. */
 static bool is_up(const struct instance *in)
 {
-    return __atomic_load_n((const uint32_t *)(in->win + CRB_INTF_ID_LO),
+    return __atomic_load_n((const uint32_t *)(in->win + TPMCRB_REG_INTF_ID_LO),
                            __ATOMIC_ACQUIRE) != 0;
 }
 
@@ -187,7 +180,7 @@ static bool wait_all_up(struct serve_bench *b)
                 LOG_ERROR("instance %u did not start", i);
                 return false;
             }
-            usleep(1000);
+            crb_sleep_ns(1000000);
         }
     }
     return true;

@@ -9,7 +9,7 @@
  */
 #include "tools/bench/bench_vm.h"
 #include "tools/bench/bench_guest.h"
-#include "tools/cli/commands.h"
+#include "tools/tool.h"
 #include "tools/vm/vm.h"
 
 #include <stdio.h>

@@ -5,9 +5,7 @@
 #include "tools/bench/bench_qemu.h"
 #include "tools/bench/bench_trap.h"
 #include "tools/bench/bench_vm.h"
-#include "tools/cli/commands.h"
-#include "tools/cli/subcommand.h"
-#include "tools/cli/tool_log.h"
+#include "tools/tool.h"
 
 static const struct subcommand benches[] = {
     { "device", bench_device, "device overhead per transport vs. libtpms called directly, idle and beside busy loops" },

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "tools/cli/acpi_files.h"
 #include "tools/cli/commands.h"
+#include "tools/cli/file_io.h"
 #include "util/log.h"
 
 #include <errno.h>
@@ -10,21 +11,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static int write_all(int fd, const uint8_t *data, size_t len)
-{
-    while (len) {
-        ssize_t w = write(fd, data, len);
-
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return -errno;
-        data += w;
-        len -= (size_t)w;
-    }
-    return 0;
-}
 
 static int write_file(const char *dir, const char *name,
                       const uint8_t *data, size_t len, bool announce)
@@ -40,7 +26,7 @@ static int write_file(const char *dir, const char *name,
     if (fd < 0) {
         rc = -errno;
     } else {
-        rc = write_all(fd, data, len);
+        rc = fd_write_all(fd, data, len);
         if (close(fd) < 0 && !rc)
             rc = -errno;
     }

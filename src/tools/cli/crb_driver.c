@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "tools/cli/crb_driver.h"
-#include "exec/executor.h"
 #include "util/byteorder.h"
+#include "util/clock.h"
 #include "util/log.h"
 #include "core/crb.h"
 #include "util/tpm_cmd.h"

@@ -14,7 +14,7 @@ void device_options_init(struct device_options *d)
     d->base = TPMCRB_X86_BASE;
     d->layout = TPMCRB_LAYOUT_SPLIT;
     d->localities = TPMCRB_MAX_LOCALITIES;
-    d->start_method = 8;
+    d->start_method = TPMCRB_START_METHOD_CRB_ACPI;
 }
 
 const char *device_layout_name(enum tpmcrb_layout layout)
@@ -61,7 +61,9 @@ enum device_option_result device_option_apply(struct device_options *d,
         ok = parse_either(arg, 1, TPMCRB_MAX_LOCALITIES, &d->localities);
         break;
     case DEVOPT_START_METHOD:
-        ok = d->start_method_given = parse_either(arg, 7, 8, &d->start_method);
+        ok = d->start_method_given = parse_either(arg, TPMCRB_START_METHOD_CRB,
+                                                       TPMCRB_START_METHOD_CRB_ACPI,
+                                                       &d->start_method);
         break;
     case DEVOPT_BACKEND:
         d->backend = arg;

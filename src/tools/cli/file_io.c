@@ -65,6 +65,23 @@ int file_read_all(const char *path, size_t max,
     return 0;
 }
 
+int fd_write_all(int fd, const void *buf, size_t len)
+{
+    const uint8_t *p = buf;
+
+    while (len) {
+        ssize_t n = write(fd, p, len);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return n < 0 ? -errno : -EIO;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
 static int fsync_dir_of(const char *path)
 {
     char *copy = strdup(path);
@@ -85,7 +102,6 @@ int file_write_atomic(const char *path, const void *data,
                       size_t len, unsigned mode)
 {
     char tmp[PATH_MAX];
-    const uint8_t *p = data;
     const char *what = "create";
     int fd, err = 0;
 
@@ -99,18 +115,7 @@ int file_write_atomic(const char *path, const void *data,
         goto fail;
     }
     what = "write";
-    while (len) {
-        ssize_t n = write(fd, p, len);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            err = -errno;
-            break;
-        }
-        p += n;
-        len -= (size_t)n;
-    }
+    err = fd_write_all(fd, data, len);
     if (!err && fsync(fd) < 0) {
         what = "fsync";
         err = -errno;

@@ -23,6 +23,10 @@ int file_write_atomic(const char *path, const void *data,
 
 /* mkdir @path with mode 0700 unless it exists as a directory. With
  * @parents, missing parents are created too (0700). */
+/* All of @len bytes to @fd, across short writes and EINTR: 0 or -errno
+ * (-EIO when nothing could be written). */
+int fd_write_all(int fd, const void *buf, size_t len);
+
 int dir_make(const char *path, bool parents);
 
 #endif

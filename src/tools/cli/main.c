@@ -1,10 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* tpmcrb: command-line front end of the device model. */
 #include "tools/state/cmd_state.h"
-#include "tools/cli/commands.h"
-#include "tools/cli/subcommand.h"
-#include "tools/cli/tool_log.h"
-#include "tpmcrb.h"
+#include "tools/tool.h"
 
 #include <stdio.h>
 #include <string.h>

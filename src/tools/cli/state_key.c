@@ -111,9 +111,26 @@ int state_key_load(const char *spec, struct state_key *k)
 
 /* ------------------------------------------------------------------ GCM */
 
+/* Fetched once: OpenSSL 3 looks an implicitly fetched cipher up again at
+ * every init, which would dominate the cost of sealing after each command.
+ * The pointers are set once and never freed (they live as long as the
+ * process); a race between two first users only fetches twice. */
 static const EVP_CIPHER *gcm_cipher(const struct state_key *k)
 {
-    return k->len == 32 ? EVP_aes_256_gcm() : EVP_aes_128_gcm();
+    static EVP_CIPHER *fetched[2];
+    int i = k->len == 32;
+
+    if (!__atomic_load_n(&fetched[i], __ATOMIC_ACQUIRE)) {
+        EVP_CIPHER *c = EVP_CIPHER_fetch(NULL, i ? "AES-256-GCM" : "AES-128-GCM",
+                                         NULL);
+        EVP_CIPHER *none = NULL;
+
+        if (c && !__atomic_compare_exchange_n(&fetched[i], &none, c, false,
+                                              __ATOMIC_ACQ_REL,
+                                              __ATOMIC_ACQUIRE))
+            EVP_CIPHER_free(c);
+    }
+    return fetched[i];
 }
 
 int gcm_seal(const struct state_key *k, const uint8_t *aad, size_t aad_len,
@@ -124,7 +141,7 @@ int gcm_seal(const struct state_key *k, const uint8_t *aad, size_t aad_len,
 
     if (!ctx)
         return -ENOMEM;
-    ok = RAND_bytes(out, NONCE_LEN) == 1 &&
+    ok = gcm_cipher(k) && RAND_bytes(out, NONCE_LEN) == 1 &&
          EVP_EncryptInit_ex(ctx, gcm_cipher(k), NULL, k->bytes, out) == 1 &&
          (!aad_len ||
           EVP_EncryptUpdate(ctx, NULL, &n, aad, (int)aad_len) == 1) &&
@@ -149,7 +166,7 @@ int gcm_open(const struct state_key *k, const uint8_t *aad, size_t aad_len,
     clen = len - GCM_OVERHEAD;
     if (!(ctx = EVP_CIPHER_CTX_new()))
         return -ENOMEM;
-    ok = EVP_DecryptInit_ex(ctx, gcm_cipher(k), NULL, k->bytes, in) == 1 &&
+    ok = gcm_cipher(k) && EVP_DecryptInit_ex(ctx, gcm_cipher(k), NULL, k->bytes, in) == 1 &&
          (!aad_len ||
           EVP_DecryptUpdate(ctx, NULL, &n, aad, (int)aad_len) == 1) &&
          (!clen ||

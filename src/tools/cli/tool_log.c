@@ -84,9 +84,13 @@ static void decode_rc(uint32_t rc, char *buf, size_t len)
     pthread_mutex_unlock(&rc_lock);
 }
 
-static void apply(void)
+/* Under the lock: tool_log() reads the level on the device's threads. */
+static void apply(enum tpmcrb_log_level l)
 {
+    pthread_mutex_lock(&lock);
+    level = l;
     tpmcrb_log_set(level, tool_log, NULL);
+    pthread_mutex_unlock(&lock);
 }
 
 void tool_log_command(const char *name)
@@ -96,18 +100,15 @@ void tool_log_command(const char *name)
 
 void tool_log_raise(enum tpmcrb_log_level l)
 {
-    if (l > level) {
-        level = l;
-        apply();
-    }
+    if (l > level)
+        apply(l);
 }
 
 enum tpmcrb_log_level tool_log_set_level(enum tpmcrb_log_level l)
 {
     enum tpmcrb_log_level was = level;
 
-    level = l;
-    apply();
+    apply(l);
     return was;
 }
 
@@ -172,7 +173,7 @@ int tool_log_start(int *argc, char **argv)
     int out = 1, err = 0, missing = 0;
 
     crb_log_set_rc_decoder(decode_rc);
-    apply();
+    apply(level);
     for (int i = 1; i < *argc; i++) {
         int first = i;
         const char *v;
@@ -195,7 +196,7 @@ int tool_log_start(int *argc, char **argv)
     }
     *argc = out;
     argv[out] = NULL;
-    apply();
+    apply(level);
     return err;
 }
 

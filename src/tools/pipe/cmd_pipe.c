@@ -8,16 +8,8 @@
  * safely between concurrent processes), and like /dev/tpmrm0 toward its
  * client (what the client left loaded is flushed at exit).
  */
-#include "util/log.h"
-#include "util/tpm_cmd.h"
-#include "tools/cli/cli_number.h"
-#include "tools/cli/commands.h"
-#include "tools/cli/tool_log.h"
-#include "tools/cli/crb_driver.h"
-#include "tools/cli/device_options.h"
-#include "tools/cli/state_key.h"
+#include "tools/tool.h"
 #include "tools/pipe/resource_tracker.h"
-#include "tpmcrb.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -120,20 +112,11 @@ static enum rd read_exact(uint8_t *buf, size_t len)
 
 static int write_all(const uint8_t *buf, size_t len)
 {
-    while (len) {
-        ssize_t n = write(STDOUT_FILENO, buf, len);
+    int err = fd_write_all(STDOUT_FILENO, buf, len);
 
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            if (errno != EPIPE)
-                LOG_ERROR("write to stdout: %s", strerror(errno));
-            return -errno;
-        }
-        buf += n;
-        len -= (size_t)n;
-    }
-    return 0;
+    if (err < 0 && err != -EPIPE)
+        LOG_ERROR("write to stdout: %s", strerror(-err));
+    return err;
 }
 
 /* Throw away @len bytes of an oversized command. */

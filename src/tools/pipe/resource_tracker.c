@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Handles a pipe client leaves behind, for the flush at exit (like tpmrm). */
 #include "tools/pipe/resource_tracker.h"
-#include "util/tpm_cmd.h"
+#include "tools/tool.h"
 
 #include <string.h>
 

@@ -4,14 +4,7 @@
  * process (QEMU with memory-backend-file,share=on) maps as guest RAM. Runs
  * until SIGINT/SIGTERM, then powers the TPM off so its state is saved.
  */
-#include "tools/cli/acpi_files.h"
-#include "tools/cli/cli_number.h"
-#include "tools/cli/commands.h"
-#include "tools/cli/tool_log.h"
-#include "tools/cli/device_options.h"
-#include "tools/cli/state_key.h"
-#include "tpmcrb.h"
-#include "util/log.h"
+#include "tools/tool.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -115,7 +108,7 @@ static int parse(struct serve_options *o, int argc, char **argv)
     if (!o->offset_set)
         o->offset = o->cfg.base;
     /* Guests of start method 8 tables never request a locality. */
-    o->cfg.locality0_at_reset = o->acpi_dir && o->dev.start_method == 8;
+    o->cfg.locality0_at_reset = o->acpi_dir && o->dev.start_method == TPMCRB_START_METHOD_CRB_ACPI;
     return 0;
 }
 

@@ -9,16 +9,10 @@
  */
 #include "backend/state_probe.h"
 #include "backend/state_store.h"
-#include "tools/cli/commands.h"
-#include "tools/cli/file_io.h"
-#include "tools/cli/state_key.h"
-#include "tools/cli/tpm_dir.h"
-#include "tools/cli/tool_log.h"
+#include "tools/tool.h"
 #include "tools/setup/ek.h"
 #include "tools/setup/ek_cert.h"
 #include "tools/setup/tpm_client.h"
-#include "tpmcrb.h"
-#include "util/log.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -53,7 +47,8 @@ static void usage(FILE *out)
 "Manufactures a TPM in DIR with endorsement keys (RSA 2048 and ECC NIST\n"
 "P-256, TCG default templates) and an EK certificate for each in NV\n"
 "(0x01c00002 RSA, 0x01c0000a ECC), signed by a local CA. Run it again and\n"
-"the TPM is kept (certificates it lacks are added); --overwrite replaces it.\n\n"
+"the TPM is kept (certificates it lacks are added); --overwrite replaces it.\n"
+"Run it while no VM or pipe uses the TPM.\n\n"
 "  --state DIR       the TPM's state directory (created if missing)\n"
 "  --overwrite       replace a TPM already in DIR with a new one\n"
 "  --pcr-banks LIST  active PCR banks of a new TPM: comma-separated sha1,\n"

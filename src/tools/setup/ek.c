@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* EK templates, EK certificate NV indices and PCR banks. */
 #include "tools/setup/ek.h"
-#include "util/log.h"
-#include "util/tpm_cmd.h"
+#include "tools/tool.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* The local CA and EK certificates, built with OpenSSL's X.509 API. */
 #include "tools/setup/ek_cert.h"
-#include "util/log.h"
-#include "tools/cli/file_io.h"
+#include "tools/tool.h"
 
 #include <errno.h>
 #include <limits.h>

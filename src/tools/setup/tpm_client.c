@@ -1,9 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* The tool's own TPM client: a device on the libtpms backend. */
 #include "tools/setup/tpm_client.h"
-#include "tools/cli/device_options.h"
-#include "util/log.h"
-#include "util/tpm_cmd.h"
+#include "tools/tool.h"
 
 #include <errno.h>
 #include <string.h>

@@ -5,15 +5,9 @@
  * library's own loader, so what is printed is what a device would get.
  */
 #include "tools/state/cmd_state.h"
-#include "tools/cli/commands.h"
-#include "tools/cli/tool_log.h"
-#include "tools/cli/device_options.h"
-#include "tools/cli/state_key.h"
+#include "tools/tool.h"
 #include "core/regs.h"
 #include "core/snapshot.h"
-#include "util/tpm_cmd.h"
-#include "tpmcrb.h"
-#include "util/log.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -194,68 +188,11 @@ static bool is_snapshot(const uint8_t *data, size_t len)
 
 /* ------------------------------------------------------------ decoding */
 
-static const uint32_t shown_regs[] = {
-    CRB_LOC_STATE, CRB_LOC_STS, CRB_INTF_ID_LO, CRB_INTF_ID_HI, CRB_CTRL_REQ,
-    CRB_CTRL_STS, CRB_CTRL_CANCEL, CRB_CTRL_START, CRB_INT_ENABLE,
-    CRB_INT_STS, CRB_CMD_SIZE, CRB_CMD_LADDR, CRB_CMD_HADDR, CRB_RSP_SIZE,
-    CRB_RSP_ADDR_LO, CRB_RSP_ADDR_HI,
-};
-#define NSHOWN (sizeof(shown_regs) / sizeof(shown_regs[0]))
-
-static void add_flag(char *out, size_t n, bool on, const char *name)
+/* The registers a guest can read something in, from the register table. */
+static bool shown(unsigned i)
 {
-    size_t used = strlen(out);
-
-    if (on && used < n)
-        snprintf(out + used, n - used, "%s%s", used ? " " : "", name);
-}
-
-static void describe_ints(uint32_t v, char *out, size_t n)
-{
-    add_flag(out, n, v & INT_GLOBAL_ENABLE, "global");
-    add_flag(out, n, v & INT_START, "start");
-    add_flag(out, n, v & INT_CMD_READY, "cmdReady");
-    add_flag(out, n, v & INT_EST_CLEAR, "establishmentClear");
-    add_flag(out, n, v & INT_LOC_CHANGE, "localityChange");
-}
-
-/* The named bits of a register value, "" when it has none. */
-static void describe_reg(uint32_t reg, uint32_t v, char *out, size_t n)
-{
-    char tmp[24];
-
-    out[0] = '\0';
-    switch (reg) {
-    case CRB_LOC_STATE:
-        add_flag(out, n, v & LOC_STATE_ESTABLISHED, "established");
-        snprintf(tmp, sizeof(tmp), "active=%u",
-                 (v & LOC_STATE_ACTIVE_MASK) >> LOC_STATE_ACTIVE_SHIFT);
-        add_flag(out, n, v & LOC_STATE_ASSIGNED, "assigned");
-        add_flag(out, n, v & LOC_STATE_ASSIGNED, tmp);
-        add_flag(out, n, v & LOC_STATE_REG_VALID, "valid");
-        break;
-    case CRB_LOC_STS:
-        add_flag(out, n, v & LOC_STS_GRANTED, "granted");
-        add_flag(out, n, v & LOC_STS_SEIZED, "beenSeized");
-        break;
-    case CRB_INTF_ID_LO:
-        add_flag(out, n, (v & 0xF) == INTF_TYPE_CRB, "CRB");
-        add_flag(out, n, v & INTF_CAP_LOCALITY, "fiveLocalities");
-        add_flag(out, n, (v & INTF_SELECTOR_MASK) == INTF_SELECTOR_CRB,
-                 "selector=CRB");
-        add_flag(out, n, v & INTF_SEL_LOCK, "locked");
-        break;
-    case CRB_CTRL_STS:
-        add_flag(out, n, v & CTRL_STS_FATAL, "fatal");
-        add_flag(out, n, v & CTRL_STS_IDLE, "idle");
-        break;
-    case CRB_INT_ENABLE:
-    case CRB_INT_STS:
-        describe_ints(v, out, n);
-        break;
-    default:
-        break;
-    }
+    return crb_regs[i].access != CRB_ACCESS_RESERVED &&
+           crb_regs[i].access != CRB_ACCESS_WO;
 }
 
 /* What the first bytes of a buffer look like. */
@@ -329,11 +266,13 @@ static void text_localities(const struct crb_core *c)
         printf("locality %u:%s%s\n", loc,
                c->loc[loc].requesting ? " requesting" : "",
                c->loc[loc].seized ? " seized" : "");
-        for (size_t i = 0; i < NSHOWN; i++) {
-            uint32_t v = c->image[loc][shown_regs[i] / 4];
+        for (unsigned i = 0; i < CRB_NUM_REGS; i++) {
+            uint32_t v = c->image[loc][i];
 
-            describe_reg(shown_regs[i], v, bits, sizeof(bits));
-            printf("  %-12s %08x%s%s\n", crb_reg_name(shown_regs[i]), v,
+            if (!shown(i))
+                continue;
+            crb_describe_reg(i * 4, v, bits, sizeof(bits));
+            printf("  %-12s %08x%s%s\n", crb_regs[i].name, v,
                    bits[0] ? "  " : "", bits);
         }
     }
@@ -486,9 +425,9 @@ static void json_localities(struct json *j, const struct crb_core *c)
         j_bool(j, "requesting", c->loc[loc].requesting);
         j_bool(j, "seized", c->loc[loc].seized);
         j_open(j, "registers", '{');
-        for (size_t i = 0; i < NSHOWN; i++)
-            j_num(j, crb_reg_name(shown_regs[i]),
-                  c->image[loc][shown_regs[i] / 4]);
+        for (unsigned i = 0; i < CRB_NUM_REGS; i++)
+            if (shown(i))
+                j_num(j, crb_regs[i].name, c->image[loc][i]);
         j_close(j, '}');
         describe_header(buffer_of(c, loc), hdr, sizeof(hdr));
         j_str(j, "buffer", hdr);

@@ -9,13 +9,9 @@
 #include "tools/state/cmd_state.h"
 #include "backend/libtpms_files.h"
 #include "backend/state_probe.h"
-#include "tools/cli/commands.h"
-#include "tools/cli/file_io.h"
-#include "tools/cli/state_key.h"
-#include "tools/cli/tpm_dir.h"
+#include "tools/tool.h"
 #include "tools/setup/tpm_client.h"
 #include "tools/state/swtpm_files.h"
-#include "util/log.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -127,15 +123,25 @@ static int read_swtpm(const struct xfer_opts *o, const char *name,
     return err;
 }
 
-/* Start the TPM in @dir once: libtpms must take the state. */
-static int check_starts(const char *dir)
+/* Start the TPM in @dir once: libtpms must take the state. Without
+ * volatile state that start was a boot (TPM2_Startup): its volatile state
+ * is dropped again, so that the TPM comes up as swtpm's would. */
+static int check_starts(const char *dir, bool had_volatile)
 {
+    static const char *const slots[] = { STATE_VOL_FILE ".0",
+                                         STATE_VOL_FILE ".1" };
+    char path[PATH_MAX];
     struct tpm_client c;
     int err = tpm_client_open(&c, dir, false);
 
-    if (err == 0)
-        tpm_client_close(&c);
-    return err;
+    if (err < 0)
+        return err;
+    tpm_client_close(&c);
+    for (int k = 0; k < 2 && !had_volatile; k++)
+        if (path_in(path, dir, slots[k]) == 0 && unlink(path) < 0 &&
+            errno != ENOENT)
+            return -errno;
+    return 0;
 }
 
 static int import_swtpm(struct xfer_opts *o)
@@ -175,7 +181,7 @@ static int import_swtpm(struct xfer_opts *o)
         goto out;
     }
     err = libtpms_blobs_write(tmp, &b);
-    if (err == 0 && (err = check_starts(tmp)) < 0)
+    if (err == 0 && (err = check_starts(tmp, b.vol != NULL)) < 0)
         LOG_ERROR("libtpms did not accept the state from %s", o->swtpm_dir);
     if (err == 0)
         err = tpm_dir_install(tmp, o->state_dir);
@@ -230,15 +236,16 @@ static int export_swtpm(struct xfer_opts *o)
         return err;
     if ((err = dir_make(o->swtpm_dir, false)) < 0)
         goto out;
-    /* Volatile state first: a permall alone is a TPM after a power loss,
-     * never one resuming somebody else's sessions. */
-    if (b.vol)
-        err = write_swtpm(o, SWTPM_VOLATILE, b.vol, b.vol_len);
-    else if ((err = path_in(path, o->swtpm_dir, SWTPM_VOLATILE)) == 0 &&
-             unlink(path) < 0 && errno != ENOENT)
+    /* A crash on the way must not pair one TPM's NV with another's
+     * volatile state: the old volatile state goes first, the new one comes
+     * last (a permall alone is a TPM after a power loss). */
+    if ((err = path_in(path, o->swtpm_dir, SWTPM_VOLATILE)) == 0 &&
+        unlink(path) < 0 && errno != ENOENT)
         err = -errno;
     if (err == 0)
         err = write_swtpm(o, SWTPM_PERMALL, b.nv, b.nv_len);
+    if (err == 0 && b.vol)
+        err = write_swtpm(o, SWTPM_VOLATILE, b.vol, b.vol_len);
     if (err == 0)
         printf("tpmcrb state: exported the TPM of %s to %s for swtpm (NV %u "
                "bytes%s)\n", o->state_dir, o->swtpm_dir, b.nv_len,

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* swtpm's state file format, read and written (see swtpm_files.h). */
 #include "tools/state/swtpm_files.h"
-#include "util/log.h"
+#include "tools/tool.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -1,14 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* `tpmcrb vm`: a Linux guest under QEMU with a tpmcrb TPM. */
-#include "tools/cli/cli_number.h"
-#include "tools/cli/commands.h"
-#include "tools/cli/tool_log.h"
-#include "tools/cli/device_options.h"
-#include "tools/cli/state_key.h"
+#include "tools/tool.h"
 #include "tools/vm/vm.h"
 #include "tools/vm/vm_arm64.h"
 #include "tools/vm/vm_patched_qemu.h"
-#include "util/log.h"
 
 #include <getopt.h>
 #include <signal.h>
@@ -205,7 +200,7 @@ static int parse_args(int argc, char **argv, struct vm_options *o,
     /* Trap mode answers within the START write: start method 7 needs no
      * ACPI _DSM per command and is what firmware expects. */
     if (o->device == VM_DEVICE_QEMU_PATCHED && !d.start_method_given)
-        o->start_method = 7;
+        o->start_method = TPMCRB_START_METHOD_CRB;
     if (o->arch == VM_ARCH_AARCH64 &&
         vm_arm64_options(o, d.start_method_given) < 0)
         return EXIT_USAGE;
@@ -214,12 +209,31 @@ static int parse_args(int argc, char **argv, struct vm_options *o,
     return -1;
 }
 
+/* --key for swtpm: the same spec, with swtpm's mode for the key's length
+ * when the user gave none (swtpm assumes a 128-bit key otherwise). The
+ * key file is read here so that a bad one is named before anything runs. */
+static char *swtpm_key_spec(const char *spec)
+{
+    struct state_key k;
+    char *out;
+
+    if (state_key_load(spec, &k) < 0)
+        return NULL;
+    if (strstr(spec, "mode="))
+        out = strdup(spec);
+    else if (asprintf(&out, "%s,mode=%s", spec,
+                      k.len == 32 ? "aes-256-cbc" : "aes-cbc") < 0)
+        out = NULL;
+    memset(&k, 0, sizeof(k));
+    return out;
+}
+
 int cmd_vm(int argc, char **argv)
 {
     struct vm_options o;
     struct vm_result r;
     const char *script_path = NULL;
-    char *script = NULL, *patched_qemu = NULL;
+    char *script = NULL, *patched_qemu = NULL, *swtpm_key = NULL;
     int rc = parse_args(argc, argv, &o, &script_path);
 
     if (rc >= 0)
@@ -235,8 +249,13 @@ int cmd_vm(int argc, char **argv)
     }
     if (o.device == VM_DEVICE_SHM && state_key_use(o.key, o.backend) < 0)
         return EXIT_RUNTIME;
-    if (script_path && !(script = read_script(script_path)))
+    if (o.device == VM_DEVICE_QEMU_STOCK && o.key &&
+        !(o.key = swtpm_key = swtpm_key_spec(o.key)))
+        return EXIT_RUNTIME;
+    if (script_path && !(script = read_script(script_path))) {
+        free(swtpm_key);
         return EXIT_USAGE;
+    }
     o.script = script;
     if (o.device == VM_DEVICE_QEMU_PATCHED && !o.qemu &&
         !(o.qemu = patched_qemu = vm_patched_qemu_binary_arch(o.arch))) {
@@ -246,6 +265,7 @@ int cmd_vm(int argc, char **argv)
     rc = vm_run(&o, &r) < 0 ? (r.signal ? 128 + r.signal : EXIT_RUNTIME)
                             : exit_code(&o, &r);
     free(script);
+    free(swtpm_key);
     free(patched_qemu);
     return rc;
 }

@@ -7,14 +7,12 @@
  * guest RAM is a memfd, so not even SIGKILL leaves shared memory behind.
  */
 #include "tools/vm/vm.h"
-#include "tools/cli/acpi_files.h"
-#include "tools/cli/commands.h"
+#include "tools/tool.h"
 #include "tools/vm/vm_arm64.h"
 #include "tools/vm/vm_guest.h"
 #include "tools/vm/vm_proc.h"
 #include "tools/vm/vm_qemu.h"
 #include "tools/vm/vm_swtpm.h"
-#include "util/log.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -86,11 +84,38 @@ static void restore_signals(const struct sigaction old[3])
         sigaction(sigs[i], &old[i], NULL);
 }
 
+bool vm_arch_parse(const char *name, enum vm_arch *arch)
+{
+    if (!strcmp(name, "x86_64"))
+        *arch = VM_ARCH_X86_64;
+    else if (!strcmp(name, "aarch64") || !strcmp(name, "arm64"))
+        *arch = VM_ARCH_AARCH64;
+    else
+        return false;
+    return true;
+}
+
+const char *vm_arch_name(enum vm_arch arch)
+{
+    return arch == VM_ARCH_AARCH64 ? "aarch64" : "x86_64";
+}
+
+const char *vm_arch_qemu(enum vm_arch arch)
+{
+    return arch == VM_ARCH_AARCH64 ? "qemu-system-aarch64"
+                                   : "qemu-system-x86_64";
+}
+
+const char *vm_arch_prepare_script(enum vm_arch arch)
+{
+    return arch == VM_ARCH_AARCH64 ? "prepare-arm64.sh" : "prepare.sh";
+}
+
 void vm_options_init(struct vm_options *o)
 {
     memset(o, 0, sizeof(*o));
     o->memory_mb = 512;
-    o->start_method = 8;
+    o->start_method = TPMCRB_START_METHOD_CRB_ACPI;
     o->layout = TPMCRB_LAYOUT_SPLIT;
     o->localities = TPMCRB_MAX_LOCALITIES;
     o->console_fd = STDOUT_FILENO;
@@ -196,7 +221,7 @@ static int start_shm_device(struct vm_run *v)
     cfg.layout = o->layout;
     cfg.localities = o->localities;
     /* With start method 8 Linux never requests a locality (DESIGN.md §3a). */
-    cfg.locality0_at_reset = o->start_method == 8;
+    cfg.locality0_at_reset = o->start_method == TPMCRB_START_METHOD_CRB_ACPI;
     if (map_guest_ram(v, &cfg) < 0 || write_acpi(v, &cfg) < 0)
         return -1;
     if ((rc = tpmcrb_backend_open(o->backend, &bo, &v->be)) < 0) {
@@ -293,7 +318,10 @@ static int run_qemu(struct vm_run *v, struct vm_result *r)
     int out[2] = { -1, -1 }, devnull = -1, keep = -1, rc = -1;
     bool interactive = !v->o->script;
 
-    vm_qemu_args(v->o, &v->plan, &a);
+    if (v->o->arch == VM_ARCH_AARCH64)
+        vm_arm64_qemu_args(v->o, &v->plan, &a);
+    else
+        vm_qemu_x86_args(v->o, &v->plan, &a);
     if (!argv_ok(&a))
         goto out;
     if (v->o->device == VM_DEVICE_SHM)

@@ -51,6 +51,14 @@ struct vm_options {
     void *opaque;
 };
 
+/* --arch values: x86_64, aarch64 (arm64 is taken too). */
+bool vm_arch_parse(const char *name, enum vm_arch *arch);
+const char *vm_arch_name(enum vm_arch arch);
+/* QEMU's binary for @arch: qemu-system-x86_64, qemu-system-aarch64. */
+const char *vm_arch_qemu(enum vm_arch arch);
+/* The default guest's preparation script in scripts/guest. */
+const char *vm_arch_prepare_script(enum vm_arch arch);
+
 /* Defaults: shm device, libtpms, start method 8, split layout, five
  * localities, 512 MiB, console on stdout. */
 void vm_options_init(struct vm_options *o);

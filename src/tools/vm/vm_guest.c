@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "tools/vm/vm_guest.h"
 #include "tools/vm/vm_proc.h"
-#include "tools/cli/data_dir.h"
-#include "util/log.h"
+#include "tools/tool.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -81,26 +80,10 @@ int vm_guest_default(const char *prepare_script, char **kernel, char **initrd)
     return 0;
 }
 
-static int write_all(int fd, const void *buf, size_t len)
-{
-    const uint8_t *p = buf;
-
-    while (len) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 static int write_zeros(int fd, size_t len)
 {
     static const uint8_t zeros[CPIO_BLOCK];
-    return write_all(fd, zeros, len);
+    return fd_write_all(fd, zeros, len);
 }
 
 /* One entry of a cpio "newc" archive: a 110-byte ASCII header, the name
@@ -116,13 +99,13 @@ static int cpio_entry(int fd, size_t *pos, const char *name, unsigned mode,
              "070701%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X",
              ino++, mode, 0u, 0u, 1u, 0u, (unsigned)size, 0u, 0u, 0u, 0u,
              (unsigned)namesize, 0u);
-    if (write_all(fd, hdr, 110) < 0 || write_all(fd, name, namesize) < 0)
+    if (fd_write_all(fd, hdr, 110) < 0 || fd_write_all(fd, name, namesize) < 0)
         return -1;
     *pos += 110 + namesize;
     if (write_zeros(fd, (CPIO_ALIGN - *pos % CPIO_ALIGN) % CPIO_ALIGN) < 0)
         return -1;
     *pos += (CPIO_ALIGN - *pos % CPIO_ALIGN) % CPIO_ALIGN;
-    if (size && write_all(fd, data, size) < 0)
+    if (size && fd_write_all(fd, data, size) < 0)
         return -1;
     *pos += size;
     if (write_zeros(fd, (CPIO_ALIGN - *pos % CPIO_ALIGN) % CPIO_ALIGN) < 0)
@@ -155,7 +138,7 @@ static int append_file(int out, const char *path)
     while ((n = read(in, buf, sizeof(buf))) != 0) {
         if (n < 0 && errno == EINTR)
             continue;
-        if (n < 0 || write_all(out, buf, (size_t)n) < 0) {
+        if (n < 0 || fd_write_all(out, buf, (size_t)n) < 0) {
             rc = -1;
             break;
         }

@@ -1,8 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "tools/vm/vm_patched_qemu.h"
-#include "tools/vm/vm_arm64.h"
-#include "tools/cli/data_dir.h"
-#include "util/log.h"
+#include "tools/tool.h"
 
 #include <limits.h>
 #include <stdio.h>

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "tools/vm/vm_swtpm.h"
 #include "tools/vm/vm_proc.h"
-#include "util/log.h"
+#include "tools/tool.h"
 
 #include <errno.h>
 #include <signal.h>
