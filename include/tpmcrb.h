@@ -356,8 +356,10 @@ int tpmcrb_get_stats(struct tpmcrb_device *dev, struct tpmcrb_stats *st);
 
 /* Poll mode: regs_mem/buffer_mem live in guest RAM shared with another
  * process; a device thread watches the registers the guest writes and
- * applies them through the same rules as tpmcrb_write(). It spins briefly
- * after activity and backs off when the guest is quiet. */
+ * applies them through the same rules as tpmcrb_write(). It looks every
+ * few tens of microseconds for 3 ms after the guest's last write, then
+ * backs off while the guest is quiet, to at most a tenth of the quiet time
+ * and at most 200 ms between looks. */
 struct tpmcrb_poller;
 TPMCRB_API int tpmcrb_poller_start(struct tpmcrb_device *dev,
                         struct tpmcrb_poller **out);

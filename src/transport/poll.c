@@ -19,9 +19,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Spin this long after the last guest write: a Linux guest's next write
- * follows within microseconds while it works. */
-#define ACTIVE_SPIN_NS   3000000ull
+/* For ACTIVE_NS after a guest write the thread looks again every NAP_NS:
+ * a guest busy with commands writes again within microseconds to
+ * milliseconds. It naps rather than spins: on a host with more runnable
+ * threads than cores a spinning thread that is preempted waits for the
+ * scheduler's next round (a tick, milliseconds) while the guest's command
+ * sits unseen, whereas a napping thread is woken by its timer and, having
+ * used little CPU, gets a CPU back at once (see docs/design.md,
+ * "Performance under load"). */
+#define NAP_NS           20000ull
+#define ACTIVE_NS        3000000ull
 /* Then sleep, doubling from MIN_SLEEP_NS, but never longer than a tenth of
  * the time the guest has been quiet and never longer than MAX_SLEEP_NS: a
  * guest's first write after a quiet spell waits for the poll thread at
@@ -71,7 +78,6 @@ static void *poll_thread(void *arg)
     struct tpmcrb_poller *p = arg;
     uint64_t last_activity = crb_now_ns(), sleep = MIN_SLEEP_NS / 2;
     uint64_t slack = DEFAULT_SLACK_NS, quiet;
-    unsigned spins = 0;
 
     while (!atomic_load_explicit(&p->stop, memory_order_relaxed)) {
         if (device_take_guest_writes(p->dev)) {
@@ -79,8 +85,8 @@ static void *poll_thread(void *arg)
             last_activity = crb_now_ns();
             sleep = MIN_SLEEP_NS / 2;
             set_slack(&slack, 0);
-        } else if ((quiet = crb_now_ns() - last_activity) < ACTIVE_SPIN_NS) {
-            crb_spin_step(&spins);
+        } else if ((quiet = crb_now_ns() - last_activity) < ACTIVE_NS) {
+            crb_sleep_ns(NAP_NS);
         } else {
             sleep = next_sleep(sleep, quiet);
             set_slack(&slack, sleep);
