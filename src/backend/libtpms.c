@@ -22,6 +22,7 @@
 #include "backend/backends.h"
 #include "backend/state_probe.h"
 #include "backend/state_store.h"
+#include "util/byteorder.h"
 #include "util/log.h"
 #include "util/tpm_cmd.h"
 
@@ -303,10 +304,10 @@ static int disk_generation(struct libtpms_be *be, uint64_t *gen)
     return 0;
 }
 
-/* Read the state into be->nv/be->vol. Volatile state that does not pair
- * with the NV file is dropped: some process died between the two writes,
- * which for the TPM is a power loss. */
-static int load_files(struct libtpms_be *be)
+/* Read the state into be->nv and, @with_vol, be->vol. Volatile state that
+ * does not pair with the NV file is dropped: some process died between the
+ * two writes, which for the TPM is a power loss. */
+static int load_files(struct libtpms_be *be, bool with_vol)
 {
     struct state_info nvi = { 0 }, voli = { 0 };
     uint8_t *data;
@@ -320,7 +321,8 @@ static int load_files(struct libtpms_be *be)
         blob_set(&be->nv, data, nvi.len);
     else if (err != -ENOENT)
         return err;
-    err = state_store_read_slots(be->store, VOL_FILE, TYPE_VOL, &data, &voli);
+    err = with_vol ? state_store_read_slots(be->store, VOL_FILE, TYPE_VOL,
+                                            &data, &voli) : -ENOENT;
     if (err == 0)
         blob_set(&be->vol, data, voli.len);
     else if (err != -ENOENT)
@@ -339,6 +341,13 @@ static int load_files(struct libtpms_be *be)
         return -ENOENT;
     }
     be->nv_gen = nvi.generation;
+    if (!with_vol) {
+        /* Unreadable volatile state does not matter here, but the
+         * generation never goes back: other processes compare it. */
+        if (disk_generation(be, &be->gen) < 0)
+            be->gen = nvi.generation;
+        return 0;
+    }
     if ((err = disk_generation(be, &be->gen)) < 0)
         return err;
     if (be->vol.data && voli.link != nvi.generation) {
@@ -422,7 +431,7 @@ static int reload(struct libtpms_be *be)
 
     LOG_DEBUG("libtpms: state in %s changed, reloading", store_dir(be));
     tpm_stop(be);
-    if ((err = load_files(be)) < 0)
+    if ((err = load_files(be, true)) < 0)
         return err;
     err = tpm_start(be, be->vol.data != NULL,
                     file_name(be, NV_FILE, nvp, sizeof(nvp)),
@@ -499,7 +508,12 @@ static int lt_power_on(struct tpmcrb_backend *base, uint32_t buffer_size,
     if (be->store) {
         if ((err = lock_store(be)) < 0)
             return err;
-        if ((err = load_files(be)) < 0)
+        if ((err = load_files(be, !be->power_cycle)) < 0)
+            goto out;
+        /* A fresh boot was asked for: the volatile state (even a corrupt
+         * one) is discarded, so no later start resumes it. */
+        if (be->power_cycle &&
+            (err = state_store_remove_slots(be->store, VOL_FILE, true)) < 0)
             goto out;
     }
     vol = be->vol.data && !be->power_cycle;
@@ -740,7 +754,6 @@ static int lt_save_state(struct tpmcrb_backend *base, uint8_t **out,
 {
     struct libtpms_be *be = to_be(base);
     struct blob nv = { 0 }, vol = { 0 };
-    uint32_t hdr[4];
     uint8_t *p;
     int err = 0;
 
@@ -758,13 +771,10 @@ static int lt_save_state(struct tpmcrb_backend *base, uint8_t **out,
         err = -ENOMEM;
         goto out;
     }
-    hdr[0] = BLOB_MAGIC;
-    hdr[1] = BLOB_VERSION;
-    hdr[2] = nv.len;
-    hdr[3] = vol.len;
-    for (int i = 0; i < 4; i++)
-        for (int b = 0; b < 4; b++)
-            p[i * 4 + b] = (uint8_t)(hdr[i] >> (8 * b));
+    put_le32(p, BLOB_MAGIC);
+    put_le32(p + 4, BLOB_VERSION);
+    put_le32(p + 8, nv.len);
+    put_le32(p + 12, vol.len);
     memcpy(p + BLOB_HEADER, nv.data, nv.len);
     memcpy(p + BLOB_HEADER + nv.len, vol.data, vol.len);
     *out = p;
@@ -774,12 +784,6 @@ out:
     blob_free(&nv);
     blob_free(&vol);
     return err;
-}
-
-static uint32_t rd32(const uint8_t *p)
-{
-    return p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-           (uint32_t)p[3] << 24;
 }
 
 /* Replace the running TPM with a snapshot; on failure the previous state
@@ -793,11 +797,11 @@ static int lt_load_state(struct tpmcrb_backend *base, const uint8_t *blob,
     uint32_t nv_len, vol_len;
     int err;
 
-    if (len < BLOB_HEADER || rd32(blob) != BLOB_MAGIC ||
-        rd32(blob + 4) != BLOB_VERSION)
+    if (len < BLOB_HEADER || get_le32(blob) != BLOB_MAGIC ||
+        get_le32(blob + 4) != BLOB_VERSION)
         goto bad;
-    nv_len = rd32(blob + 8);
-    vol_len = rd32(blob + 12);
+    nv_len = get_le32(blob + 8);
+    vol_len = get_le32(blob + 12);
     if (nv_len == 0 || (uint64_t)nv_len + vol_len != len - BLOB_HEADER)
         goto bad;
     if (!be->on) {
@@ -899,7 +903,11 @@ int crb_libtpms_open(const struct tpmcrb_backend_options *opts,
             goto fail;
         }
         be->may_manufacture = kind != STATE_DIR_TPMCRB;
-        if ((err = state_store_open(opts->state_dir, &be->store)) < 0) {
+        if ((err = state_store_open_as(opts->state_dir,
+                                       opts->sync == TPMCRB_STATE_SYNC_OWNER
+                                           ? STATE_STORE_OWNER
+                                           : STATE_STORE_SHARED,
+                                       &be->store)) < 0) {
             free(be);
             goto fail;
         }

@@ -28,8 +28,8 @@ enum state_dir_kind {
 /* Classify @dir; @what (of @cap bytes) names the file that decided it. */
 enum state_dir_kind state_dir_probe(const char *dir, char *what, size_t cap);
 
-/* Log why a TPM will not be created in @dir (kind SWTPM/FOREIGN/ERROR),
- * with what to do instead. */
+/* Log why a TPM will not be created in @dir (kind SWTPM/FOREIGN/ERROR;
+ * TPMCRB for swtpm), with what to do instead. */
 void state_dir_refuse(const char *dir, enum state_dir_kind kind,
                       const char *what);
 

@@ -35,8 +35,18 @@ struct state_info {
 
 #define STATE_FLAG_SEALED 1u   /* payload encrypted (state_cipher) */
 
+enum state_store_use {
+    STATE_STORE_OWNER,    /* a long-lived owner: exclusive lifetime lock */
+    STATE_STORE_SHARED,   /* per-command processes: shared lifetime lock */
+    STATE_STORE_INSPECT,  /* no lifetime lock (tests, benchmarks, tools) */
+};
+
 /* Open @dir, creating it with mode 0700 if missing (its parent must
- * exist). */
+ * exist). The directory is refused unless it is safe (state_dir.h), and
+ * with OWNER or SHARED while another user holds it. */
+int state_store_open_as(const char *dir, enum state_store_use use,
+                        struct state_store **out);
+/* STATE_STORE_INSPECT. */
 int state_store_open(const char *dir, struct state_store **out);
 void state_store_close(struct state_store *st);
 const char *state_store_dir(const struct state_store *st);
@@ -71,8 +81,8 @@ int state_store_remove(struct state_store *st, const char *name,
  * Slotted state, for what is rewritten after every command: two files,
  * DIR/@name.0 and DIR/@name.1, each a header and payload as above,
  * overwritten in place. No create and no rename per write: on ext4 a rename
- * over an existing file starts writeback and costs ~1 ms, a pwrite a few
- * microseconds. The valid slot with the higher generation is current and a
+ * over an existing file starts writeback, orders of magnitude slower than a
+ * pwrite. The valid slot with the higher generation is current and a
  * write goes to the other one, so a write cut short (process killed, host
  * crash) leaves the current slot intact; the checksum rejects the torn one,
  * which is then the next to be overwritten. When no slot is valid the files

@@ -2,7 +2,8 @@
 /*
  * Platform description: the TPM2 ACPI table (TCG ACPI Specification,
  * table revision 4) and an SSDT with the TPM device, for any base address.
- * What the real clients need from them is in DESIGN.md §3a and §4.
+ * What the real clients need from them is in docs/design.md ("The
+ * register interface", "Running under QEMU").
  */
 #include "core/crb.h"
 #include "platform/aml.h"
@@ -198,7 +199,8 @@ static int build_tpm2(const struct tpmcrb_acpi_options *o, uint8_t **out,
 
 /* Linux evaluates function 1 (revision 1) after each START with start
  * method 8 and requires Integer 0; the device thread finishes the command
- * while the guest's interpreter runs this (DESIGN.md §4). */
+ * while the guest's interpreter runs this (docs/design.md, "Running under
+ * QEMU"). */
 static void crb_start_dsm(struct aml *a)
 {
     static const uint8_t funcs_0_and_1 = 0x03, none = 0;

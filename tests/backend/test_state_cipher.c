@@ -11,7 +11,8 @@
 #include <cmocka.h>
 
 #include "backend/state_store.h"
-#include "test_util.h"
+#include "test_files.h"
+#include "tpm_commands.h"
 
 #include <errno.h>
 #include <stdio.h>

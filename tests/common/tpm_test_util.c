@@ -21,15 +21,13 @@ uint32_t *tt_reg_ptr(struct tpmcrb_device *dev, unsigned loc, uint32_t reg)
 uint32_t tt_reg_read(struct tpmcrb_device *dev, unsigned loc, uint32_t reg)
 {
     /* Atomic: the device's threads store to the page meanwhile. */
-    return le32_to_host(__atomic_load_n(tt_reg_ptr(dev, loc, reg),
-                                        __ATOMIC_ACQUIRE));
+    return le32_load_acquire(tt_reg_ptr(dev, loc, reg));
 }
 
 void tt_reg_store(struct tpmcrb_device *dev, unsigned loc, uint32_t reg,
                   uint32_t v)
 {
-    __atomic_store_n(tt_reg_ptr(dev, loc, reg), host_to_le32(v),
-                     __ATOMIC_RELEASE);
+    le32_store_release(tt_reg_ptr(dev, loc, reg), v);
 }
 
 void tt_reg_write(struct tpmcrb_device *dev, unsigned loc, uint32_t reg,

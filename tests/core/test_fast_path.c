@@ -14,7 +14,7 @@
 #include "core/regs.h"
 #include "util/tpm_cmd.h"
 #include "fake_backend.h"
-#include "tpm_seq.h"
+#include "tpm_commands.h"
 #include "tpm_test_util.h"
 #include "tpmcrb.h"
 
@@ -180,51 +180,40 @@ static void libtpms_quick_and_long_commands(void **state)
     struct tpmcrb_backend *be;
     struct tpmcrb_device *dev;
     struct tpmcrb_config cfg;
+    struct tpmcrb_stats st = TPMCRB_STATS_INIT;
     struct crb_driver d = { 0 };
-    struct tpm_buf b;
-    uint8_t rsp[4096];
-    uint32_t rsp_len;
-    uint8_t digest[32];
+    uint8_t cmd[4096], rsp[4096];
+    uint32_t len, rsp_len;
 
     (void)state;
     tt_config(&cfg, TPMCRB_LAYOUT_SPLIT, 5, BOUND_US);
     tt_device_open("libtpms", NULL, &cfg, &be, &dev);
     assert_int_equal(crb_driver_init(&d, dev, 0), 0);
 
-    seq_startup(&b, 0);
-    assert_int_equal(tt_transmit(&d, b.data, b.len, rsp, sizeof(rsp), &rsp_len),
+    len = tc_startup(cmd, TPM_SU_CLEAR);
+    assert_int_equal(tt_transmit(&d, cmd, len, rsp, sizeof(rsp), &rsp_len),
                      TPM_RC_SUCCESS);
-    seq_getrandom(&b, 16);
-    assert_int_equal(tt_transmit(&d, b.data, b.len, rsp, sizeof(rsp), &rsp_len),
+    len = tc_get_random(cmd, 16);
+    assert_int_equal(tt_transmit(&d, cmd, len, rsp, sizeof(rsp), &rsp_len),
                      TPM_RC_SUCCESS);
     tt_check_getrandom(rsp, rsp_len, 16);
-    memset(digest, 0xA5, sizeof(digest));
-    seq_pcr_extend(&b, 16, digest);
-    assert_int_equal(tt_transmit(&d, b.data, b.len, rsp, sizeof(rsp), &rsp_len),
+    len = tc_pcr_extend(cmd, 16, 0xA5);
+    assert_int_equal(tt_transmit(&d, cmd, len, rsp, sizeof(rsp), &rsp_len),
                      TPM_RC_SUCCESS);
-    seq_pcr_read(&b, 16);
-    assert_int_equal(tt_transmit(&d, b.data, b.len, rsp, sizeof(rsp), &rsp_len),
+    len = tc_pcr_read(cmd, 1u << 16);
+    assert_int_equal(tt_transmit(&d, cmd, len, rsp, sizeof(rsp), &rsp_len),
                      TPM_RC_SUCCESS);
-    assert_non_null(seq_pcr_read_digest(rsp, rsp_len));
+    assert_non_null(tc_pcr_read_digest(rsp, rsp_len));
+    assert_int_equal(tpmcrb_get_stats(dev, &st), 0);
+    assert_int_equal(st.commands, 4);
+    assert_int_equal(st.ran_on_start_thread, 3); /* not Startup */
 
-    {
-        struct tpmcrb_stats st = TPMCRB_STATS_INIT;
-
-        assert_int_equal(tpmcrb_get_stats(dev, &st), 0);
-        assert_int_equal(st.commands, 4);
-        assert_int_equal(st.ran_on_start_thread, 3); /* not Startup */
-    }
-
-    seq_create_primary_rsa(&b, 2048);
-    assert_int_equal(tt_transmit(&d, b.data, b.len, rsp, sizeof(rsp), &rsp_len),
+    len = tc_create_primary_rsa(cmd, 2048);
+    assert_int_equal(tt_transmit(&d, cmd, len, rsp, sizeof(rsp), &rsp_len),
                      TPM_RC_SUCCESS);
-    {
-        struct tpmcrb_stats st = TPMCRB_STATS_INIT;
-
-        assert_int_equal(tpmcrb_get_stats(dev, &st), 0);
-        assert_int_equal(st.commands, 5);
-        assert_int_equal(st.ran_on_start_thread, 3);
-    }
+    assert_int_equal(tpmcrb_get_stats(dev, &st), 0);
+    assert_int_equal(st.commands, 5);
+    assert_int_equal(st.ran_on_start_thread, 3);
     tpmcrb_device_free(dev);
     tpmcrb_backend_close(be);
 }

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Register rules of the device core, one test per rule (DESIGN.md §3),
+/* Register rules of the device core, one test per rule (docs/design.md,
+ * "The register interface"),
  * through the ROM-device API (writes) with reads from the page memory,
  * checked against the full-trap read path as well. */
 #include <setjmp.h>

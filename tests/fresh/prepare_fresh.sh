@@ -27,13 +27,13 @@ chmod 0755 "$tmp"
 fail() { echo "FAIL: $name: $*" >&2; exit 1; }
 
 mkdir -p "$tmp/lists/partial" "$tmp/apt-cache/archives/partial" "$tmp/home"
-# Read after /etc/apt/apt.conf.d: only these two folders differ. The
+# On top of /etc/apt/apt.conf.d: only these two folders differ; the
 # sources stay the machine's own.
 cat >"$tmp/apt.conf" <<CONF
 Dir::State::Lists "$tmp/lists/";
 Dir::Cache "$tmp/apt-cache/";
 CONF
-# apt reads it (APT_CONFIG is read after /etc/apt/apt.conf.d).
+# apt takes it.
 APT_CONFIG="$tmp/apt.conf" apt-config shell lists Dir::State::Lists/d >"$tmp/cfg"
 . "$tmp/cfg"
 [ "${lists:-}" = "$tmp/lists/" ] || fail "apt does not use the empty lists (${lists:-})"
@@ -61,7 +61,7 @@ esac
 [ -s "$kernel" ] && [ -s "$initrd" ] || fail "empty kernel or initramfs"
 
 # The script filled the empty lists with its own apt-get update.
-ls "$tmp/lists" | grep -q '_Packages' ||
+compgen -G "$tmp/lists/*_Packages*" >/dev/null ||
     fail "the package lists are still empty: the script never ran apt-get update"
 
 # A Linux kernel: a bzImage ("HdrS" at 0x202) on x86_64; on arm64 either

@@ -43,6 +43,17 @@ done
 [ "$(ls -A "$WORK/sw")" = tpm2-00.permall ] || fail "the swtpm directory changed"
 [ ! -e "$WORK/ca" ] || fail "setup made a CA before refusing"
 
+# swtpm (the swtpm backend's child) is not let loose on tpmcrb's TPM.
+if command -v swtpm >/dev/null; then
+    before=$(ls -A "$STATE")
+    if echo | "$TPMCRB" pipe --backend swtpm --state "$STATE" > /dev/null 2> err.txt; then
+        fail "swtpm made a TPM beside tpmcrb's"
+    fi
+    grep -q "holds tpmcrb's own TPM.*tpmcrb state export-swtpm --state $STATE" err.txt ||
+        fail "swtpm backend message: $(cat err.txt)"
+    [ "$(ls -A "$STATE")" = "$before" ] || fail "the refused swtpm backend changed $STATE"
+fi
+
 # A TPM whose NV file vanished is not silently remade.
 mv "$STATE/tpm2-nv.state" "$WORK/saved-nv"
 if echo | "$TPMCRB" pipe --state "$STATE" > /dev/null 2> err.txt; then

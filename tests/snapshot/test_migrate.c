@@ -130,8 +130,7 @@ static uint32_t g_rd(struct vm *vm, uint32_t reg)
     uint32_t v;
 
     pthread_mutex_lock(&vm->vcpu);
-    v = le32_to_host(__atomic_load_n((uint32_t *)reg_ptr(vm, reg),
-                                     __ATOMIC_ACQUIRE));
+    v = le32_load_acquire((const uint32_t *)reg_ptr(vm, reg));
     pthread_mutex_unlock(&vm->vcpu);
     return v;
 }
@@ -195,7 +194,8 @@ static bool g_wait(struct vm *vm, uint32_t reg, uint32_t mask, uint32_t want)
     return true;
 }
 
-/* One command the way Linux's tpm_crb sends it (DESIGN.md §3a). */
+/* One command the way Linux's tpm_crb sends it (docs/design.md, "The register
+ * interface"). */
 static bool g_command(struct vm *vm, const uint8_t *cmd, uint32_t len,
                       uint8_t *rsp)
 {

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Snapshot/restore and the QEMU layout (DESIGN.md §6): round trips for
+ * Snapshot/restore and the QEMU layout (docs/design.md, "Snapshot format"): round trips for
  * every configuration, a command in flight, corrupt blobs (each refused
  * with its own message, the device unchanged), pause/resume rules.
  */

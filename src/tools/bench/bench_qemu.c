@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * `tpmcrb bench qemu` (DESIGN.md §4b, §8.3): guest TPM2_GetRandom(32)
+ * `tpmcrb bench qemu` (docs/design.md, "Tests and benchmarks"): guest
+ * TPM2_GetRandom(32)
  * throughput through /dev/tpm0 and /dev/tpmrm0, same kernel, same
  * initramfs, one run, on
  *   qemu_stock       Debian's QEMU with its tpm-crb and an swtpm child
@@ -16,7 +17,7 @@
  * write itself (libtpmcrb's completed_sync), read from the device's QOM
  * properties over QMP before and after each loop.
  */
-#include "tools/bench/bench_qemu.h"
+#include "tools/bench/bench.h"
 #include "tools/bench/bench_guest.h"
 #include "tools/bench/bench_load.h"
 #include "tools/tool.h"

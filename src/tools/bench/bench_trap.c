@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * `tpmcrb bench trap [COUNT [BIG_COUNT]]`: what trap mode costs on real hardware
- * virtualization (DESIGN.md §8.1, §8.2).
+ * virtualization (docs/design.md, "Tests and benchmarks").
  *
  * KVM part: runs the example monitor (examples/kvm-vmm, found next to this
  * binary or through $TPMCRB_KVM_VMM) with its freestanding guest for each
@@ -20,7 +20,7 @@
  * the device, driven in-process in Linux's order, against calling the
  * backend directly.
  */
-#include "tools/bench/bench_trap.h"
+#include "tools/bench/bench.h"
 #include "tools/tool.h"
 #include "tools/vm/vm_proc.h"
 

@@ -1,10 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* `tpmcrb bench NAME [ARGS]`: benchmarks that print BENCH key=value lines. */
 #include "tools/bench/bench.h"
-#include "tools/bench/bench_arm64.h"
-#include "tools/bench/bench_qemu.h"
-#include "tools/bench/bench_trap.h"
-#include "tools/bench/bench_vm.h"
 #include "tools/tool.h"
 
 static const struct subcommand benches[] = {
@@ -14,6 +10,7 @@ static const struct subcommand benches[] = {
     { "vm", bench_vm, "Linux guest throughput: tpmcrb vm (start method 8/7) vs QEMU tpm-crb + swtpm" },
     { "qemu", bench_qemu, "Linux guest on the patched QEMU (trap mode) vs stock tpm-crb + swtpm vs tpmcrb vm" },
     { "arm64", bench_arm64, "guest GetRandom/s with -device tpmcrb on arm64 (virt) beside x86_64 (q35), same build" },
+    { "wait", bench_wait, "sleep/wake cost of this build's wait implementation (futex or posix)" },
     { "trap", bench_trap, "trap mode on KVM per mapping (examples/kvm-vmm); device instructions (callgrind)" },
 };
 

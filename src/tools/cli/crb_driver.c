@@ -24,8 +24,7 @@ uint32_t crb_driver_read32(struct crb_driver *d, uint32_t reg)
 
     if (d->full_trap)
         return (uint32_t)tpmcrb_read(d->dev, off, 4);
-    return le32_to_host(__atomic_load_n((uint32_t *)(d->regs + off),
-                                        __ATOMIC_ACQUIRE));
+    return le32_load_acquire((const uint32_t *)(d->regs + off));
 }
 
 void crb_driver_write32(struct crb_driver *d, uint32_t reg, uint32_t val)
@@ -33,8 +32,7 @@ void crb_driver_write32(struct crb_driver *d, uint32_t reg, uint32_t val)
     uint64_t off = reg_offset(d, reg);
 
     if (d->shared_memory)
-        __atomic_store_n((uint32_t *)(d->regs + off), host_to_le32(val),
-                         __ATOMIC_RELEASE);
+        le32_store_release((uint32_t *)(d->regs + off), val);
     else
         tpmcrb_write(d->dev, off, 4, val);
 }

@@ -13,8 +13,10 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/rand.h>
 
+#define SALT_LEN  16
 #define NONCE_LEN 12
 #define TAG_LEN   16
 #define KEY_FILE_MAX 4096
@@ -113,51 +115,72 @@ int state_key_load(const char *spec, struct state_key *k)
 
 /* Fetched once: OpenSSL 3 looks an implicitly fetched cipher up again at
  * every init, which would dominate the cost of sealing after each command.
- * The pointers are set once and never freed (they live as long as the
+ * The pointer is set once and never freed (it lives as long as the
  * process); a race between two first users only fetches twice. */
-static const EVP_CIPHER *gcm_cipher(const struct state_key *k)
+static const EVP_CIPHER *gcm_cipher(void)
 {
-    static EVP_CIPHER *fetched[2];
-    int i = k->len == 32;
+    static EVP_CIPHER *fetched;
 
-    if (!__atomic_load_n(&fetched[i], __ATOMIC_ACQUIRE)) {
-        EVP_CIPHER *c = EVP_CIPHER_fetch(NULL, i ? "AES-256-GCM" : "AES-128-GCM",
-                                         NULL);
+    if (!__atomic_load_n(&fetched, __ATOMIC_ACQUIRE)) {
+        EVP_CIPHER *c = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
         EVP_CIPHER *none = NULL;
 
-        if (c && !__atomic_compare_exchange_n(&fetched[i], &none, c, false,
+        if (c && !__atomic_compare_exchange_n(&fetched, &none, c, false,
                                               __ATOMIC_ACQ_REL,
                                               __ATOMIC_ACQUIRE))
             EVP_CIPHER_free(c);
     }
-    return fetched[i];
+    return fetched;
+}
+
+/*
+ * Each seal uses a key of its own, HMAC-SHA256(key, label || salt) with a
+ * fresh random salt stored in front: a state directory that `pipe` saves
+ * after every command would otherwise run one key through more random
+ * GCM nonces than is safe (2^32) over a long life.
+ */
+static bool seal_key(const struct state_key *k, const uint8_t *salt,
+                     uint8_t sub[32])
+{
+    static const char label[] = "tpmcrb sealed state v1";
+    uint8_t msg[sizeof(label) - 1 + SALT_LEN];
+    unsigned n = 32;
+
+    memcpy(msg, label, sizeof(label) - 1);
+    memcpy(msg + sizeof(label) - 1, salt, SALT_LEN);
+    return HMAC(EVP_sha256(), k->bytes, (int)k->len, msg, sizeof(msg), sub,
+                &n) && n == 32;
 }
 
 int gcm_seal(const struct state_key *k, const uint8_t *aad, size_t aad_len,
              const uint8_t *in, size_t len, uint8_t *out)
 {
     EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    uint8_t sub[32], *nonce = out + SALT_LEN, *ct = nonce + NONCE_LEN;
     int n, ok;
 
     if (!ctx)
         return -ENOMEM;
-    ok = gcm_cipher(k) && RAND_bytes(out, NONCE_LEN) == 1 &&
-         EVP_EncryptInit_ex(ctx, gcm_cipher(k), NULL, k->bytes, out) == 1 &&
+    ok = gcm_cipher() && RAND_bytes(out, SALT_LEN + NONCE_LEN) == 1 &&
+         seal_key(k, out, sub) &&
+         EVP_EncryptInit_ex(ctx, gcm_cipher(), NULL, sub, nonce) == 1 &&
          (!aad_len ||
           EVP_EncryptUpdate(ctx, NULL, &n, aad, (int)aad_len) == 1) &&
-         (!len ||
-          EVP_EncryptUpdate(ctx, out + NONCE_LEN, &n, in, (int)len) == 1) &&
-         EVP_EncryptFinal_ex(ctx, out + NONCE_LEN + len, &n) == 1 &&
+         (!len || EVP_EncryptUpdate(ctx, ct, &n, in, (int)len) == 1) &&
+         EVP_EncryptFinal_ex(ctx, ct + len, &n) == 1 &&
          EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, TAG_LEN,
-                             out + NONCE_LEN + len) == 1;
+                             ct + len) == 1;
     EVP_CIPHER_CTX_free(ctx);
+    OPENSSL_cleanse(sub, sizeof(sub));
     return ok ? 0 : -EIO;
 }
 
 int gcm_open(const struct state_key *k, const uint8_t *aad, size_t aad_len,
              const uint8_t *in, size_t len, uint8_t *out)
 {
+    const uint8_t *nonce = in + SALT_LEN, *ct = nonce + NONCE_LEN;
     EVP_CIPHER_CTX *ctx;
+    uint8_t sub[32];
     size_t clen;
     int n, ok;
 
@@ -166,15 +189,16 @@ int gcm_open(const struct state_key *k, const uint8_t *aad, size_t aad_len,
     clen = len - GCM_OVERHEAD;
     if (!(ctx = EVP_CIPHER_CTX_new()))
         return -ENOMEM;
-    ok = gcm_cipher(k) && EVP_DecryptInit_ex(ctx, gcm_cipher(k), NULL, k->bytes, in) == 1 &&
+    ok = gcm_cipher() && seal_key(k, in, sub) &&
+         EVP_DecryptInit_ex(ctx, gcm_cipher(), NULL, sub, nonce) == 1 &&
          (!aad_len ||
           EVP_DecryptUpdate(ctx, NULL, &n, aad, (int)aad_len) == 1) &&
-         (!clen ||
-          EVP_DecryptUpdate(ctx, out, &n, in + NONCE_LEN, (int)clen) == 1) &&
+         (!clen || EVP_DecryptUpdate(ctx, out, &n, ct, (int)clen) == 1) &&
          EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, TAG_LEN,
-                             (void *)(in + NONCE_LEN + clen)) == 1 &&
+                             (void *)(ct + clen)) == 1 &&
          EVP_DecryptFinal_ex(ctx, out + clen, &n) == 1;
     EVP_CIPHER_CTX_free(ctx);
+    OPENSSL_cleanse(sub, sizeof(sub));
     if (!ok)
         OPENSSL_cleanse(out, clen);
     return ok ? 0 : -EBADMSG;

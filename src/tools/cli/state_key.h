@@ -33,8 +33,8 @@ int state_key_install(const struct state_key *k);
 int state_key_use(const char *spec, const char *backend);
 
 /* Snapshot and other whole files: the sealed envelope of @data (with
- * @k: "TPMCRBSEALED\0\0\0\1", a 12-byte nonce, ciphertext, 16-byte tag),
- * or a plain copy without @k. */
+ * @k: "TPMCRBSEALED\0\0\0\1", then gcm_seal()'s output), or a plain copy
+ * without @k. */
 int sealed_file_write(const struct state_key *k, const char *path,
                       const uint8_t *data, size_t len);
 /* Read @path; a sealed file needs @k. A plain file is read as it is
@@ -42,12 +42,14 @@ int sealed_file_write(const struct state_key *k, const char *path,
 int sealed_file_read(const struct state_key *k, const char *path,
                      size_t max, bool plain_ok, uint8_t **data, size_t *len);
 
-/* AES-GCM with @k's key (128 or 256 bits) over @in into @out (len + 28
- * bytes: nonce, ciphertext, tag), authenticating @aad; and back. */
+/* AES-256-GCM under a key derived from @k for this one seal (a random
+ * 16-byte salt), over @in into @out (len + GCM_OVERHEAD bytes: salt,
+ * 12-byte nonce, ciphertext, 16-byte tag), authenticating @aad; and back
+ * (-EBADMSG: wrong key or altered data). */
 int gcm_seal(const struct state_key *k, const uint8_t *aad, size_t aad_len,
              const uint8_t *in, size_t len, uint8_t *out);
 int gcm_open(const struct state_key *k, const uint8_t *aad, size_t aad_len,
              const uint8_t *in, size_t len, uint8_t *out);
-#define GCM_OVERHEAD 28u
+#define GCM_OVERHEAD 44u
 
 #endif

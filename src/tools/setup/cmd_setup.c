@@ -48,7 +48,8 @@ static void usage(FILE *out)
 "P-256, TCG default templates) and an EK certificate for each in NV\n"
 "(0x01c00002 RSA, 0x01c0000a ECC), signed by a local CA. Run it again and\n"
 "the TPM is kept (certificates it lacks are added); --overwrite replaces it.\n"
-"Run it while no VM or pipe uses the TPM.\n\n"
+"A kept TPM is booted afresh (as at a reboot): run setup while no VM or pipe\n"
+"uses the TPM.\n\n"
 "  --state DIR       the TPM's state directory (created if missing)\n"
 "  --overwrite       replace a TPM already in DIR with a new one\n"
 "  --pcr-banks LIST  active PCR banks of a new TPM: comma-separated sha1,\n"
@@ -240,8 +241,10 @@ static int provision(const struct setup_opts *o, const char *dir,
         if (err < 0)
             return err;
     }
-    /* A fresh boot: the allocation takes effect at the TPM reset. */
-    if ((err = tpm_client_open(&c, dir, new_tpm)) < 0)
+    /* A fresh boot: the allocation takes effect at the TPM reset, and on a
+     * kept TPM it undoes what firmware did to the platform hierarchy (a
+     * random platformAuth, as OVMF sets) in the state saved last. */
+    if ((err = tpm_client_open(&c, dir, true)) < 0)
         return err;
     if ((err = pcr_active_banks(&c, banks, cap)) < 0 ||
         (err = tpm_identity(&c, &id)) < 0)

@@ -41,7 +41,8 @@ int nv_store_cert(struct tpm_client *c, uint32_t index, const uint8_t *data,
  * cannot be written again until the index is undefined. */
 int nv_write_lock(struct tpm_client *c, uint32_t index);
 
-/* Read index @index into a malloc'd buffer; -ENOENT when undefined. */
+/* Read index @index (AUTHREAD, empty auth) into a malloc'd buffer;
+ * -ENOENT when undefined. */
 int nv_read_all(struct tpm_client *c, uint32_t index, uint8_t **data,
                 uint16_t *len);
 

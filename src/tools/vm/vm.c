@@ -6,6 +6,7 @@
  * SIGTERM or SIGHUP. Children also get SIGTERM if we die (vm_spawn), and
  * guest RAM is a memfd, so not even SIGKILL leaves shared memory behind.
  */
+#include "backend/state_probe.h"
 #include "tools/vm/vm.h"
 #include "tools/tool.h"
 #include "tools/vm/vm_arm64.h"
@@ -45,6 +46,7 @@ struct vm_run {
     struct tpmcrb_poller *poller;
     /* children */
     pid_t swtpm, qemu;
+    int state_lock;                   /* the stock swtpm's state directory */
     /* console */
     char line[LINE_MAX_];
     size_t line_len;
@@ -220,7 +222,8 @@ static int start_shm_device(struct vm_run *v)
     tpmcrb_config_init(&cfg);
     cfg.layout = o->layout;
     cfg.localities = o->localities;
-    /* With start method 8 Linux never requests a locality (DESIGN.md §3a). */
+    /* With start method 8 Linux never requests a locality (docs/design.md,
+     * "Running under QEMU"). */
     cfg.locality0_at_reset = o->start_method == TPMCRB_START_METHOD_CRB_ACPI;
     if (map_guest_ram(v, &cfg) < 0 || write_acpi(v, &cfg) < 0)
         return -1;
@@ -245,6 +248,8 @@ static int start_shm_device(struct vm_run *v)
 static int start_stock_device(struct vm_run *v)
 {
     const char *state = v->o->state_dir;
+    enum state_dir_kind kind;
+    char what[256];
 
     if (!state) {
         snprintf(v->swtpm_state, sizeof(v->swtpm_state), "%s/swtpm-state",
@@ -254,8 +259,14 @@ static int start_stock_device(struct vm_run *v)
             return -1;
         }
         state = v->swtpm_state;
-    } else if (mkdir(state, 0700) < 0 && errno != EEXIST) {
-        LOG_ERROR("%s: %s", state, strerror(errno));
+    } else if ((kind = state_dir_probe(state, what, sizeof(what))) ==
+                   STATE_DIR_TPMCRB || kind == STATE_DIR_FOREIGN ||
+               kind == STATE_DIR_ERROR) {
+        state_dir_refuse(state, kind, what);
+        return -1;
+    } else if ((v->state_lock = tpm_dir_own(state)) < 0) {
+        /* The VM owns the directory for its life, as the library's owners
+         * do; swtpm locks only its own files. */
         return -1;
     }
     snprintf(v->swtpm_sock, sizeof(v->swtpm_sock), "%s/swtpm.sock", v->tmpdir);
@@ -396,6 +407,8 @@ static void teardown(struct vm_run *v)
         munmap(v->window, v->plan.tpm_reserved);
     if (v->plan.ram_fd >= 0)
         close(v->plan.ram_fd);
+    if (v->state_lock >= 0)
+        close(v->state_lock);
     if (v->tmpdir[0])
         nftw(v->tmpdir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
     free(v->default_kernel);
@@ -404,7 +417,8 @@ static void teardown(struct vm_run *v)
 
 int vm_run(const struct vm_options *o, struct vm_result *r)
 {
-    struct vm_run v = { .o = o, .swtpm = -1, .qemu = -1, .guest_exit = -1 };
+    struct vm_run v = { .o = o, .swtpm = -1, .qemu = -1, .guest_exit = -1,
+                        .state_lock = -1 };
     struct sigaction old[3];
     int rc = -1;
 

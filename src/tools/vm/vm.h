@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Running a Linux guest under an unmodified QEMU with a TPM (DESIGN.md §4):
+ * Running a Linux guest under an unmodified QEMU with a TPM (docs/design.md, "Running under QEMU"):
  * the engine behind `tpmcrb vm` and `tpmcrb bench vm`.
  *
  * VM_DEVICE_SHM: guest RAM is a memfd shared with QEMU; the tpmcrb device

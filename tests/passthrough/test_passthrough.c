@@ -17,7 +17,8 @@
 
 #include "backend/test_hooks.h"
 #include "util/tpm_cmd.h"
-#include "test_util.h"
+#include "test_files.h"
+#include "tpm_commands.h"
 #include "tpm_test_util.h"
 #include "tpmcrb.h"
 
@@ -80,7 +81,7 @@ static void getrandom_is_eio(struct fx *f, const char *path, const char *msg)
 {
     open_on(f, path, BUF);
     log_capture_start();
-    assert_int_equal(exec(f, 0, cmd_get_random(f->io.cmd, 8)), -EIO);
+    assert_int_equal(exec(f, 0, tc_get_random(f->io.cmd, 8)), -EIO);
     assert_non_null(strstr(log_captured(), msg));
 }
 
@@ -134,7 +135,7 @@ static void size_checks_answer_locally(void **state)
     tt_power_on_expect(&f->io, BUF, true);
 
     memset(f->io.cmd, 0, sizeof(f->io.cmd));
-    cmd_get_random(f->io.cmd, 8);
+    tc_get_random(f->io.cmd, 8);
     tpm_put_be32(f->io.cmd + 2, BUF + 1);
     assert_int_equal(tt_exec_code(&f->io, 0, BUF + 1), TPM_RC_COMMAND_SIZE);
     assert_int_equal(f->io.rsp_len, 10);
@@ -152,7 +153,7 @@ static void device_buffer_limit(void **state)
 
     open_on(f, "/dev/null", 3968);
     memset(f->io.cmd, 0, sizeof(f->io.cmd));
-    cmd_get_random(f->io.cmd, 8);
+    tc_get_random(f->io.cmd, 8);
     tpm_put_be32(f->io.cmd + 2, 3969);
     assert_int_equal(tt_exec_code(&f->io, 0, 3969), TPM_RC_COMMAND_SIZE);
 }
@@ -163,7 +164,7 @@ static void no_answer_is_eio_then_reopen(void **state)
 
     getrandom_is_eio(f, "/dev/null", "/dev/null");
     /* Broken until the next power-on, which reopens the device. */
-    assert_int_equal(exec(f, 0, cmd_get_random(f->io.cmd, 8)), -EIO);
+    assert_int_equal(exec(f, 0, tc_get_random(f->io.cmd, 8)), -EIO);
     capture_debug();
     tt_power_on(&f->io, BUF);
     assert_non_null(strstr(debug_log, "reopening /dev/null"));
@@ -236,20 +237,20 @@ static void real_tpm(void **state)
 
     assert_int_equal(open_pt(f, device), 0);
     tt_power_on_expect(&f->io, BUF, true);
-    assert_int_equal(tt_exec_code(&f->io, 0, cmd_get_random(f->io.cmd, 16)),
+    assert_int_equal(tt_exec_code(&f->io, 0, tc_get_random(f->io.cmd, 16)),
                      TPM_RC_SUCCESS);
     assert_int_equal(f->io.rsp_len, 10 + 2 + 16);
-    assert_int_equal(tt_exec_code(&f->io, 0, cmd_pcr_read_sha256(f->io.cmd, 0)),
+    assert_int_equal(tt_exec_code(&f->io, 0, tc_pcr_read(f->io.cmd, 1u << 0)),
                      TPM_RC_SUCCESS);
     /* Locality 3 is not passed on: the host's PCR 0 reads the same. */
-    assert_int_equal(tt_exec_code(&f->io, 3, cmd_pcr_read_sha256(f->io.cmd, 0)),
+    assert_int_equal(tt_exec_code(&f->io, 3, tc_pcr_read(f->io.cmd, 1u << 0)),
                      TPM_RC_SUCCESS);
-    len = cmd_get_random(f->io.cmd, 8);
+    len = tc_get_random(f->io.cmd, 8);
     memset(f->io.cmd + len, 0, BUF + 1 - len);
     tpm_put_be32(f->io.cmd + 2, BUF + 1);
     assert_int_equal(tt_exec_code(&f->io, 0, BUF + 1), TPM_RC_COMMAND_SIZE);
     f->io.be->ops->cancel(f->io.be); /* idle: harmless */
-    assert_int_equal(tt_exec_code(&f->io, 0, cmd_get_random(f->io.cmd, 16)),
+    assert_int_equal(tt_exec_code(&f->io, 0, tc_get_random(f->io.cmd, 16)),
                      TPM_RC_SUCCESS);
 }
 
