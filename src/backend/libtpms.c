@@ -554,6 +554,24 @@ out:
     return err;
 }
 
+/* The command through libtpms, its response in be->rsp and *@len; on a
+ * failure libtpms may have changed state nobody saved: stale. */
+static int process(struct libtpms_be *be, unsigned locality,
+                   const uint8_t *cmd, uint32_t cmd_len, uint32_t rsp_cap,
+                   uint32_t *len)
+{
+    int err;
+
+    be->locality = locality;
+    if ((err = tpm_process(be, cmd, cmd_len, len)) == 0 && *len > rsp_cap) {
+        LOG_ERROR("libtpms: response of %u bytes exceeds %u", *len, rsp_cap);
+        err = -EMSGSIZE;
+    }
+    if (err < 0)
+        be->stale = true;
+    return err;
+}
+
 static int lt_execute(struct tpmcrb_backend *base, unsigned locality,
                       const uint8_t *cmd, uint32_t cmd_len, uint8_t *rsp,
                       uint32_t rsp_cap, uint32_t *rsp_len)
@@ -573,17 +591,10 @@ static int lt_execute(struct tpmcrb_backend *base, unsigned locality,
     }
     if ((err = sync_begin(be)) < 0)
         return err;
-    be->locality = locality;
-    if ((err = tpm_process(be, cmd, cmd_len, &len)) == 0 && len > rsp_cap) {
-        LOG_ERROR("libtpms: response of %u bytes exceeds %u", len, rsp_cap);
-        err = -EMSGSIZE;
-    }
-    if (err == 0) {
+    if ((err = process(be, locality, cmd, cmd_len, rsp_cap, &len)) == 0)
         err = sync_end(be);
-    } else {
-        be->stale = true; /* libtpms may have changed state we did not save */
+    else
         unlock_store(be);
-    }
     if (err < 0)
         return err;
     memcpy(rsp, be->rsp, len);
@@ -649,15 +660,8 @@ static int lt_execute_quick(struct tpmcrb_backend *base, unsigned locality,
         cmd_len < TPM_HEADER_SIZE || cmd_len > be->buffer_size ||
         !is_quick(tpm_hdr_code(cmd)))
         return TPMCRB_QUICK_DECLINED;
-    be->locality = locality;
-    if ((err = tpm_process(be, cmd, cmd_len, &len)) == 0 && len > rsp_cap) {
-        LOG_ERROR("libtpms: response of %u bytes exceeds %u", len, rsp_cap);
-        err = -EMSGSIZE;
-    }
-    if (err < 0) {
-        be->stale = true; /* libtpms may have changed state we did not save */
+    if ((err = process(be, locality, cmd, cmd_len, rsp_cap, &len)) < 0)
         return err;
-    }
     memcpy(rsp, be->rsp, len);
     *rsp_len = len;
     return be->store && be->nv_dirty ? TPMCRB_QUICK_COMMIT : TPMCRB_QUICK_DONE;
