@@ -4,22 +4,25 @@
 # `tpmcrb bench wait` from a futex build and from a -Dwait=posix build,
 # alternated (futex, posix, futex, ...) so that both see the same load,
 # then the median of each figure and the ratio posix / futex. The load
-# average is printed with them: on a busy machine the figures move.
+# average is printed with them: on a busy machine the figures move. Both
+# builds use the same compiler and options, in their own folders.
 #   scripts/bench-wait.sh [RUNS] [ROUNDS]    (default 7 runs of 20000)
-# Environment: TPMCRB_BUILD (default build), TPMCRB_POSIX_BUILD (default
-# build-posix); missing builds are set up.
+# Environment: TPMCRB_BENCH_BUILD (default build-bench: build-bench-futex
+# and build-bench-posix).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 runs=${1:-7}
 rounds=${2:-20000}
-futex=${TPMCRB_BUILD:-$root/build}
-posix=${TPMCRB_POSIX_BUILD:-$root/build-posix}
+prefix=${TPMCRB_BENCH_BUILD:-$root/build-bench}
 
-[ -f "$futex/build.ninja" ] || meson setup "$futex" >/dev/null
-[ -f "$posix/build.ninja" ] || meson setup "$posix" -Dwait=posix >/dev/null
-ninja -C "$futex" --quiet src/tools/tpmcrb
-ninja -C "$posix" --quiet src/tools/tpmcrb
+for impl in futex posix; do
+    [ -f "$prefix-$impl/build.ninja" ] ||
+        meson setup "$prefix-$impl" -Dwait=$impl -Dtests=false >/dev/null
+    ninja -C "$prefix-$impl" --quiet src/tools/tpmcrb
+done
+futex=$prefix-futex
+posix=$prefix-posix
 
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT

@@ -22,6 +22,7 @@
 #include "backend/backends.h"
 #include "backend/state_probe.h"
 #include "backend/state_store.h"
+#include "util/byteorder.h"
 #include "util/log.h"
 #include "util/tpm_cmd.h"
 
@@ -303,10 +304,10 @@ static int disk_generation(struct libtpms_be *be, uint64_t *gen)
     return 0;
 }
 
-/* Read the state into be->nv/be->vol. Volatile state that does not pair
- * with the NV file is dropped: some process died between the two writes,
- * which for the TPM is a power loss. */
-static int load_files(struct libtpms_be *be)
+/* Read the state into be->nv and, @with_vol, be->vol. Volatile state that
+ * does not pair with the NV file is dropped: some process died between the
+ * two writes, which for the TPM is a power loss. */
+static int load_files(struct libtpms_be *be, bool with_vol)
 {
     struct state_info nvi = { 0 }, voli = { 0 };
     uint8_t *data;
@@ -320,7 +321,8 @@ static int load_files(struct libtpms_be *be)
         blob_set(&be->nv, data, nvi.len);
     else if (err != -ENOENT)
         return err;
-    err = state_store_read_slots(be->store, VOL_FILE, TYPE_VOL, &data, &voli);
+    err = with_vol ? state_store_read_slots(be->store, VOL_FILE, TYPE_VOL,
+                                            &data, &voli) : -ENOENT;
     if (err == 0)
         blob_set(&be->vol, data, voli.len);
     else if (err != -ENOENT)
@@ -339,6 +341,13 @@ static int load_files(struct libtpms_be *be)
         return -ENOENT;
     }
     be->nv_gen = nvi.generation;
+    if (!with_vol) {
+        /* Unreadable volatile state does not matter here, but the
+         * generation never goes back: other processes compare it. */
+        if (disk_generation(be, &be->gen) < 0)
+            be->gen = nvi.generation;
+        return 0;
+    }
     if ((err = disk_generation(be, &be->gen)) < 0)
         return err;
     if (be->vol.data && voli.link != nvi.generation) {
@@ -422,7 +431,7 @@ static int reload(struct libtpms_be *be)
 
     LOG_DEBUG("libtpms: state in %s changed, reloading", store_dir(be));
     tpm_stop(be);
-    if ((err = load_files(be)) < 0)
+    if ((err = load_files(be, true)) < 0)
         return err;
     err = tpm_start(be, be->vol.data != NULL,
                     file_name(be, NV_FILE, nvp, sizeof(nvp)),
@@ -499,7 +508,12 @@ static int lt_power_on(struct tpmcrb_backend *base, uint32_t buffer_size,
     if (be->store) {
         if ((err = lock_store(be)) < 0)
             return err;
-        if ((err = load_files(be)) < 0)
+        if ((err = load_files(be, !be->power_cycle)) < 0)
+            goto out;
+        /* A fresh boot was asked for: the volatile state (even a corrupt
+         * one) is discarded, so no later start resumes it. */
+        if (be->power_cycle &&
+            (err = state_store_remove_slots(be->store, VOL_FILE, true)) < 0)
             goto out;
     }
     vol = be->vol.data && !be->power_cycle;
@@ -540,6 +554,24 @@ out:
     return err;
 }
 
+/* The command through libtpms, its response in be->rsp and *@len; on a
+ * failure libtpms may have changed state nobody saved: stale. */
+static int process(struct libtpms_be *be, unsigned locality,
+                   const uint8_t *cmd, uint32_t cmd_len, uint32_t rsp_cap,
+                   uint32_t *len)
+{
+    int err;
+
+    be->locality = locality;
+    if ((err = tpm_process(be, cmd, cmd_len, len)) == 0 && *len > rsp_cap) {
+        LOG_ERROR("libtpms: response of %u bytes exceeds %u", *len, rsp_cap);
+        err = -EMSGSIZE;
+    }
+    if (err < 0)
+        be->stale = true;
+    return err;
+}
+
 static int lt_execute(struct tpmcrb_backend *base, unsigned locality,
                       const uint8_t *cmd, uint32_t cmd_len, uint8_t *rsp,
                       uint32_t rsp_cap, uint32_t *rsp_len)
@@ -559,22 +591,85 @@ static int lt_execute(struct tpmcrb_backend *base, unsigned locality,
     }
     if ((err = sync_begin(be)) < 0)
         return err;
-    be->locality = locality;
-    if ((err = tpm_process(be, cmd, cmd_len, &len)) == 0 && len > rsp_cap) {
-        LOG_ERROR("libtpms: response of %u bytes exceeds %u", len, rsp_cap);
-        err = -EMSGSIZE;
-    }
-    if (err == 0) {
+    if ((err = process(be, locality, cmd, cmd_len, rsp_cap, &len)) == 0)
         err = sync_end(be);
-    } else {
-        be->stale = true; /* libtpms may have changed state we did not save */
+    else
         unlock_store(be);
-    }
     if (err < 0)
         return err;
     memcpy(rsp, be->rsp, len);
     *rsp_len = len;
     return 0;
+}
+
+/* Commands libtpms answers in microseconds whatever their arguments: no
+ * key generation, no private-key operation, no prime search. They may
+ * still change NV now and then (libtpms' clock, the orderly flag); the
+ * write to disk is left to commit(). */
+static bool is_quick(uint32_t code)
+{
+    static const uint16_t quick[] = {
+        0x13C, /* PCR_Event */
+        0x13E, /* SequenceComplete */
+        0x146, /* StirRandom */
+        0x14E, /* NV_Read */
+        0x155, /* HMAC */
+        0x15C, /* SequenceUpdate */
+        0x161, /* ContextLoad */
+        0x162, /* ContextSave */
+        0x165, /* FlushContext */
+        0x169, /* NV_ReadPublic */
+        0x16B, /* PolicyAuthValue */
+        0x16C, /* PolicyCommandCode */
+        0x173, /* ReadPublic */
+        0x17A, /* GetCapability */
+        0x17B, /* GetRandom */
+        0x17C, /* GetTestResult */
+        0x17D, /* Hash */
+        0x17E, /* PCR_Read */
+        0x17F, /* PolicyPCR */
+        0x180, /* PolicyRestart */
+        0x181, /* ReadClock */
+        0x182, /* PCR_Extend */
+        0x185, /* EventSequenceComplete */
+        0x186, /* HashSequenceStart */
+        0x189, /* PolicyGetDigest */
+        0x18A, /* TestParms */
+        0x18C, /* PolicyPassword */
+    };
+
+    for (size_t i = 0; i < sizeof(quick) / sizeof(quick[0]); i++)
+        if (quick[i] == code)
+            return true;
+    return false;
+}
+
+/* The fast path: a quick command, run in memory on the caller's thread.
+ * Files are the worker's: PER_COMMAND mode (locks and reloads around every
+ * command) declines everything, and NV that libtpms stored is written by
+ * lt_commit() before the response is returned. */
+static int lt_execute_quick(struct tpmcrb_backend *base, unsigned locality,
+                            const uint8_t *cmd, uint32_t cmd_len, uint8_t *rsp,
+                            uint32_t rsp_cap, uint32_t *rsp_len)
+{
+    struct libtpms_be *be = to_be(base);
+    uint32_t len;
+    int err;
+
+    if (!be->on || be->stale || be->sync == TPMCRB_STATE_SYNC_PER_COMMAND ||
+        cmd_len < TPM_HEADER_SIZE || cmd_len > be->buffer_size ||
+        !is_quick(tpm_hdr_code(cmd)))
+        return TPMCRB_QUICK_DECLINED;
+    if ((err = process(be, locality, cmd, cmd_len, rsp_cap, &len)) < 0)
+        return err;
+    memcpy(rsp, be->rsp, len);
+    *rsp_len = len;
+    return be->store && be->nv_dirty ? TPMCRB_QUICK_COMMIT : TPMCRB_QUICK_DONE;
+}
+
+static int lt_commit(struct tpmcrb_backend *base)
+{
+    return commit(to_be(base));
 }
 
 static void lt_cancel(struct tpmcrb_backend *base)
@@ -663,7 +758,6 @@ static int lt_save_state(struct tpmcrb_backend *base, uint8_t **out,
 {
     struct libtpms_be *be = to_be(base);
     struct blob nv = { 0 }, vol = { 0 };
-    uint32_t hdr[4];
     uint8_t *p;
     int err = 0;
 
@@ -681,13 +775,10 @@ static int lt_save_state(struct tpmcrb_backend *base, uint8_t **out,
         err = -ENOMEM;
         goto out;
     }
-    hdr[0] = BLOB_MAGIC;
-    hdr[1] = BLOB_VERSION;
-    hdr[2] = nv.len;
-    hdr[3] = vol.len;
-    for (int i = 0; i < 4; i++)
-        for (int b = 0; b < 4; b++)
-            p[i * 4 + b] = (uint8_t)(hdr[i] >> (8 * b));
+    put_le32(p, BLOB_MAGIC);
+    put_le32(p + 4, BLOB_VERSION);
+    put_le32(p + 8, nv.len);
+    put_le32(p + 12, vol.len);
     memcpy(p + BLOB_HEADER, nv.data, nv.len);
     memcpy(p + BLOB_HEADER + nv.len, vol.data, vol.len);
     *out = p;
@@ -697,12 +788,6 @@ out:
     blob_free(&nv);
     blob_free(&vol);
     return err;
-}
-
-static uint32_t rd32(const uint8_t *p)
-{
-    return p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-           (uint32_t)p[3] << 24;
 }
 
 /* Replace the running TPM with a snapshot; on failure the previous state
@@ -716,11 +801,11 @@ static int lt_load_state(struct tpmcrb_backend *base, const uint8_t *blob,
     uint32_t nv_len, vol_len;
     int err;
 
-    if (len < BLOB_HEADER || rd32(blob) != BLOB_MAGIC ||
-        rd32(blob + 4) != BLOB_VERSION)
+    if (len < BLOB_HEADER || get_le32(blob) != BLOB_MAGIC ||
+        get_le32(blob + 4) != BLOB_VERSION)
         goto bad;
-    nv_len = rd32(blob + 8);
-    vol_len = rd32(blob + 12);
+    nv_len = get_le32(blob + 8);
+    vol_len = get_le32(blob + 12);
     if (nv_len == 0 || (uint64_t)nv_len + vol_len != len - BLOB_HEADER)
         goto bad;
     if (!be->on) {
@@ -786,6 +871,8 @@ static const struct tpmcrb_backend_ops libtpms_ops = {
     .save_state = lt_save_state,
     .load_state = lt_load_state,
     .destroy = lt_destroy,
+    .execute_quick = lt_execute_quick,
+    .commit = lt_commit,
 };
 
 int crb_libtpms_open(const struct tpmcrb_backend_options *opts,
@@ -820,7 +907,11 @@ int crb_libtpms_open(const struct tpmcrb_backend_options *opts,
             goto fail;
         }
         be->may_manufacture = kind != STATE_DIR_TPMCRB;
-        if ((err = state_store_open(opts->state_dir, &be->store)) < 0) {
+        if ((err = state_store_open_as(opts->state_dir,
+                                       opts->sync == TPMCRB_STATE_SYNC_OWNER
+                                           ? STATE_STORE_OWNER
+                                           : STATE_STORE_SHARED,
+                                       &be->store)) < 0) {
             free(be);
             goto fail;
         }

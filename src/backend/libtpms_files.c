@@ -63,7 +63,8 @@ int libtpms_blobs_write(const char *dir, const struct libtpms_blobs *b)
     struct state_store *st;
     int err;
 
-    if ((err = state_store_open(dir, &st)) < 0)
+    /* As an owner: never under a running VM or pipe. */
+    if ((err = state_store_open_as(dir, STATE_STORE_OWNER, &st)) < 0)
         return err;
     if ((err = state_store_lock(st)) < 0)
         goto out;

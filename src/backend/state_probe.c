@@ -13,11 +13,15 @@
 #define SWTPM_VOLATILE "tpm2-00.volatilestate"
 
 /* Files that a tpmcrb or swtpm process may leave in a directory without a
- * TPM in it yet: locks, temporaries, and volatile slots (the backend
- * itself refuses volatile state without NV). */
+ * TPM in it yet: the locks (state_dir.h, the pipe's client registry, the
+ * swtpm backend's former lock, swtpm's own), the pipe's client records,
+ * temporaries, and volatile slots (the backend itself refuses volatile
+ * state without NV). */
 static bool ours_without_tpm(const char *name)
 {
     return !strcmp(name, "lock") || !strcmp(name, ".lock") ||
+           !strcmp(name, "owner.lock") || !strcmp(name, "rm.lock") ||
+           !strncmp(name, "rm-client.", 10) ||
            !strcmp(name, ".tpmcrb-swtpm.lock") || !strncmp(name, ".tpm2-", 6) ||
            !strncmp(name, STATE_VOL_FILE ".", strlen(STATE_VOL_FILE "."));
 }

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* State directory: checksummed files, atomic replacement, a per-command lock. */
 #include "backend/state_store.h"
+#include "backend/state_dir.h"
+#include "util/byteorder.h"
 #include "util/log.h"
 
 #include <errno.h>
@@ -18,10 +20,22 @@
 #define STATE_VERSION   1u
 #define LOCK_NAME       "lock"
 
+/* What to do about an unusable file. A whole file holds what the TPM keeps
+ * (its NV state: seeds, NV indices); slots hold what it may lose (the
+ * volatile state: PCRs, loaded sessions), which a fresh boot does without. */
+#define STATE_FILE_ADVICE \
+    "(restore it from a backup; moving it away starts a new TPM with new " \
+    "seeds and no NV indices)"
+#define SLOT_FILE_ADVICE \
+    "(a fresh boot does without volatile state: start with --power-cycle, " \
+    "the backend option power_cycle; NV state is kept, PCRs and sessions " \
+    "are lost)"
+
 struct state_store {
     char *dir;
     int dirfd;
     int lockfd;
+    int owner_fd;   /* lifetime lock (state_dir.h), or -1 */
     /* Slotted state: open slot files (kept open: they are rewritten in
      * place, never replaced) and which slot holds the current state. */
     char slot_name[64];
@@ -30,36 +44,6 @@ struct state_store {
 };
 
 /* ------------------------------------------------------------ encoding */
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put_le64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint32_t get_le32(const uint8_t *p)
-{
-    uint32_t v = 0;
-
-    for (int i = 3; i >= 0; i--)
-        v = (v << 8) | p[i];
-    return v;
-}
-
-static uint64_t get_le64(const uint8_t *p)
-{
-    uint64_t v = 0;
-
-    for (int i = 7; i >= 0; i--)
-        v = (v << 8) | p[i];
-    return v;
-}
 
 /*
  * FNV-1a over 64-bit words (then the tail bytes), with a final avalanche.
@@ -165,43 +149,35 @@ static int full_write(int fd, const uint8_t *buf, size_t len)
     return 0;
 }
 
-/* Create the state directory itself, not its parents: a mistyped path
- * should fail, not grow a tree. chmod too: tpm2-tools runs with umask
- * 0177, which would leave a directory nobody but root can enter. */
-static int make_dir(const char *dir)
-{
-    if (mkdir(dir, 0700) == 0)
-        return chmod(dir, 0700) < 0 ? -errno : 0;
-    return errno == EEXIST ? 0 : -errno;
-}
-
 /* -------------------------------------------------------------- public */
 
-int state_store_open(const char *dir, struct state_store **out)
+int state_store_open_as(const char *dir, enum state_store_use use,
+                        struct state_store **out)
 {
     struct state_store *st;
     int err;
 
-    if ((err = make_dir(dir)) < 0) {
-        LOG_ERROR("cannot create state directory %s: %s", dir, strerror(-err));
-        return err;
-    }
     st = calloc(1, sizeof(*st));
     if (!st || !(st->dir = strdup(dir))) {
         free(st);
         return -ENOMEM;
     }
-    st->lockfd = -1;
+    st->lockfd = st->owner_fd = -1;
     st->slot_fd[0] = st->slot_fd[1] = -1;
     st->cur_slot = -1;
-    st->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (st->dirfd < 0) {
-        err = -errno;
-        LOG_ERROR("cannot open state directory %s: %s", dir, strerror(errno));
+    if ((st->dirfd = state_dir_open(dir)) < 0) {
+        err = st->dirfd;
         goto fail;
     }
-    st->lockfd = openat(st->dirfd, LOCK_NAME, O_RDWR | O_CREAT | O_CLOEXEC,
-                        0600);
+    if (use != STATE_STORE_INSPECT &&
+        (st->owner_fd = state_dir_lock(st->dirfd, dir,
+                                       use == STATE_STORE_OWNER
+                                           ? STATE_DIR_OWNER
+                                           : STATE_DIR_SHARED)) < 0) {
+        err = st->owner_fd;
+        goto fail;
+    }
+    st->lockfd = state_dir_openat(st->dirfd, LOCK_NAME, O_RDWR | O_CREAT);
     if (st->lockfd < 0) {
         err = -errno;
         LOG_ERROR("cannot open lock file %s/%s: %s", dir, LOCK_NAME,
@@ -215,6 +191,11 @@ fail:
     return err;
 }
 
+int state_store_open(const char *dir, struct state_store **out)
+{
+    return state_store_open_as(dir, STATE_STORE_INSPECT, out);
+}
+
 void state_store_close(struct state_store *st)
 {
     if (!st)
@@ -224,6 +205,8 @@ void state_store_close(struct state_store *st)
             close(st->slot_fd[k]);
     if (st->lockfd >= 0)
         close(st->lockfd);
+    if (st->owner_fd >= 0)
+        close(st->owner_fd);
     if (st->dirfd >= 0)
         close(st->dirfd);
     free(st->dir);
@@ -259,7 +242,7 @@ static int open_checked(struct state_store *st, const char *name,
     const char *why;
     int fd, err;
 
-    fd = openat(st->dirfd, name, O_RDONLY | O_CLOEXEC);
+    fd = state_dir_openat(st->dirfd, name, O_RDONLY);
     if (fd < 0) {
         err = -errno;
         if (err != -ENOENT)
@@ -289,7 +272,7 @@ static int open_checked(struct state_store *st, const char *name,
     return fd;
 bad:
     LOG_ERROR("state file %s/%s is unusable: %s%s%s; it was left untouched "
-              "(move it away to start from a fresh TPM)", st->dir, name, why,
+              STATE_FILE_ADVICE, st->dir, name, why,
               err == -EBADMSG ? "" : ": ",
               err == -EBADMSG ? "" : strerror(-err));
 fail:
@@ -331,8 +314,7 @@ static int plain_read(struct state_store *st, const char *name, uint32_t type,
                   strerror(-err));
     } else if (state_checksum(hdr, buf, info->len) != get_le64(hdr + 40)) {
         LOG_ERROR("state file %s/%s is corrupt (checksum mismatch); it was "
-                  "left untouched (move it away to start from a fresh TPM)",
-                  st->dir, name);
+                  "left untouched " STATE_FILE_ADVICE, st->dir, name);
         err = -EBADMSG;
     }
     if (err < 0) {
@@ -355,13 +337,19 @@ static int plain_write(struct state_store *st, const char *name,
     if (info->len > STATE_MAX_PAYLOAD)
         return -EFBIG;
     /* One fixed temporary name: every writer holds the lock, and a file
-     * left by a crashed writer is simply overwritten next time. */
+     * left by a crashed writer is removed and created afresh. */
     if ((size_t)snprintf(tmp, sizeof(tmp), ".%s.tmp", name) >= sizeof(tmp))
         return -ENAMETOOLONG;
     encode_header(hdr, info, data);
 
     what = "create";
-    fd = openat(st->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    fd = state_dir_openat(st->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL);
+    if (fd < 0 && errno == EEXIST) {
+        /* Left by a writer that died; whatever it is (even a planted
+         * symlink), it is removed, never followed. */
+        unlinkat(st->dirfd, tmp, 0);
+        fd = state_dir_openat(st->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL);
+    }
     if (fd < 0) {
         err = -errno;
         goto fail;
@@ -452,10 +440,9 @@ static int slot_open(struct state_store *st, const char *name, int k,
     if (st->slot_fd[k] >= 0)
         return st->slot_fd[k];
     slot_path(file, sizeof(file), name, k);
-    fd = openat(st->dirfd, file, O_RDWR | O_CLOEXEC);
+    fd = state_dir_openat(st->dirfd, file, O_RDWR);
     if (fd < 0 && errno == ENOENT && create) {
-        fd = openat(st->dirfd, file, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC,
-                    0600);
+        fd = state_dir_openat(st->dirfd, file, O_RDWR | O_CREAT | O_EXCL);
         if (created)
             *created = fd >= 0;
     }
@@ -518,7 +505,7 @@ static void report_slot(struct state_store *st, const char *name, int k,
     slot_path(file, sizeof(file), name, k);
     if (err == -EBADMSG && fatal)
         LOG_ERROR("state file %s/%s is unusable: %s; it was left untouched "
-                  "(move it away to start from a fresh TPM)", st->dir, file,
+                  SLOT_FILE_ADVICE, st->dir, file,
                   why);
     else if (err == -EBADMSG)
         LOG_DEBUG("state file %s/%s ignored: %s (an interrupted write; the "
@@ -591,7 +578,7 @@ int state_store_peek_slots(struct state_store *st, const char *name,
     if (!exists)
         return -ENOENT;
     LOG_ERROR("state files %s/%s.0 and .1 have no valid header; they were "
-              "left untouched (move them away to start from a fresh TPM)",
+              "left untouched " SLOT_FILE_ADVICE,
               st->dir, name);
     return -EBADMSG;
 }

@@ -35,8 +35,18 @@ struct state_info {
 
 #define STATE_FLAG_SEALED 1u   /* payload encrypted (state_cipher) */
 
+enum state_store_use {
+    STATE_STORE_OWNER,    /* a long-lived owner: exclusive lifetime lock */
+    STATE_STORE_SHARED,   /* per-command processes: shared lifetime lock */
+    STATE_STORE_INSPECT,  /* no lifetime lock (tests, benchmarks, tools) */
+};
+
 /* Open @dir, creating it with mode 0700 if missing (its parent must
- * exist). */
+ * exist). The directory is refused unless it is safe (state_dir.h), and
+ * with OWNER or SHARED while another user holds it. */
+int state_store_open_as(const char *dir, enum state_store_use use,
+                        struct state_store **out);
+/* STATE_STORE_INSPECT. */
 int state_store_open(const char *dir, struct state_store **out);
 void state_store_close(struct state_store *st);
 const char *state_store_dir(const struct state_store *st);

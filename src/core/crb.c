@@ -195,7 +195,8 @@ static void fill_page(const struct crb_core *c, unsigned loc,
     v[CRB_INTF_ID_HI / 4] = INTF_VID | (INTF_DID << 16);
     v[CRB_CTRL_STS / 4] = g->ctrl_sts;
     /* The locality's own state, where the register table places it. */
-#define PUBLISH_FIELD(m, t, r, mask, ...) publish_field(v, r, t, mask, l->m);
+#define PUBLISH_FIELD(m, t, r, mask, ...) \
+    publish_field(v, r, CRB_FIELD_##t, mask, l->m);
     CRB_LOCALITY_FIELDS(PUBLISH_FIELD)
 #undef PUBLISH_FIELD
 }

@@ -12,7 +12,8 @@
 
 #define BIT(n, m)          { .name = (n), .mask = (m) }
 #define EQUALS(n, m, e)    { .name = (n), .mask = (m), .equals = (e) }
-#define VALUE(n, m, req)   { .name = (n), .mask = (m), .value = true, .requires = (req) }
+#define VALUE(n, m, req) \
+    { .name = (n), .mask = (m), .value = true, .requires = (req) }
 
 static const struct crb_bits loc_state_bits[] = {
     BIT("established", LOC_STATE_ESTABLISHED),
@@ -66,7 +67,8 @@ static const struct crb_bits int_bits[] = {
 };
 
 #define REG(off, nm, acc, wr, b) \
-    [(off) / 4] = { .name = (nm), .access = (acc), .writable = (wr), .bits = (b) }
+    [(off) / 4] = { .name = (nm), .access = (acc), .writable = (wr), \
+                    .bits = (b) }
 
 const struct crb_reg crb_regs[CRB_NUM_REGS] = {
     REG(CRB_LOC_STATE, "LOC_STATE", CRB_ACCESS_RO, 0, loc_state_bits),
@@ -97,9 +99,9 @@ const struct crb_reg crb_regs[CRB_NUM_REGS] = {
 };
 
 #define FIELD_ROW(m, t, r, msk, flg, rst, follows) \
-    { .name = #m, .offset = offsetof(struct crb_locality, m), .type = t, \
-      .reg = r, .mask = msk, .flag = flg, .reset = rst, \
-      .follows_command = follows },
+    { .name = #m, .offset = offsetof(struct crb_locality, m), \
+      .type = CRB_FIELD_##t, .reg = r, .mask = msk, .flag = flg, \
+      .reset = CRB_RESET_##rst, .follows_command = follows },
 
 const struct crb_field crb_fields[] = {
     CRB_LOCALITY_FIELDS(FIELD_ROW)

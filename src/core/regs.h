@@ -136,6 +136,8 @@ enum crb_field_reset {
  * The state of one locality that is not derived from the rest of the core,
  * one row a member of struct crb_locality:
  *   X(member, type, register, mask, snapshot flag, reset, follows_command)
+ * type      BOOL, U32 or U64 (CRB_FIELD_*); reset ZERO, BUFFER_SIZE or
+ *           BUFFER_ADDR (CRB_RESET_*)
  * register  where it is published (a 64-bit field to register and
  *           register + 4) and imported from QEMU's layout; CRB_NO_REG: none
  * mask      bools: the bit in the register; numbers: the bits the state may
@@ -149,20 +151,22 @@ enum crb_field_reset {
  * takes to publish, snapshot and import a new piece of state.
  */
 #define CRB_LOCALITY_FIELDS(X) \
-    X(seized,     CRB_FIELD_BOOL, CRB_LOC_STS,     LOC_STS_SEIZED, 1u << 0, CRB_RESET_ZERO, false) \
-    X(requesting, CRB_FIELD_BOOL, CRB_NO_REG,      0u,             1u << 1, CRB_RESET_ZERO, false) \
-    X(cancel,     CRB_FIELD_U32,  CRB_CTRL_CANCEL, 1u,             0u, CRB_RESET_ZERO, false) \
-    X(start,      CRB_FIELD_U32,  CRB_CTRL_START,  1u,             0u, CRB_RESET_ZERO, true) \
-    X(int_enable, CRB_FIELD_U32,  CRB_INT_ENABLE,  INT_ALL | INT_GLOBAL_ENABLE, 0u, CRB_RESET_ZERO, false) \
-    X(int_sts,    CRB_FIELD_U32,  CRB_INT_STS,     INT_ALL,        0u, CRB_RESET_ZERO, false) \
-    X(cmd_size,   CRB_FIELD_U32,  CRB_CMD_SIZE,    0xFFFFFFFFu,    0u, CRB_RESET_BUFFER_SIZE, false) \
-    X(rsp_size,   CRB_FIELD_U32,  CRB_RSP_SIZE,    0xFFFFFFFFu,    0u, CRB_RESET_BUFFER_SIZE, false) \
-    X(cmd_addr,   CRB_FIELD_U64,  CRB_CMD_LADDR,   0xFFFFFFFFu,    0u, CRB_RESET_BUFFER_ADDR, false) \
-    X(rsp_addr,   CRB_FIELD_U64,  CRB_RSP_ADDR_LO, 0xFFFFFFFFu,    0u, CRB_RESET_BUFFER_ADDR, false)
+    X(seized,     BOOL, CRB_LOC_STS,     LOC_STS_SEIZED, 1u << 0, ZERO, false) \
+    X(requesting, BOOL, CRB_NO_REG,      0u,             1u << 1, ZERO, false) \
+    X(cancel,     U32,  CRB_CTRL_CANCEL, 1u,             0u, ZERO, false) \
+    X(start,      U32,  CRB_CTRL_START,  1u,             0u, ZERO, true) \
+    X(int_enable, U32,  CRB_INT_ENABLE,  INT_ALL | INT_GLOBAL_ENABLE, 0u, \
+      ZERO, false) \
+    X(int_sts,    U32,  CRB_INT_STS,     INT_ALL,        0u, ZERO, false) \
+    X(cmd_size,   U32,  CRB_CMD_SIZE,    0xFFFFFFFFu, 0u, BUFFER_SIZE, false) \
+    X(rsp_size,   U32,  CRB_RSP_SIZE,    0xFFFFFFFFu, 0u, BUFFER_SIZE, false) \
+    X(cmd_addr,   U64,  CRB_CMD_LADDR,   0xFFFFFFFFu, 0u, BUFFER_ADDR, false) \
+    X(rsp_addr,   U64,  CRB_RSP_ADDR_LO, 0xFFFFFFFFu, 0u, BUFFER_ADDR, false)
 
-#define CRB_CTYPE_CRB_FIELD_BOOL bool
-#define CRB_CTYPE_CRB_FIELD_U32  uint32_t
-#define CRB_CTYPE_CRB_FIELD_U64  uint64_t
+/* A row's type and reset columns name CRB_FIELD_* and CRB_RESET_*. */
+#define CRB_CTYPE_BOOL bool
+#define CRB_CTYPE_U32  uint32_t
+#define CRB_CTYPE_U64  uint64_t
 #define CRB_FIELD_MEMBER(m, t, r, mask, flag, reset, follows) CRB_CTYPE_##t m;
 
 struct crb_locality {

@@ -156,9 +156,12 @@ static void put_locality(struct wr *w, const struct crb_locality *l)
 {
     uint32_t flags = 0;
 
-    for (unsigned k = 0; k < crb_nfields; k++)
-        if (crb_fields[k].type == CRB_FIELD_BOOL && crb_field_get(l, &crb_fields[k]))
-            flags |= crb_fields[k].flag;
+    for (unsigned k = 0; k < crb_nfields; k++) {
+        const struct crb_field *f = &crb_fields[k];
+
+        if (f->type == CRB_FIELD_BOOL && crb_field_get(l, f))
+            flags |= f->flag;
+    }
     put32(w, flags);
     for (unsigned k = 0; k < crb_nfields; k++) {
         const struct crb_field *f = &crb_fields[k];

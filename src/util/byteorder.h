@@ -34,7 +34,7 @@ static inline uint32_t le32_to_host(uint32_t v)
     return host_to_le32(v);
 }
 
-/* ------------------------------------------- register dwords in guest memory */
+/* ------------------------------------ register dwords in guest memory */
 
 /* Release: a reader that sees @v with an acquire load also sees what was
  * written before it (a response before START reads 0). */
@@ -65,7 +65,7 @@ static inline uint32_t le32_exchange(uint32_t *p, uint32_t v)
                                             __ATOMIC_ACQ_REL));
 }
 
-/* ------------------------------------------- bytes of files and wire formats */
+/* ------------------------------------ bytes of files and wire formats */
 
 /* Little-endian bytes at any alignment. */
 static inline uint32_t get_le32(const uint8_t *p)

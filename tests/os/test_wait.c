@@ -71,8 +71,11 @@ static void timeout_ends_the_sleep(void **state)
 {
     struct pair *p = *state;
     const uint64_t wait_ns = 50000000ull;
-    uint64_t t0 = crb_now_ns(), c0 = cpu_ns(), slept;
+    uint64_t t0, c0, slept;
 
+    atomic_store(&p->word[0], 0); /* what it sleeps on stays 0 */
+    t0 = crb_now_ns();
+    c0 = cpu_ns();
     /* Spurious wake-ups are allowed; a sleep that ends before the
      * deadline is retried, as callers do. */
     do

@@ -14,11 +14,12 @@ command -v swtpm >/dev/null && command -v swtpm_ioctl >/dev/null ||
 sw_tcti() { echo "cmd:$TPMCRB pipe --backend swtpm --state $1"; }
 # tpm2-tools return as soon as they have their response; the pipe then
 # powers the TPM off (swtpm stores its volatile state) while holding the
-# backend's lock on the directory. Wait for that before looking at files.
+# directory's lifetime lock (owner.lock). Wait for that before looking at
+# files.
 settle() {
     local lock
     for lock in "$@"; do
-        [ -e "$lock/.tpmcrb-swtpm.lock" ] && flock -w 30 "$lock/.tpmcrb-swtpm.lock" true
+        [ -e "$lock/owner.lock" ] && flock -w 30 "$lock/owner.lock" true
         [ -e "$lock/lock" ] && flock -w 30 "$lock/lock" true
     done
     return 0

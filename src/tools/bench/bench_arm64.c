@@ -10,7 +10,7 @@
  * same integrations/qemu/build-qemu build. The guests differ only in architecture:
  * Debian's kernel of the same version, the same tpm2-tools and tpmloop.
  */
-#include "tools/bench/bench_arm64.h"
+#include "tools/bench/bench.h"
 #include "tools/bench/bench_guest.h"
 #include "tools/tool.h"
 #include "tools/vm/vm.h"

@@ -7,7 +7,7 @@
  * executor, console pump) uses: the poll transport must back off when the
  * guest is quiet.
  */
-#include "tools/bench/bench_vm.h"
+#include "tools/bench/bench.h"
 #include "tools/bench/bench_guest.h"
 #include "tools/tool.h"
 #include "tools/vm/vm.h"

@@ -2,8 +2,8 @@
 /*
  * `tpmcrb bench wait`: what sleeping and waking cost in the implementation
  * of src/os/os.h this build has (-Dwait=futex|posix):
- *   pingpong  two threads that hand a counter back and forth and always
- *             sleep for it: one wake-up and one sleep per half round;
+ *   pingpong  two threads that hand a counter back and forth, each
+ *             sleeping (never spinning) until its turn;
  *   idle      the executor's hand-off when its worker has gone to sleep
  *             (each job after an idle gap longer than the worker spins);
  *   busy      the hand-off back to back, where both sides spin and the
@@ -14,10 +14,7 @@
 #include "exec/executor.h"
 #include "os/os.h"
 #include "tools/bench/bench.h"
-#include "tools/cli/commands.h"
-#include "util/clock.h"
-#include "util/log.h"
-#include "util/tpm_cmd.h"
+#include "tools/tool.h"
 
 #include <errno.h>
 #include <stdatomic.h>

@@ -3,7 +3,7 @@
 #include "util/byteorder.h"
 #include "util/clock.h"
 #include "util/log.h"
-#include "core/crb.h"
+#include "core/regs.h"
 #include "util/tpm_cmd.h"
 
 #include <errno.h>

@@ -2,6 +2,7 @@
 /* Scratch directories for new TPMs, moved into place when complete. */
 #include "tools/cli/tpm_dir.h"
 #include "backend/state_probe.h"
+#include "backend/state_dir.h"
 #include "backend/state_store.h"
 #include "util/log.h"
 
@@ -35,7 +36,8 @@ int tpm_dir_install(const char *tmp, const char *dir)
     struct state_store *st;
     int err;
 
-    if ((err = state_store_open(dir, &st)) < 0)
+    /* As an owner: never under a running VM or pipe. */
+    if ((err = state_store_open_as(dir, STATE_STORE_OWNER, &st)) < 0)
         return err;
     if ((err = state_store_lock(st)) < 0)
         goto out;
@@ -67,7 +69,7 @@ void tpm_dir_discard(const char *tmp)
 {
     static const char *const names[] = {
         STATE_NV_FILE, STATE_VOL_FILE ".0", STATE_VOL_FILE ".1", "lock",
-        "." STATE_NV_FILE ".tmp",
+        "owner.lock", "." STATE_NV_FILE ".tmp",
     };
     char p[PATH_MAX];
 
@@ -78,3 +80,24 @@ void tpm_dir_discard(const char *tmp)
     rmdir(tmp);
 }
 
+
+int tpm_dir_own(const char *dir)
+{
+    int dirfd = state_dir_open(dir), fd;
+
+    if (dirfd < 0)
+        return dirfd;
+    fd = state_dir_lock(dirfd, dir, STATE_DIR_OWNER);
+    close(dirfd);
+    return fd;
+}
+
+int tpm_dir_open(const char *dir)
+{
+    return state_dir_open(dir);
+}
+
+int tpm_dir_openat(int dirfd, const char *name, int flags)
+{
+    return state_dir_openat(dirfd, name, flags);
+}

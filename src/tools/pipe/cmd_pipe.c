@@ -7,10 +7,14 @@
  * every tool call is a new process, so the TPM behaves as one machine that
  * stays powered between calls (state saved before each response, shared
  * safely between concurrent processes), and like /dev/tpmrm0 toward its
- * client (what the client left loaded is flushed at exit).
+ * client: a resource manager (resource_manager.h) keeps the client's
+ * objects and sessions out of the TPM between its commands, and flushes
+ * them at exit; the client registry (client_registry.h) flushes what a
+ * pipe that died left behind.
  */
 #include "tools/tool.h"
-#include "tools/pipe/resource_tracker.h"
+#include "tools/pipe/client_registry.h"
+#include "tools/pipe/resource_manager.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -35,8 +39,11 @@ struct pipe {
     struct tpmcrb_backend *be;
     struct tpmcrb_device *dev;
     struct crb_driver drv;
-    struct resource_tracker rt;
-    bool flush;
+    struct resource_manager rm;
+    struct client_registry reg;
+    bool managed;       /* resource manager on (not --no-flush) */
+    bool registered;    /* in the state directory's client registry */
+    bool flush;         /* flush the client's resources at exit */
     uint32_t max_cmd;
     uint8_t cmd[PIPE_BUF_SIZE], rsp[PIPE_BUF_SIZE];
 };
@@ -146,24 +153,85 @@ static void trace_command(const uint8_t *cmd, uint32_t len)
               tpm_hdr_code(cmd), len);
 }
 
-/* One command through the device. A device failure is answered with
- * TPM_RC_FAILURE so the client gets a response; the caller then stops. */
-static int transact(struct pipe *p, const uint8_t *cmd, uint32_t len,
+/* One command through the device (the resource manager's own too). A
+ * device failure is answered with TPM_RC_FAILURE so the client gets a
+ * response; the caller then stops. */
+static int device_send(void *ctx, const uint8_t *cmd, uint32_t len,
+                       uint8_t *rsp, uint32_t cap, uint32_t *rsp_len)
+{
+    struct pipe *p = ctx;
+    int err;
+
+    trace_command(cmd, len);
+    err = crb_driver_transmit(&p->drv, cmd, len, rsp, cap, rsp_len);
+    if (err < 0) {
+        LOG_ERROR("the device failed the command: %s", strerror(-err));
+        *rsp_len = tpm_error_response(rsp, TPM_RC_FAILURE);
+        return err;
+    }
+    LOG_TRACE("response 0x%x, %u bytes", tpm_hdr_code(rsp), *rsp_len);
+    return 0;
+}
+
+static int flush_dead_client(void *ctx, const uint32_t *handles, unsigned n)
+{
+    struct pipe *p = ctx;
+
+    return rm_flush_handles(&p->rm, handles, n);
+}
+
+/* Enter the registry's lock for one command; clean up after a pipe that
+ * died inside its command. */
+static int command_begin(struct pipe *p)
+{
+    bool interrupted;
+    int err;
+
+    if (!p->registered)
+        return 0;
+    if ((err = registry_begin(&p->reg, &interrupted)) < 0)
+        return err;
+    if (interrupted &&
+        ((err = rm_flush_loaded(&p->rm)) < 0 ||
+         (err = registry_reap(&p->reg, flush_dead_client, p)) < 0)) {
+        registry_end(&p->reg);
+        return err;
+    }
+    return 0;
+}
+
+/* Record a changed set of sessions before anyone else runs a command. */
+static void command_end(struct pipe *p)
+{
+    uint32_t handles[REGISTRY_MAX_HANDLES];
+    unsigned n;
+
+    if (!p->registered)
+        return;
+    if (p->rm.sessions_changed) {
+        n = rm_sessions(&p->rm, handles, REGISTRY_MAX_HANDLES);
+        registry_record(&p->reg, handles, n);
+    }
+    registry_end(&p->reg);
+}
+
+/* One client command, managed unless --no-flush. */
+static int transact(struct pipe *p, uint8_t *cmd, uint32_t len,
                     uint32_t *rsp_len)
 {
     int err;
 
-    trace_command(cmd, len);
-    err = crb_driver_transmit(&p->drv, cmd, len, p->rsp, sizeof(p->rsp),
-                              rsp_len);
-    if (err < 0) {
-        LOG_ERROR("the device failed the command: %s", strerror(-err));
+    if (!p->managed)
+        return device_send(p, cmd, len, p->rsp, sizeof(p->rsp), rsp_len);
+    if ((err = command_begin(p)) < 0) {
         *rsp_len = tpm_error_response(p->rsp, TPM_RC_FAILURE);
         return err;
     }
-    LOG_TRACE("response 0x%x, %u bytes", tpm_hdr_code(p->rsp), *rsp_len);
-    rt_observe(&p->rt, cmd, len, p->rsp, *rsp_len);
-    return 0;
+    err = rm_command(&p->rm, cmd, len, p->rsp, sizeof(p->rsp), rsp_len);
+    if (err < 0 && *rsp_len < TPM_HEADER_SIZE)
+        *rsp_len = tpm_error_response(p->rsp, TPM_RC_FAILURE);
+    command_end(p);
+    return err;
 }
 
 /* The firmware's part on a fresh boot. TPM_RC_INITIALIZE means another
@@ -175,7 +243,7 @@ static int send_startup(struct pipe *p)
 
     tpm_put_be16(su, TPM_SU_CLEAR);
     len = tpm_build_command(cmd, sizeof(cmd), TPM_CC_Startup, su, sizeof(su));
-    if (transact(p, cmd, len, &len) < 0)
+    if (device_send(p, cmd, len, p->rsp, sizeof(p->rsp), &len) < 0)
         return -EIO;
     rc = tpm_hdr_code(p->rsp);
     if (rc != TPM_RC_SUCCESS && rc != TPM_RC_INITIALIZE) {
@@ -188,24 +256,14 @@ static int send_startup(struct pipe *p)
     return 0;
 }
 
-/* What the client left loaded, newest first (sessions and objects may
- * depend on older ones only in the other direction). Errors are harmless:
- * the TPM may have flushed a handle itself. */
+/* What the client left: flushed as closing /dev/tpmrm0 does. */
 static void flush_leftovers(struct pipe *p)
 {
-    while (p->rt.count) {
-        uint32_t h = p->rt.handles[p->rt.count - 1], len;
-        uint8_t param[4];
-
-        p->rt.count--;
-        tpm_put_be32(param, h);
-        len = tpm_build_command(p->cmd, sizeof(p->cmd), TPM_CC_FlushContext,
-                                param, sizeof(param));
-        if (transact(p, p->cmd, len, &len) < 0)
-            return;
-        LOG_DEBUG("flushed 0x%08x at exit (rc 0x%x)", h,
-                  tpm_hdr_code(p->rsp));
-    }
+    if (command_begin(p) < 0)
+        return;
+    if (rm_release(&p->rm) < 0)
+        p->flush = false; /* keep the record: the next pipe flushes it */
+    command_end(p);
 }
 
 /* Read one command into p->cmd. Returns its length; 0 at the end of the
@@ -294,17 +352,26 @@ static int pipe_start(struct pipe *p, const struct pipe_opts *o)
     p->drv.timeout_ms = PIPE_TIMEOUT_MS;
     p->max_cmd = p->drv.cmd_size < PIPE_BUF_SIZE ? p->drv.cmd_size
                                                  : PIPE_BUF_SIZE;
-    rt_init(&p->rt);
-    p->flush = !o->no_flush;
-    if (!tpmcrb_device_tpm_resumed(p->dev))
-        return send_startup(p);
+    rm_init(&p->rm, device_send, p);
+    p->managed = p->flush = !o->no_flush;
+    if (!tpmcrb_device_tpm_resumed(p->dev) && (err = send_startup(p)) < 0)
+        return err;
+    if (p->managed && o->dev.state_dir) {
+        if ((err = registry_open(&p->reg, o->dev.state_dir,
+                                 flush_dead_client, p)) < 0)
+            return err;
+        p->registered = true;
+    }
     return 0;
 }
 
 static void pipe_stop(struct pipe *p)
 {
-    if (p->dev && p->flush)
+    if (p->dev && p->flush && p->managed)
         flush_leftovers(p);
+    if (p->registered)
+        registry_close(&p->reg, !p->flush);
+    rm_free(&p->rm);
     tpmcrb_device_free(p->dev);
     tpmcrb_backend_close(p->be);
 }
@@ -328,8 +395,8 @@ static void usage(FILE *out)
         "  --backend SPEC   libtpms (default), swtpm[:...], passthrough:DEV\n"
         "  --power-cycle    start from a fresh boot (TPM2_Startup(CLEAR))\n"
         "                   instead of resuming the saved state\n"
-        "  --no-flush       keep what the client left loaded (raw TPM)\n"
-        "                   instead of flushing it at exit like /dev/tpmrm0\n"
+        "  --no-flush       a raw TPM, like /dev/tpm0: no resource manager;\n"
+        "                   what the client leaves loaded stays loaded\n"
         "  --trace          log register accesses and TPM commands (stderr)\n"
         "  --locality N     locality 0-4 to send commands from (default 0)\n"
         "  --layout L       split (default) or compat (in-page buffer)\n");

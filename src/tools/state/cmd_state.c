@@ -10,10 +10,13 @@
 #include "core/snapshot.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
 
 #define MAX_FILE (256u << 20)
 
@@ -73,6 +76,8 @@ static int read_file(const char *path, uint8_t **out, size_t *len)
                             true, out, len);
 }
 
+/* Outputs carry the TPM's secrets (seeds in the backend state): 0600,
+ * written atomically, never through a symlink (file_io.h). */
 static int write_file(const char *path, const void *p, size_t len)
 {
     return sealed_file_write(have_snap_key ? &snap_key : NULL, path, p, len);

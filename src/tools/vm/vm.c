@@ -46,6 +46,7 @@ struct vm_run {
     struct tpmcrb_poller *poller;
     /* children */
     pid_t swtpm, qemu;
+    int state_lock;                   /* the stock swtpm's state directory */
     /* console */
     char line[LINE_MAX_];
     size_t line_len;
@@ -263,8 +264,9 @@ static int start_stock_device(struct vm_run *v)
                kind == STATE_DIR_ERROR) {
         state_dir_refuse(state, kind, what);
         return -1;
-    } else if (mkdir(state, 0700) < 0 && errno != EEXIST) {
-        LOG_ERROR("%s: %s", state, strerror(errno));
+    } else if ((v->state_lock = tpm_dir_own(state)) < 0) {
+        /* The VM owns the directory for its life, as the library's owners
+         * do; swtpm locks only its own files. */
         return -1;
     }
     snprintf(v->swtpm_sock, sizeof(v->swtpm_sock), "%s/swtpm.sock", v->tmpdir);
@@ -405,6 +407,8 @@ static void teardown(struct vm_run *v)
         munmap(v->window, v->plan.tpm_reserved);
     if (v->plan.ram_fd >= 0)
         close(v->plan.ram_fd);
+    if (v->state_lock >= 0)
+        close(v->state_lock);
     if (v->tmpdir[0])
         nftw(v->tmpdir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
     free(v->default_kernel);
@@ -413,7 +417,8 @@ static void teardown(struct vm_run *v)
 
 int vm_run(const struct vm_options *o, struct vm_result *r)
 {
-    struct vm_run v = { .o = o, .swtpm = -1, .qemu = -1, .guest_exit = -1 };
+    struct vm_run v = { .o = o, .swtpm = -1, .qemu = -1, .guest_exit = -1,
+                        .state_lock = -1 };
     struct sigaction old[3];
     int rc = -1;
 
