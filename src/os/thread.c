@@ -4,6 +4,9 @@
  * slack: Linux only. */
 #include "os/os.h"
 
+#ifdef __FreeBSD__
+#include <pthread_np.h>
+#endif
 #ifdef __linux__
 #include <sys/prctl.h>
 #endif
