@@ -194,7 +194,26 @@ struct tpmcrb_backend_ops {
     int (*load_state)(struct tpmcrb_backend *be, const uint8_t *blob,
                       size_t len);
     void (*destroy)(struct tpmcrb_backend *be);
+    /* Optional fast path (NULL: none). Called on the thread that wrote
+     * START, typically a vCPU's, for devices with a sync bound: run @cmd
+     * there and then if the backend knows it finishes in microseconds and
+     * needs no file, socket or process to do so; else decline it, and it
+     * goes to the device's worker thread and execute(). Returns
+     * TPMCRB_QUICK_DECLINED, TPMCRB_QUICK_DONE with the response, or
+     * TPMCRB_QUICK_COMMIT with the response when state must still be made
+     * durable by commit() (on the worker) before it may be returned, or a
+     * negative errno as execute() does. */
+    int (*execute_quick)(struct tpmcrb_backend *be, unsigned locality,
+                         const uint8_t *cmd, uint32_t cmd_len, uint8_t *rsp,
+                         uint32_t rsp_cap, uint32_t *rsp_len);
+    /* Make what the last execute_quick() changed durable. Required with
+     * execute_quick(). */
+    int (*commit)(struct tpmcrb_backend *be);
 };
+
+#define TPMCRB_QUICK_DECLINED 0
+#define TPMCRB_QUICK_DONE     1
+#define TPMCRB_QUICK_COMMIT   2
 
 struct tpmcrb_backend {
     const struct tpmcrb_backend_ops *ops;
@@ -261,6 +280,11 @@ struct tpmcrb_config {
     /* Interrupt line level (INT_ENABLE/INT_STS). Device lock held. */
     void (*irq)(void *opaque, bool level);
     void *opaque;
+    /* With a sync bound: a command the backend knows to be quick (its
+     * execute_quick()) runs on the thread that writes START, with no
+     * hand-off to the worker thread; a busy host schedules one thread far
+     * more readily than two. Set by tpmcrb_config_init(). */
+    bool fast_path;
 };
 
 struct tpmcrb_device;
@@ -318,6 +342,9 @@ struct tpmcrb_stats {
     uint64_t commands;        /* commands started */
     uint64_t completed_sync;  /* completed within the START write's bound */
     uint64_t errors;          /* backend failures */
+    /* Commands the backend ran on the thread that wrote START (its
+     * execute_quick() fast path) instead of on the worker thread. */
+    uint64_t ran_on_start_thread;
 };
 #define TPMCRB_STATS_INIT { .size = sizeof(struct tpmcrb_stats) }
 /* Fills the counters this library has (fields it does not know are zeroed;
@@ -329,8 +356,10 @@ int tpmcrb_get_stats(struct tpmcrb_device *dev, struct tpmcrb_stats *st);
 
 /* Poll mode: regs_mem/buffer_mem live in guest RAM shared with another
  * process; a device thread watches the registers the guest writes and
- * applies them through the same rules as tpmcrb_write(). It spins briefly
- * after activity and backs off when the guest is quiet. */
+ * applies them through the same rules as tpmcrb_write(). It looks every
+ * few tens of microseconds for 3 ms after the guest's last write, then
+ * backs off while the guest is quiet, to at most a tenth of the quiet time
+ * and at most 200 ms between looks. */
 struct tpmcrb_poller;
 TPMCRB_API int tpmcrb_poller_start(struct tpmcrb_device *dev,
                         struct tpmcrb_poller **out);

@@ -554,6 +554,24 @@ out:
     return err;
 }
 
+/* The command through libtpms, its response in be->rsp and *@len; on a
+ * failure libtpms may have changed state nobody saved: stale. */
+static int process(struct libtpms_be *be, unsigned locality,
+                   const uint8_t *cmd, uint32_t cmd_len, uint32_t rsp_cap,
+                   uint32_t *len)
+{
+    int err;
+
+    be->locality = locality;
+    if ((err = tpm_process(be, cmd, cmd_len, len)) == 0 && *len > rsp_cap) {
+        LOG_ERROR("libtpms: response of %u bytes exceeds %u", *len, rsp_cap);
+        err = -EMSGSIZE;
+    }
+    if (err < 0)
+        be->stale = true;
+    return err;
+}
+
 static int lt_execute(struct tpmcrb_backend *base, unsigned locality,
                       const uint8_t *cmd, uint32_t cmd_len, uint8_t *rsp,
                       uint32_t rsp_cap, uint32_t *rsp_len)
@@ -573,22 +591,85 @@ static int lt_execute(struct tpmcrb_backend *base, unsigned locality,
     }
     if ((err = sync_begin(be)) < 0)
         return err;
-    be->locality = locality;
-    if ((err = tpm_process(be, cmd, cmd_len, &len)) == 0 && len > rsp_cap) {
-        LOG_ERROR("libtpms: response of %u bytes exceeds %u", len, rsp_cap);
-        err = -EMSGSIZE;
-    }
-    if (err == 0) {
+    if ((err = process(be, locality, cmd, cmd_len, rsp_cap, &len)) == 0)
         err = sync_end(be);
-    } else {
-        be->stale = true; /* libtpms may have changed state we did not save */
+    else
         unlock_store(be);
-    }
     if (err < 0)
         return err;
     memcpy(rsp, be->rsp, len);
     *rsp_len = len;
     return 0;
+}
+
+/* Commands libtpms answers in microseconds whatever their arguments: no
+ * key generation, no private-key operation, no prime search. They may
+ * still change NV now and then (libtpms' clock, the orderly flag); the
+ * write to disk is left to commit(). */
+static bool is_quick(uint32_t code)
+{
+    static const uint16_t quick[] = {
+        0x13C, /* PCR_Event */
+        0x13E, /* SequenceComplete */
+        0x146, /* StirRandom */
+        0x14E, /* NV_Read */
+        0x155, /* HMAC */
+        0x15C, /* SequenceUpdate */
+        0x161, /* ContextLoad */
+        0x162, /* ContextSave */
+        0x165, /* FlushContext */
+        0x169, /* NV_ReadPublic */
+        0x16B, /* PolicyAuthValue */
+        0x16C, /* PolicyCommandCode */
+        0x173, /* ReadPublic */
+        0x17A, /* GetCapability */
+        0x17B, /* GetRandom */
+        0x17C, /* GetTestResult */
+        0x17D, /* Hash */
+        0x17E, /* PCR_Read */
+        0x17F, /* PolicyPCR */
+        0x180, /* PolicyRestart */
+        0x181, /* ReadClock */
+        0x182, /* PCR_Extend */
+        0x185, /* EventSequenceComplete */
+        0x186, /* HashSequenceStart */
+        0x189, /* PolicyGetDigest */
+        0x18A, /* TestParms */
+        0x18C, /* PolicyPassword */
+    };
+
+    for (size_t i = 0; i < sizeof(quick) / sizeof(quick[0]); i++)
+        if (quick[i] == code)
+            return true;
+    return false;
+}
+
+/* The fast path: a quick command, run in memory on the caller's thread.
+ * Files are the worker's: PER_COMMAND mode (locks and reloads around every
+ * command) declines everything, and NV that libtpms stored is written by
+ * lt_commit() before the response is returned. */
+static int lt_execute_quick(struct tpmcrb_backend *base, unsigned locality,
+                            const uint8_t *cmd, uint32_t cmd_len, uint8_t *rsp,
+                            uint32_t rsp_cap, uint32_t *rsp_len)
+{
+    struct libtpms_be *be = to_be(base);
+    uint32_t len;
+    int err;
+
+    if (!be->on || be->stale || be->sync == TPMCRB_STATE_SYNC_PER_COMMAND ||
+        cmd_len < TPM_HEADER_SIZE || cmd_len > be->buffer_size ||
+        !is_quick(tpm_hdr_code(cmd)))
+        return TPMCRB_QUICK_DECLINED;
+    if ((err = process(be, locality, cmd, cmd_len, rsp_cap, &len)) < 0)
+        return err;
+    memcpy(rsp, be->rsp, len);
+    *rsp_len = len;
+    return be->store && be->nv_dirty ? TPMCRB_QUICK_COMMIT : TPMCRB_QUICK_DONE;
+}
+
+static int lt_commit(struct tpmcrb_backend *base)
+{
+    return commit(to_be(base));
 }
 
 static void lt_cancel(struct tpmcrb_backend *base)
@@ -790,6 +871,8 @@ static const struct tpmcrb_backend_ops libtpms_ops = {
     .save_state = lt_save_state,
     .load_state = lt_load_state,
     .destroy = lt_destroy,
+    .execute_quick = lt_execute_quick,
+    .commit = lt_commit,
 };
 
 int crb_libtpms_open(const struct tpmcrb_backend_options *opts,

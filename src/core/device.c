@@ -23,6 +23,7 @@ void tpmcrb_config_init(struct tpmcrb_config *cfg)
     cfg->layout = TPMCRB_LAYOUT_SPLIT;
     cfg->localities = TPMCRB_MAX_LOCALITIES;
     cfg->sync_bound_us = TPMCRB_SYNC_BOUND_DEFAULT_US;
+    cfg->fast_path = true;
 }
 
 uint64_t tpmcrb_regs_size(const struct tpmcrb_config *cfg)
@@ -150,10 +151,12 @@ static void command_done(void *opaque, const uint8_t *rsp, uint32_t len,
         dev->abandoned = false;
         if (dev->held && !dev->paused) {
             dev->held = false;
+            /* To the worker: the START write that would wait for it
+             * has long returned. */
             dev->last_seq = crb_executor_submit(&dev->exec,
                                                 dev->core.busy_loc,
                                                 crb_cmd(&dev->core),
-                                                dev->core.cmd_len, false);
+                                                dev->core.cmd_len, true);
         }
     } else {
         crb_complete(&dev->core, rsp, len, err);
@@ -238,6 +241,9 @@ int tpmcrb_device_new(const struct tpmcrb_config *cfg,
             be->ops->power_off(be);
         goto fail;
     }
+    /* Only a START write that waits anyway may run the command itself. */
+    crb_executor_set_fast_path(&dev->exec,
+                               dev->cfg.fast_path && dev->cfg.sync_bound_us);
     *out = dev;
     return 0;
 fail:
@@ -384,5 +390,6 @@ int tpmcrb_get_stats(struct tpmcrb_device *dev, struct tpmcrb_stats *st)
     st->commands = atomic_load(&dev->n_commands);
     st->completed_sync = atomic_load(&dev->n_sync);
     st->errors = atomic_load(&dev->n_errors);
+    st->ran_on_start_thread = crb_executor_quick_count(&dev->exec);
     return 0;
 }

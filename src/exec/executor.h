@@ -15,6 +15,16 @@
  * The spins are short, though: when there are more runnable threads than
  * cores, a waiter that spins away its whole bound keeps the worker it
  * waits for off the CPU.
+ *
+ * No hand-off at all is faster still, and on a busy host it is what keeps
+ * a guest fast: a hand-off needs two threads on a CPU at once, and a host
+ * with more runnable threads than cores makes one of them wait for the
+ * scheduler's next round for nearly every command. With the fast path on,
+ * the thread that submitted a job offers it to the backend's
+ * execute_quick() in crb_executor_wait(); the backend runs it there if it
+ * knows it to be quick, or declines it, and then it goes to the worker
+ * with the bounded wait as before. State such a command changed is
+ * committed on the worker before the completion callback.
  */
 #ifndef TPMCRB_EXECUTOR_H
 #define TPMCRB_EXECUTOR_H
@@ -50,6 +60,12 @@ struct crb_executor {
     struct os_waitq submitted_q, completed_q;
     _Atomic bool stop;
     _Atomic bool inline_mode, inline_pending;
+    /* The fast path: on; a job left for the submitter's wait; the worker's
+     * next job is a commit() whose response waits in rsp/rsp_len. */
+    _Atomic bool fast_path, quick_pending;
+    bool commit_pending;
+    uint32_t rsp_len;
+    _Atomic uint64_t quick_count;   /* jobs the submitter ran itself */
     uint8_t rsp[TPMCRB_SPLIT_BUFFER_SIZE];
 };
 
@@ -60,11 +76,15 @@ void crb_executor_stop(struct crb_executor *e);
 /* Hand over the command @cmd of @len bytes from @locality; @cmd stays
  * untouched until the completion callback. Returns the job's sequence
  * number for crb_executor_wait(). In inline mode the job waits for
- * crb_executor_run_pending() instead, unless @to_worker. */
+ * crb_executor_run_pending() instead, unless @to_worker; with the fast
+ * path it waits for the submitter's crb_executor_wait(), unless
+ * @to_worker. */
 uint32_t crb_executor_submit(struct crb_executor *e, unsigned locality,
                              const uint8_t *cmd, uint32_t len, bool to_worker);
 /* Wait until job @seq has completed or @bound_us passed: spin first, then
- * sleep for the rest of the bound. True when it completed. */
+ * sleep for the rest of the bound. True when it completed. A job left for
+ * the fast path runs here first, on the caller's thread, if the backend
+ * takes it. */
 bool crb_executor_wait(struct crb_executor *e, uint32_t seq, uint64_t bound_us);
 bool crb_executor_done(struct crb_executor *e, uint32_t seq);
 
@@ -75,5 +95,11 @@ void crb_executor_cancel(struct crb_executor *e);
 void crb_executor_set_inline(struct crb_executor *e, bool on);
 /* Run a job submitted in inline mode, if there is one. */
 void crb_executor_run_pending(struct crb_executor *e);
+
+/* The fast path (needs a backend with execute_quick(); off by default):
+ * set before the first job. */
+void crb_executor_set_fast_path(struct crb_executor *e, bool on);
+/* Jobs that ran on their submitter's thread so far. */
+uint64_t crb_executor_quick_count(struct crb_executor *e);
 
 #endif

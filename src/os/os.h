@@ -44,4 +44,9 @@ void os_wake(struct os_waitq *q, _Atomic uint32_t *word, unsigned waiters);
  * thread names (at most 15 characters); elsewhere nothing. */
 void os_thread_name(pthread_t thread, const char *name);
 
+/* Let the calling thread's timed sleeps end up to @ns late, so that the
+ * system can serve several sleepers' wake-ups with one timer, where it has
+ * such a setting (Linux: PR_SET_TIMERSLACK); elsewhere nothing. */
+void os_timer_slack(uint64_t ns);
+
 #endif

@@ -1,7 +1,15 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* os.h's thread names: glibc and FreeBSD name any thread by its handle;
- * other systems (macOS names only the calling thread) go without. */
+ * other systems (macOS names only the calling thread) go without. Timer
+ * slack: Linux only. */
 #include "os/os.h"
+
+#ifdef __FreeBSD__
+#include <pthread_np.h>
+#endif
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 
 void os_thread_name(pthread_t thread, const char *name)
 {
@@ -10,5 +18,14 @@ void os_thread_name(pthread_t thread, const char *name)
 #else
     (void)thread;
     (void)name;
+#endif
+}
+
+void os_timer_slack(uint64_t ns)
+{
+#ifdef __linux__
+    prctl(PR_SET_TIMERSLACK, (unsigned long)ns); /* a failure is harmless */
+#else
+    (void)ns;
 #endif
 }

@@ -19,14 +19,29 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Spin this long after the last guest write: a Linux guest's next write
- * follows within microseconds while it works. */
-#define ACTIVE_SPIN_NS   3000000ull
-/* Longest sleep when the guest is quiet. A timer wake-up is expensive on a
- * virtualised host: a long sleep keeps idle CPU use low, and only the first
- * write after a quiet spell waits for it. */
-#define MAX_SLEEP_NS     10000000ull
+/* For ACTIVE_NS after a guest write the thread looks again every NAP_NS:
+ * a guest busy with commands writes again within microseconds to
+ * milliseconds. It naps rather than spins: on a host with more runnable
+ * threads than cores a spinning thread that is preempted waits for the
+ * scheduler's next round (a tick, milliseconds) while the guest's command
+ * sits unseen, whereas a napping thread is woken by its timer and, having
+ * used little CPU, gets a CPU back at once (see docs/design.md,
+ * "Performance under load"). */
+#define NAP_NS           20000ull
+#define ACTIVE_NS        3000000ull
+/* Then sleep, doubling from MIN_SLEEP_NS, but never longer than a tenth of
+ * the time the guest has been quiet and never longer than MAX_SLEEP_NS: a
+ * guest's first write after a quiet spell waits for the poll thread at
+ * most a tenth of that spell, and an instance nobody uses wakes five times
+ * a second (hundreds of idle VMs on a host add up, and a timer wake-up is
+ * expensive on a virtualised host). */
 #define MIN_SLEEP_NS     20000ull
+#define MAX_SLEEP_NS     200000000ull
+#define QUIET_SHARE      10u
+/* Timer slack while sleeping, as a share of the sleep: lets the system
+ * serve the wake-ups of many idle instances together. */
+#define SLACK_SHARE      8u
+#define DEFAULT_SLACK_NS 50000ull
 
 struct tpmcrb_poller {
     struct tpmcrb_device *dev;
@@ -34,22 +49,48 @@ struct tpmcrb_poller {
     _Atomic bool stop;
 };
 
+/* The next sleep of a quiet guest: double the last, within the caps. */
+static uint64_t next_sleep(uint64_t last, uint64_t quiet_ns)
+{
+    uint64_t cap = quiet_ns / QUIET_SHARE;
+
+    if (cap > MAX_SLEEP_NS)
+        cap = MAX_SLEEP_NS;
+    if (cap < MIN_SLEEP_NS)
+        cap = MIN_SLEEP_NS;
+    return last * 2 < cap ? last * 2 : cap;
+}
+
+/* The thread's timer slack for sleeps of @sleep_ns; set only on change. */
+static void set_slack(uint64_t *slack, uint64_t sleep_ns)
+{
+    uint64_t want = sleep_ns / SLACK_SHARE > DEFAULT_SLACK_NS ?
+                    sleep_ns / SLACK_SHARE : DEFAULT_SLACK_NS;
+
+    if (want != *slack) {
+        os_timer_slack(want);
+        *slack = want;
+    }
+}
+
 static void *poll_thread(void *arg)
 {
     struct tpmcrb_poller *p = arg;
-    uint64_t last_activity = crb_now_ns(), sleep = MIN_SLEEP_NS;
-    unsigned spins = 0;
+    uint64_t last_activity = crb_now_ns(), sleep = MIN_SLEEP_NS / 2;
+    uint64_t slack = DEFAULT_SLACK_NS, quiet;
 
     while (!atomic_load_explicit(&p->stop, memory_order_relaxed)) {
         if (device_take_guest_writes(p->dev)) {
             device_run_pending(p->dev);
             last_activity = crb_now_ns();
-            sleep = MIN_SLEEP_NS;
-        } else if (crb_now_ns() - last_activity < ACTIVE_SPIN_NS) {
-            crb_spin_step(&spins);
+            sleep = MIN_SLEEP_NS / 2;
+            set_slack(&slack, 0);
+        } else if ((quiet = crb_now_ns() - last_activity) < ACTIVE_NS) {
+            crb_sleep_ns(NAP_NS);
         } else {
+            sleep = next_sleep(sleep, quiet);
+            set_slack(&slack, sleep);
             crb_sleep_ns(sleep);
-            sleep = sleep * 2 < MAX_SLEEP_NS ? sleep * 2 : MAX_SLEEP_NS;
         }
     }
     return NULL;

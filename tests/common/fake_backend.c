@@ -17,13 +17,33 @@ static int fake_power_on(struct tpmcrb_backend *be, uint32_t size, bool *resumed
     return 0;
 }
 
-/* Response: header with rc 0 and length rsp_len, then bytes i & 0xFF. */
+/* Response: header with rc @rc and length rsp_len, then bytes i & 0xFF. */
+static int respond(struct fake_backend *f, unsigned locality,
+                   const uint8_t *cmd, uint32_t len, uint8_t *rsp,
+                   uint32_t cap, uint32_t *rsp_len, uint32_t rc)
+{
+    uint32_t n = f->rsp_len ? f->rsp_len : TPM_HEADER_SIZE;
+
+    f->last_locality = locality;
+    f->last_len = len;
+    memcpy(f->last_cmd, cmd, len);
+    if (f->fail_with < 0)
+        return f->fail_with;
+    if (n > cap)
+        n = cap;
+    for (uint32_t i = 0; i < n; i++)
+        rsp[i] = (uint8_t)i;
+    tpm_error_response(rsp, rc);
+    tpm_put_be32(rsp + 2, n);
+    *rsp_len = n;
+    return 0;
+}
+
 static int fake_execute(struct tpmcrb_backend *be, unsigned locality,
                         const uint8_t *cmd, uint32_t len, uint8_t *rsp,
                         uint32_t cap, uint32_t *rsp_len)
 {
     struct fake_backend *f = fake(be);
-    uint32_t n = f->rsp_len ? f->rsp_len : TPM_HEADER_SIZE;
     bool cancelled = false;
 
     atomic_store(&f->running, true);
@@ -34,20 +54,38 @@ static int fake_execute(struct tpmcrb_backend *be, unsigned locality,
             cancelled = true;
             break;
         }
-    f->last_locality = locality;
-    f->last_len = len;
-    memcpy(f->last_cmd, cmd, len);
+    f->execute_thread = pthread_self();
     atomic_fetch_add(&f->executed, 1);
     atomic_store(&f->running, false);
-    if (f->fail_with < 0)
-        return f->fail_with;
-    if (n > cap)
-        n = cap;
-    for (uint32_t i = 0; i < n; i++)
-        rsp[i] = (uint8_t)i;
-    tpm_error_response(rsp, cancelled ? TPM_RC_CANCELED : TPM_RC_SUCCESS);
-    tpm_put_be32(rsp + 2, n);
-    *rsp_len = n;
+    return respond(f, locality, cmd, len, rsp, cap, rsp_len,
+                   cancelled ? TPM_RC_CANCELED : TPM_RC_SUCCESS);
+}
+
+static int fake_execute_quick(struct tpmcrb_backend *be, unsigned locality,
+                              const uint8_t *cmd, uint32_t len, uint8_t *rsp,
+                              uint32_t cap, uint32_t *rsp_len)
+{
+    struct fake_backend *f = fake(be);
+    int err;
+
+    if (!f->quick_code || len < TPM_HEADER_SIZE ||
+        tpm_hdr_code(cmd) != f->quick_code)
+        return TPMCRB_QUICK_DECLINED;
+    f->quick_thread = pthread_self();
+    atomic_fetch_add(&f->quick_executed, 1);
+    err = respond(f, locality, cmd, len, rsp, cap, rsp_len, TPM_RC_SUCCESS);
+    if (err < 0)
+        return err;
+    return f->quick_commit ? TPMCRB_QUICK_COMMIT : TPMCRB_QUICK_DONE;
+}
+
+static int fake_commit(struct tpmcrb_backend *be)
+{
+    struct fake_backend *f = fake(be);
+
+    while (atomic_load(&f->block_commit))
+        ;
+    atomic_fetch_add(&f->commits, 1);
     return 0;
 }
 
@@ -92,6 +130,8 @@ static const struct tpmcrb_backend_ops fake_ops = {
     .get_established = fake_get_established,
     .reset_established = fake_reset_established,
     .destroy = fake_destroy,
+    .execute_quick = fake_execute_quick,
+    .commit = fake_commit,
 };
 
 void fake_backend_init(struct fake_backend *f)

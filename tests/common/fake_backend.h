@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* A scriptable backend for device tests: echoes a recognisable response,
- * can fail, can block until cancelled, counts what it saw. */
+ * can fail, can block until cancelled, counts what it saw, and offers the
+ * fast path (execute_quick) for one command code when asked to. */
 #ifndef TPMCRB_FAKE_BACKEND_H
 #define TPMCRB_FAKE_BACKEND_H
 
 #include "tpmcrb.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 
 struct fake_backend {
@@ -26,6 +28,15 @@ struct fake_backend {
     _Atomic unsigned est_calls_while_running;
     /* Commands whose header size disagrees with the length given. */
     _Atomic unsigned size_mismatches;
+    /* Fast path: commands with this code run in execute_quick() (0: it
+     * declines everything); quick_commit asks for commit() afterwards,
+     * which spins while block_commit is set. */
+    uint32_t quick_code;
+    bool quick_commit;
+    _Atomic bool block_commit;
+    _Atomic unsigned quick_executed, commits;
+    /* The threads that last ran execute() and execute_quick(). */
+    pthread_t execute_thread, quick_thread;
 };
 
 void fake_backend_init(struct fake_backend *f);

@@ -57,6 +57,10 @@ struct kind {
     unsigned commands;         /* at least this many */
     unsigned min_migrations;   /* at least this many */
     bool one_backend;          /* the source goes before the destination */
+    /* Every command through the worker (no fast path), so that migrations
+     * catch commands in flight on a backend that would answer them inside
+     * the START write. */
+    bool worker_only;
     struct tpmcrb_backend *(*backend)(struct instance *in);
     uint32_t (*command)(struct vm *vm, uint32_t i, uint8_t *cmd);
     bool (*check)(struct vm *vm, uint32_t i, const uint8_t *rsp);
@@ -350,7 +354,7 @@ static bool pcr_done(struct vm *vm)
 
 static const struct kind libtpms_kind = {
     .name = "libtpms", .commands = 600, .min_migrations = 10,
-    .one_backend = true,
+    .one_backend = true, .worker_only = true,
     .backend = libtpms_of, .command = pcr_cmd, .check = pcr_check,
     .done = pcr_done,
 };
@@ -436,6 +440,7 @@ static void run_vm(const struct kind *kind, enum tpmcrb_layout layout,
     vm->cfg.layout = layout;
     vm->cfg.localities = nloc;
     vm->cfg.sync_bound_us = bound_us;
+    vm->cfg.fast_path = !kind->worker_only;
     vm->loc = loc;
     vm->delay_us = delay_us;
     vm->cur = instance_new(vm);

@@ -186,6 +186,17 @@ static void idle_cpu_below_one_percent(void **state)
     assert_true(used / 2.0 < 0.01);
 }
 
+/* A guest quiet long enough for the poll thread's longest sleep: its next
+ * command, written while the thread sleeps, is still picked up. */
+static void command_after_a_quiet_spell(void **state)
+{
+    struct fx *f = *state;
+    struct timespec quiet = { 3, 0 };
+
+    nanosleep(&quiet, NULL);
+    transmit_many(f, 0, 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -196,6 +207,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(start_from_inactive_locality_ignored, setup, teardown),
         cmocka_unit_test_setup_teardown(idle_cpu_below_one_percent, setup, teardown),
         cmocka_unit_test_setup_teardown(threads_are_named, setup, teardown),
+        cmocka_unit_test_setup_teardown(command_after_a_quiet_spell, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

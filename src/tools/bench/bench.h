@@ -9,6 +9,9 @@
 int bench_device(int argc, char **argv);
 /* `tpmcrb bench pipe`: pipe start-up and throughput vs. libtpms directly. */
 int bench_pipe(int argc, char **argv);
+/* `tpmcrb bench serve`: N idle poll-mode instances: CPU, RSS and PSS, the
+ * first command after idle. */
+int bench_serve(int argc, char **argv);
 /* `tpmcrb bench wait`: sleeping and waking in this build's src/os/os.h. */
 int bench_wait(int argc, char **argv);
 /* `tpmcrb bench trap [COUNT]`: trap-mode cost per mapping on KVM through

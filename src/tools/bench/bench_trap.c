@@ -343,10 +343,10 @@ static double callgrind_run(const char *mode, const char *const toggles[],
 /*
  * Through the device, what is counted: the driver's register accesses
  * and buffer copies, every tpmcrb_write (lock, core, publishing), the
- * worker running the command (run_command, on its own thread) and the
- * hand-off, but not the time spent waiting for the worker
- * (crb_executor_wait, toggled off): under valgrind's serialised threads
- * that spin measures the emulator's scheduler.
+ * command on the START thread (executor_run_quick) or on the worker
+ * (executor_run_job) and the hand-off, but not the time spent waiting for
+ * the worker (crb_executor_wait, toggled off): under valgrind's serialised
+ * threads that spin measures the emulator's scheduler.
  */
 static int callgrind_part(void)
 {
@@ -354,7 +354,8 @@ static int callgrind_part(void)
         "--toggle-collect=trap_cg_direct", NULL };
     static const char *const device[] = {
         "--toggle-collect=trap_cg_device", "--toggle-collect=executor_run_job",
-        "--toggle-collect=crb_executor_wait", NULL };
+        "--toggle-collect=crb_executor_wait",
+        "--toggle-collect=executor_run_quick", NULL };
     double d = callgrind_run("direct", direct, CALLGRIND_COUNT);
     double v = d > 0 ? callgrind_run("device", device, CALLGRIND_COUNT) : d;
 

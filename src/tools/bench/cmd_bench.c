@@ -4,8 +4,9 @@
 #include "tools/tool.h"
 
 static const struct subcommand benches[] = {
-    { "device", bench_device, "device overhead per transport vs. libtpms called directly" },
+    { "device", bench_device, "device overhead per transport vs. libtpms called directly, idle and beside busy loops" },
     { "pipe", bench_pipe, "tpmcrb pipe start-up and throughput vs. libtpms called directly" },
+    { "serve", bench_serve, "N idle `tpmcrb serve` instances: CPU together, RSS and PSS each, first command after idle" },
     { "vm", bench_vm, "Linux guest throughput: tpmcrb vm (start method 8/7) vs QEMU tpm-crb + swtpm" },
     { "qemu", bench_qemu, "Linux guest on the patched QEMU (trap mode) vs stock tpm-crb + swtpm vs tpmcrb vm" },
     { "arm64", bench_arm64, "guest GetRandom/s with -device tpmcrb on arm64 (virt) beside x86_64 (q35), same build" },
