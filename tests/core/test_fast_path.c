@@ -164,6 +164,7 @@ static void long_command_bounded_and_cancelled(void **state)
     assert_int_equal(start_reg(f), 1);
     assert_true(tpmcrb_busy(f->dev));
     assert_int_equal(atomic_load(&f->fake.quick_executed), 0);
+    assert_true(fake_backend_wait_entered(&f->fake, 1)); /* on the worker */
     tt_reg_write(f->dev, 0, CRB_CTRL_CANCEL, 1);
     assert_int_equal(tpmcrb_wait_idle(f->dev, 5000), 0);
     assert_int_equal(atomic_load(&f->fake.cancels), 1);
