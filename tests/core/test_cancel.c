@@ -18,28 +18,14 @@
 #include "tpmcrb.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 
 /* A sync bound the blocked commands of these tests outlast (a quick
  * command runs in the write whatever the bound). */
 #define BOUND_US 1000u
 
-struct fx {
-    struct fake_backend fake;
-    struct tpmcrb_config cfg;
-    struct tpmcrb_device *dev;
-};
-
-static struct fx *make(uint32_t bound_us)
+static struct tt_fake_device *make(uint32_t bound_us)
 {
-    struct fx *f = calloc(1, sizeof(*f));
-
-    fake_backend_init(&f->fake);
-    f->fake.quick_code = TPM_CC_GetRandom;
-    tt_config(&f->cfg, TPMCRB_LAYOUT_SPLIT, 5, bound_us);
-    assert_int_equal(tpmcrb_device_new(&f->cfg, &f->fake.be, &f->dev), 0);
-    tt_request_locality(f->dev, 0);
-    return f;
+    return tt_fake_device_new(bound_us, TPM_CC_GetRandom);
 }
 
 static int setup_sync(void **state) { *state = make(BOUND_US); return 0; }
@@ -47,29 +33,24 @@ static int setup_async(void **state) { *state = make(0); return 0; }
 
 static int teardown(void **state)
 {
-    struct fx *f = *state;
-
-    atomic_store(&f->fake.block, false);
-    atomic_store(&f->fake.block_commit, false);
-    tpmcrb_device_free(f->dev);
-    free(f);
+    tt_fake_device_free(*state);
     return 0;
 }
 
 /* A command with code @code in locality 0's buffer (GetRandom is the
  * fake's quick one; CreatePrimary goes to the worker). */
-static void put_cmd(struct fx *f, uint32_t code)
+static void put_cmd(struct tt_fake_device *f, uint32_t code)
 {
     tpm_build_command(tt_cmd_buffer(f->dev, 0), 4096, code,
                       (const uint8_t *)"\x00\x08", 2);
 }
 
-static void cancel(struct fx *f, uint32_t v)
+static void cancel(struct tt_fake_device *f, uint32_t v)
 {
     tt_reg_write(f->dev, 0, CRB_CTRL_CANCEL, v);
 }
 
-static uint64_t cancelled_before_start(struct fx *f)
+static uint64_t cancelled_before_start(struct tt_fake_device *f)
 {
     struct tpmcrb_stats st = TPMCRB_STATS_INIT;
 
@@ -78,7 +59,7 @@ static uint64_t cancelled_before_start(struct fx *f)
 }
 
 /* The whole response is the device's TPM_RC_CANCELED. */
-static void assert_device_cancelled(struct fx *f)
+static void assert_device_cancelled(struct tt_fake_device *f)
 {
     const uint8_t *rsp = tt_cmd_buffer(f->dev, 0);
 
@@ -90,7 +71,7 @@ static void assert_device_cancelled(struct fx *f)
 }
 
 /* A CreatePrimary that must run on the backend and succeed. */
-static void next_command_runs(struct fx *f)
+static void next_command_runs(struct tt_fake_device *f)
 {
     unsigned executed = atomic_load(&f->fake.executed);
 
@@ -106,7 +87,7 @@ static void next_command_runs(struct fx *f)
  * job runner that the worker uses too: the cancel comes first. */
 static void cancel_before_the_job_is_picked_up(void **state)
 {
-    struct fx *f = *state;
+    struct tt_fake_device *f = *state;
 
     device_set_inline(f->dev, true);
     put_cmd(f, TPM_CC_CreatePrimary);
@@ -134,7 +115,7 @@ static void cancel_before_the_job_is_picked_up(void **state)
  * execute_quick() is not called either. */
 static void cancel_before_the_fast_path_runs_it(void **state)
 {
-    struct fx *f = *state;
+    struct tt_fake_device *f = *state;
     uint32_t seq;
 
     put_cmd(f, TPM_CC_GetRandom);
@@ -157,7 +138,7 @@ static void cancel_before_the_fast_path_runs_it(void **state)
 /* A command the backend is running: the cancel goes to the backend. */
 static void cancel_during_execution_reaches_the_backend(void **state)
 {
-    struct fx *f = *state;
+    struct tt_fake_device *f = *state;
 
     atomic_store(&f->fake.block, true);
     put_cmd(f, TPM_CC_CreatePrimary);
@@ -177,7 +158,7 @@ static void cancel_during_execution_reaches_the_backend(void **state)
  * goes to the worker, runs as if no cancel had come. */
 static void cancel_after_the_command_ran_leaves_the_next_alone(void **state)
 {
-    struct fx *f = *state;
+    struct tt_fake_device *f = *state;
 
     f->fake.quick_commit = true;
     atomic_store(&f->fake.block_commit, true);
@@ -200,7 +181,7 @@ static void cancel_after_the_command_ran_leaves_the_next_alone(void **state)
  * counted) or ran there once (the fake, not blocked, answers success). */
 static void start_and_cancel_race_the_worker(void **state)
 {
-    struct fx *f = *state;
+    struct tt_fake_device *f = *state;
     unsigned before_start = 0, ran = 0;
 
     for (unsigned i = 0; i < 300; i++) {
