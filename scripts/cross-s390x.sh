@@ -90,18 +90,22 @@ EOF
 }
 
 mkdir -p "$cache"
-# One worktree at a time builds the shared sysroot.
+# One checkout at a time builds the shared sysroot (exclusive lock), and
+# none replaces it while another builds or tests with it (shared lock,
+# held until this script exits).
 exec 9>"$cache/s390x-sysroot.lock"
 flock 9
 if [ "$(cat "$sysroot/.tpmcrb-packages" 2>/dev/null)" != "$stamp" ]; then
     make_sysroot
 fi
-flock -u 9
+flock -s 9
 
 multiarch=$sysroot/usr/lib/s390x-linux-gnu
 cross=$cache/s390x-cross.ini
+# Shared by every checkout: written aside and renamed into place.
+new=$(mktemp "$cache/s390x-cross.XXXXXX")
 
-cat > "$cross.new" <<EOF
+cat > "$new" <<EOF
 [binaries]
 c = 's390x-linux-gnu-gcc'
 ar = 's390x-linux-gnu-ar'
@@ -127,12 +131,13 @@ cpu_family = 's390x'
 cpu = 's390x'
 endian = 'big'
 EOF
-if ! cmp -s "$cross.new" "$cross" || [ ! -f "$build/build.ninja" ]; then
-    mv "$cross.new" "$cross"
+if ! cmp -s "$new" "$cross" || [ ! -f "$build/build.ninja" ]; then
+    chmod 644 "$new"
+    mv "$new" "$cross"
     rm -rf "$build"
     meson setup "$build" --cross-file "$cross" >/dev/null
 else
-    rm -f "$cross.new"
+    rm -f "$new"
 fi
 
 echo "== s390x: build ($build)"

@@ -250,6 +250,11 @@ static void publish(struct crb_core *c, bool force)
         .intf_id_lo = intf_id_lo(c),
         .ctrl_sts = (c->fatal ? CTRL_STS_FATAL : 0) | (c->idle ? CTRL_STS_IDLE : 0),
     };
+    const uint32_t gv[3] = { g.loc_state, g.intf_id_lo, g.ctrl_sts };
+    static const unsigned global_regs[3] = {
+        CRB_LOC_STATE / 4, CRB_INTF_ID_LO / 4, CRB_CTRL_STS / 4 };
+    bool same_globals = !force &&
+                        !memcmp(gv, c->published_globals, sizeof(gv));
     uint32_t v[CRB_NUM_DWORDS];
 
     for (unsigned loc = 0; loc < c->nloc; loc++) {
@@ -257,6 +262,30 @@ static void publish(struct crb_core *c, bool force)
         uint32_t *img = c->image[loc];
         int first = -1, last = -1;
 
+        /* A page is built from the globals, whether it is the active
+         * locality's, and its locality's state. Same state and activity:
+         * at most the three global registers differ (none with the same
+         * globals). Most writes change one locality or only globals. */
+        if (!force &&
+            ((int)loc == c->active) == ((int)loc == c->published_active) &&
+            !memcmp(&c->loc[loc], &c->published_loc[loc], sizeof(c->loc[loc]))) {
+            if (same_globals)
+                continue;
+            for (unsigned j = 0; j < 3; j++) {
+                unsigned i = global_regs[j];
+
+                if (img[i] == gv[j])
+                    continue;
+                store_reg(page, img, i, gv[j], false);
+                first = first < 0 || (int)i < first ? (int)i : first;
+                last = (int)i > last ? (int)i : last;
+            }
+            if (first >= 0)
+                mark_dirty(c, (uint64_t)loc * PAGE + first * 4u,
+                           (uint64_t)(last - first + 1) * 4);
+            continue;
+        }
+        memcpy(&c->published_loc[loc], &c->loc[loc], sizeof(c->loc[loc]));
         fill_page(c, loc, &g, v);
         for (unsigned b = 0; b < CRB_NUM_DWORDS; b += PUBLISH_BLOCK) {
             /* Most writes change a few registers of a page or none: an
@@ -276,6 +305,8 @@ static void publish(struct crb_core *c, bool force)
             mark_dirty(c, (uint64_t)loc * PAGE + first * 4u,
                        (uint64_t)(last - first + 1) * 4);
     }
+    memcpy(c->published_globals, gv, sizeof(gv));
+    c->published_active = c->active;
     update_irq(c);
 }
 

@@ -97,6 +97,12 @@ struct crb_core {
     uint8_t cmd[CRB_MAX_BUFFER];
 
     uint32_t image[TPMCRB_MAX_LOCALITIES][CRB_NUM_DWORDS];
+    /* What image[] was last built from: a page whose inputs are the same
+     * bytes is not built again (most writes change one locality's state
+     * and nothing global). */
+    struct crb_locality published_loc[TPMCRB_MAX_LOCALITIES];
+    uint32_t published_globals[3];
+    int published_active;
 };
 
 void crb_init(struct crb_core *c, const struct tpmcrb_config *cfg,

@@ -27,8 +27,9 @@ chmod 0755 "$tmp"
 fail() { echo "FAIL: $name: $*" >&2; exit 1; }
 
 mkdir -p "$tmp/lists/partial" "$tmp/apt-cache/archives/partial" "$tmp/home"
-# On top of /etc/apt/apt.conf.d: only these two folders differ; the
-# sources stay the machine's own.
+# Only these two folders differ from the machine's apt setup (its sources
+# stay); /etc/apt/apt.conf.d is read after this file, so what apt really
+# uses is checked.
 cat >"$tmp/apt.conf" <<CONF
 Dir::State::Lists "$tmp/lists/";
 Dir::Cache "$tmp/apt-cache/";

@@ -19,6 +19,12 @@
  *                                       DIR/state-* (the test)
  *   test-snapshot-fixtures --write DIR  write DIR/snapshot-<this host>.bin
  *                                       and DIR/state-<this host>/
+ *
+ * A change of format writes both again: on x86_64 from the normal build,
+ * for s390x after `scripts/cross-s390x.sh --build` with
+ *   qemu-s390x -L ~/.cache/tpmcrb/s390x-sysroot \
+ *       build-s390x/tests/snapshot/test-snapshot-fixtures --write DIR
+ * (remove DIR/state-* first: the writer does not replace a directory).
  */
 #include <setjmp.h>
 #include <stdarg.h>
