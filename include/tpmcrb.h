@@ -345,6 +345,9 @@ struct tpmcrb_stats {
     /* Commands the backend ran on the thread that wrote START (its
      * execute_quick() fast path) instead of on the worker thread. */
     uint64_t ran_on_start_thread;
+    /* Commands cancelled (CTRL_CANCEL) before the backend was given them:
+     * answered TPM_RC_CANCELED by the device, never seen by the TPM. */
+    uint64_t cancelled_before_start;
 };
 #define TPMCRB_STATS_INIT { .size = sizeof(struct tpmcrb_stats) }
 /* Fills the counters this library has (fields it does not know are zeroed;

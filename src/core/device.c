@@ -391,5 +391,6 @@ int tpmcrb_get_stats(struct tpmcrb_device *dev, struct tpmcrb_stats *st)
     st->completed_sync = atomic_load(&dev->n_sync);
     st->errors = atomic_load(&dev->n_errors);
     st->ran_on_start_thread = crb_executor_quick_count(&dev->exec);
+    st->cancelled_before_start = crb_executor_cancelled_before_start(&dev->exec);
     return 0;
 }

@@ -3,6 +3,7 @@
 #include "os/os.h"
 #include "util/clock.h"
 #include "util/log.h"
+#include "util/tpm_cmd.h"
 
 #include <errno.h>
 #include <stdatomic.h>
@@ -62,6 +63,30 @@ static bool wait_for_job(struct crb_executor *e, uint32_t handled)
     }
 }
 
+/* Called right before the backend is given the job: false when the job was
+ * cancelled first. The cancel's side (crb_executor_cancel()) stores its
+ * request and then looks at job_started; here it is the other way round.
+ * Both are seq_cst, so at least one of the two sees the other's store:
+ * either the job never reaches the backend, or the backend's cancel() is
+ * called. A backend's own cancel signal cannot be relied on for a command
+ * it has not received yet (libtpms clears it when a command begins). */
+static bool claim_job(struct crb_executor *e)
+{
+    atomic_store(&e->job_started, true);
+    return !atomic_load(&e->job_cancel);
+}
+
+/* A job cancelled before the backend got it: the TPM never saw the
+ * command, so TPM_RC_CANCELED is the whole truth. */
+static void complete_cancelled(struct crb_executor *e)
+{
+    uint32_t len = tpm_error_response(e->rsp, TPM_RC_CANCELED);
+
+    atomic_fetch_add(&e->cancelled_before_start, 1);
+    LOG_DEBUG("command cancelled before it reached the backend");
+    e->done(e->opaque, e->rsp, len, 0);
+}
+
 /* The job, on the backend; its response to the device. Out of line: the
  * device benchmark counts its instructions by name. */
 static __attribute__((noinline)) void executor_run_job(struct crb_executor *e)
@@ -74,6 +99,10 @@ static __attribute__((noinline)) void executor_run_job(struct crb_executor *e)
          * before the response is let out. */
         e->commit_pending = false;
         e->done(e->opaque, e->rsp, e->rsp_len, e->be->ops->commit(e->be));
+        return;
+    }
+    if (!claim_job(e)) {
+        complete_cancelled(e);
         return;
     }
     err = e->be->ops->execute(e->be, e->job_locality, e->job_cmd, e->job_len,
@@ -162,6 +191,8 @@ uint32_t crb_executor_submit(struct crb_executor *e, unsigned locality,
     e->job_locality = locality;
     e->job_cmd = cmd;
     e->job_len = len;
+    atomic_store_explicit(&e->job_cancel, false, memory_order_relaxed);
+    atomic_store_explicit(&e->job_started, false, memory_order_relaxed);
     if (!to_worker && atomic_load(&e->inline_mode)) {
         /* Runs on the inline thread; the latest worker job is the one to
          * wait for. */
@@ -187,6 +218,10 @@ static __attribute__((noinline)) bool executor_run_quick(struct crb_executor *e,
     uint32_t rsp_len = 0;
     int rc;
 
+    if (!claim_job(e)) {
+        complete_cancelled(e);
+        return true;
+    }
     rc = e->be->ops->execute_quick(e->be, e->job_locality, e->job_cmd,
                                    e->job_len, e->rsp, sizeof(e->rsp),
                                    &rsp_len);
@@ -239,8 +274,14 @@ bool crb_executor_wait(struct crb_executor *e, uint32_t seq, uint64_t bound_us)
 
 void crb_executor_cancel(struct crb_executor *e)
 {
-    if (e->be->ops->cancel)
+    atomic_store(&e->job_cancel, true);
+    if (atomic_load(&e->job_started) && e->be->ops->cancel)
         e->be->ops->cancel(e->be);
+}
+
+uint64_t crb_executor_cancelled_before_start(struct crb_executor *e)
+{
+    return atomic_load(&e->cancelled_before_start);
 }
 
 void crb_executor_set_inline(struct crb_executor *e, bool on)

@@ -66,6 +66,10 @@ struct crb_executor {
     bool commit_pending;
     uint32_t rsp_len;
     _Atomic uint64_t quick_count;   /* jobs the submitter ran itself */
+    /* Cancelling the job: asked for (by crb_executor_cancel()), and the
+     * backend has been given it; both cleared by crb_executor_submit(). */
+    _Atomic bool job_cancel, job_started;
+    _Atomic uint64_t cancelled_before_start;
     uint8_t rsp[TPMCRB_SPLIT_BUFFER_SIZE];
 };
 
@@ -88,8 +92,13 @@ uint32_t crb_executor_submit(struct crb_executor *e, unsigned locality,
 bool crb_executor_wait(struct crb_executor *e, uint32_t seq, uint64_t bound_us);
 bool crb_executor_done(struct crb_executor *e, uint32_t seq);
 
-/* Ask the backend to end the running command early (any thread). */
+/* Cancel the job last submitted (any thread; the caller serialises it
+ * with crb_executor_submit()). A job the backend has not been given yet
+ * never reaches it: it completes with TPM_RC_CANCELED. One the backend has
+ * is left to the backend's cancel(). */
 void crb_executor_cancel(struct crb_executor *e);
+/* Jobs cancelled before the backend was given them, so far. */
+uint64_t crb_executor_cancelled_before_start(struct crb_executor *e);
 
 /* Inline mode: the caller's thread runs submitted jobs. */
 void crb_executor_set_inline(struct crb_executor *e, bool on);

@@ -34,7 +34,9 @@
  * guest's first write after a quiet spell waits for the poll thread at
  * most a tenth of that spell, and an instance nobody uses wakes five times
  * a second (hundreds of idle VMs on a host add up, and a timer wake-up is
- * expensive on a virtualised host). */
+ * expensive on a virtualised host). The longest sleep stays well below the
+ * shortest wait of a guest driver for the device (Linux's TPM2 timeout A,
+ * 750 ms, for a locality request). */
 #define MIN_SLEEP_NS     20000ull
 #define MAX_SLEEP_NS     200000000ull
 #define QUIET_SHARE      10u

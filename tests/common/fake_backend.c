@@ -49,6 +49,7 @@ static int fake_execute(struct tpmcrb_backend *be, unsigned locality,
     atomic_store(&f->running, true);
     if (len < TPM_HEADER_SIZE || tpm_hdr_size(cmd) != len)
         atomic_fetch_add(&f->size_mismatches, 1);
+    atomic_fetch_add(&f->entered, 1);
     while (atomic_load(&f->block))
         if (atomic_load(&f->cancels)) {
             cancelled = true;
@@ -139,4 +140,13 @@ void fake_backend_init(struct fake_backend *f)
     memset(f, 0, sizeof(*f));
     f->be.ops = &fake_ops;
     f->established = true;
+}
+
+bool fake_backend_wait_entered(struct fake_backend *f, unsigned n)
+{
+    struct timespec tick = { 0, 100000 };
+
+    for (int i = 0; i < 50000 && atomic_load(&f->entered) < n; i++)
+        nanosleep(&tick, NULL);
+    return atomic_load(&f->entered) >= n;
 }

@@ -14,6 +14,7 @@ struct fake_backend {
     struct tpmcrb_backend be;
     int fail_with;              /* execute returns this when < 0 */
     _Atomic bool block;         /* execute spins until cancelled/released */
+    _Atomic unsigned entered;   /* execute() calls begun */
     _Atomic unsigned executed, cancels;
     unsigned last_locality;
     uint32_t last_len;
@@ -40,5 +41,8 @@ struct fake_backend {
 };
 
 void fake_backend_init(struct fake_backend *f);
+/* Wait (up to 5 s) until execute() has begun @n times; false if it has not:
+ * a test that cancels a command while the backend runs it waits here. */
+bool fake_backend_wait_entered(struct fake_backend *f, unsigned n);
 
 #endif

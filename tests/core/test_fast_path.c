@@ -25,22 +25,9 @@
 /* Long enough that a quick command always completes inside the write. */
 #define BOUND_US 2000000u
 
-struct fx {
-    struct fake_backend fake;
-    struct tpmcrb_config cfg;
-    struct tpmcrb_device *dev;
-};
-
-static struct fx *make(uint32_t bound_us)
+static struct tt_fake_device *make(uint32_t bound_us)
 {
-    struct fx *f = calloc(1, sizeof(*f));
-
-    fake_backend_init(&f->fake);
-    f->fake.quick_code = TPM_CC_GetRandom;
-    tt_config(&f->cfg, TPMCRB_LAYOUT_SPLIT, 5, bound_us);
-    assert_int_equal(tpmcrb_device_new(&f->cfg, &f->fake.be, &f->dev), 0);
-    tt_request_locality(f->dev, 0);
-    return f;
+    return tt_fake_device_new(bound_us, TPM_CC_GetRandom);
 }
 
 static int setup(void **state) { *state = make(BOUND_US); return 0; }
@@ -50,16 +37,11 @@ static int setup_async(void **state) { *state = make(0); return 0; }
 
 static int teardown(void **state)
 {
-    struct fx *f = *state;
-
-    atomic_store(&f->fake.block, false);
-    atomic_store(&f->fake.block_commit, false);
-    tpmcrb_device_free(f->dev);
-    free(f);
+    tt_fake_device_free(*state);
     return 0;
 }
 
-static void start(struct fx *f, uint32_t code)
+static void start(struct tt_fake_device *f, uint32_t code)
 {
     uint8_t *b = tt_cmd_buffer(f->dev, 0);
 
@@ -67,12 +49,12 @@ static void start(struct fx *f, uint32_t code)
     tt_reg_write(f->dev, 0, CRB_CTRL_START, 1);
 }
 
-static uint32_t start_reg(struct fx *f)
+static uint32_t start_reg(struct tt_fake_device *f)
 {
     return tt_reg_read(f->dev, 0, CRB_CTRL_START);
 }
 
-static struct tpmcrb_stats stats(struct fx *f)
+static struct tpmcrb_stats stats(struct tt_fake_device *f)
 {
     struct tpmcrb_stats st = TPMCRB_STATS_INIT;
 
@@ -83,7 +65,7 @@ static struct tpmcrb_stats stats(struct fx *f)
 /* A quick command: run by the writer itself, done when the write returns. */
 static void quick_command_runs_on_start_thread(void **state)
 {
-    struct fx *f = *state;
+    struct tt_fake_device *f = *state;
     struct tpmcrb_stats st;
 
     start(f, TPM_CC_GetRandom);
@@ -101,7 +83,7 @@ static void quick_command_runs_on_start_thread(void **state)
 /* A command the backend declines goes to the worker thread. */
 static void declined_command_runs_on_worker(void **state)
 {
-    struct fx *f = *state;
+    struct tt_fake_device *f = *state;
     struct tpmcrb_stats st;
 
     start(f, TPM_CC_CreatePrimary);
@@ -121,7 +103,7 @@ static void declined_command_runs_on_worker(void **state)
 /* Without a sync bound a START write never runs a command itself. */
 static void async_device_never_runs_commands_in_the_write(void **state)
 {
-    struct fx *f = *state;
+    struct tt_fake_device *f = *state;
 
     start(f, TPM_CC_GetRandom);
     assert_int_equal(tpmcrb_wait_idle(f->dev, 5000), 0);
@@ -136,7 +118,7 @@ static void async_device_never_runs_commands_in_the_write(void **state)
  * with START still set while the commit cannot finish. */
 static void commit_on_worker_before_the_response(void **state)
 {
-    struct fx *f = *state;
+    struct tt_fake_device *f = *state;
 
     f->fake.quick_commit = true;
     atomic_store(&f->fake.block_commit, true);
@@ -157,13 +139,14 @@ static void commit_on_worker_before_the_response(void **state)
  * runs on the worker, and CANCEL reaches it there. */
 static void long_command_bounded_and_cancelled(void **state)
 {
-    struct fx *f = *state;
+    struct tt_fake_device *f = *state;
 
     atomic_store(&f->fake.block, true);
     start(f, TPM_CC_CreatePrimary);
     assert_int_equal(start_reg(f), 1);
     assert_true(tpmcrb_busy(f->dev));
     assert_int_equal(atomic_load(&f->fake.quick_executed), 0);
+    assert_true(fake_backend_wait_entered(&f->fake, 1)); /* on the worker */
     tt_reg_write(f->dev, 0, CRB_CTRL_CANCEL, 1);
     assert_int_equal(tpmcrb_wait_idle(f->dev, 5000), 0);
     assert_int_equal(atomic_load(&f->fake.cancels), 1);

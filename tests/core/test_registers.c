@@ -461,6 +461,7 @@ static void start_while_busy_and_cancel(void **state)
     wr(f, 0, CRB_CTRL_START, 1); /* one command at a time */
     wr(f, 0, CRB_CTRL_REQ, CTRL_REQ_GO_IDLE); /* not while busy */
     assert_int_equal(rd(f, 0, CRB_CTRL_STS), 0);
+    assert_true(fake_backend_wait_entered(&f->fake, 1)); /* it runs */
     wr(f, 0, CRB_CTRL_CANCEL, 1);
     assert_int_equal(rd(f, 0, CRB_CTRL_CANCEL), 1);
     wait_done(f);
