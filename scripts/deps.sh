@@ -15,6 +15,8 @@ packages=(
     # `tpmcrb vm`: QEMU, and the default guest (kernel fetched with
     # apt-get download; initramfs from busybox + tpm2-tools)
     qemu-system-x86 busybox-static apt dpkg gzip coreutils
+    # savevm/loadvm needs a qcow2 disk (qemu-img)
+    qemu-utils
     qemu-system-arm qemu-efi-aarch64 gcc-aarch64-linux-gnu libc6-dev-arm64-cross  # arm64 guests (tests/arm64)
     # guest tests: pgrep
     procps
@@ -22,6 +24,11 @@ packages=(
     valgrind
     # firmware for the patched-QEMU tests (SeaBIOS comes with QEMU)
     ovmf
+    # the manual pages are rendered by a test (tests/install)
+    man-db groff-base
+    # big-endian check (scripts/cross-s390x.sh): s390x cross compiler,
+    # qemu-user, and the archive key its private apt setup verifies with
+    gcc-s390x-linux-gnu libc6-dev-s390x-cross qemu-user debian-archive-keyring
     # libFuzzer targets (scripts/fuzz.sh)
     clang libclang-rt-14-dev
 )
@@ -41,5 +48,8 @@ if [ "$(id -u)" -ne 0 ]; then
     SUDO=sudo
 fi
 echo "deps.sh: installing ${missing[*]}" >&2
-$SUDO apt-get update
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends "${missing[@]}"
+# A concurrent apt (another checkout's deps.sh, unattended-upgrades) is
+# waited for, not failed on.
+apt_get=$(dirname "${BASH_SOURCE[0]}")/guest/apt-get
+$SUDO bash "$apt_get" update
+$SUDO env DEBIAN_FRONTEND=noninteractive bash "$apt_get" install -y --no-install-recommends "${missing[@]}"

@@ -49,7 +49,8 @@ mkdir -p "$cache"
 # The newest cached test-guest kernel, else prepare.sh fetches one.
 find_kernel() {
     local k
-    k=$(ls -1d "$cache"/kernel-*/vmlinuz 2>/dev/null | sort -V | tail -n 1)
+    # No cached kernel is no error: prepare.sh fetches one below.
+    k=$( { ls -1d "$cache"/kernel-*/vmlinuz 2>/dev/null || true; } | sort -V | tail -n 1)
     if [ -z "$k" ]; then
         k=$("$here/../../scripts/guest/prepare.sh" | sed -n 's/^KERNEL=//p') ||
             skip "no test guest kernel (scripts/guest/prepare.sh failed)"
@@ -109,7 +110,7 @@ fetch_modules() {
     local sandbox=()
     [ "$(id -u)" -ne 0 ] || sandbox=(-o APT::Sandbox::User=root)
     if ! (cd "$tmp" && apt-get download -q "${sandbox[@]}" "linux-image-$kver" >&2) &&
-       ! (apt-get update -q >&2 &&
+       ! (bash "$here/../../scripts/guest/apt-get" update -q >&2 &&
           cd "$tmp" && apt-get download -q "${sandbox[@]}" "linux-image-$kver" >&2); then
         rm -rf "$tmp"
         return 1

@@ -383,7 +383,7 @@ static void exits_sub(struct vmm_exits *d, const struct vmm_exits *a,
 static int job_done(struct vmm *vm, uint32_t index)
 {
     uint64_t now = now_ns();
-    struct tpmcrb_stats st;
+    struct tpmcrb_stats st = TPMCRB_STATS_INIT;
 
     if (index != vm->next_done || index >= vm->mb->njobs) {
         fprintf(stderr, "kvm-vmm: guest reported job %u, expected %u\n",
@@ -518,6 +518,7 @@ static void begin_run(struct vmm *vm, struct vmm_job_report *reports)
     vm->next_done = 0;
     vm->line_len = 0;
     vm->last_exits = vm->exits;
+    vm->last_stats.size = sizeof(vm->last_stats);
     tpmcrb_get_stats(vm->dev, &vm->last_stats);
     vm->last_ns = now_ns();
     vm->deadline_ns = vm->last_ns + (uint64_t)vm->opt.timeout_ms * 1000000ull;

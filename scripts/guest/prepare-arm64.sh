@@ -38,10 +38,14 @@ root_packages=(busybox-static tpm2-tools libtss2-tctildr0 libtss2-tcti-device0 l
 tcti_libs=(libtss2-tctildr.so.0 libtss2-tcti-device.so.0)
 libdirs=(lib/aarch64-linux-gnu usr/lib/aarch64-linux-gnu lib usr/lib)
 cross_cc=aarch64-linux-gnu-gcc
+# apt-get that waits for a concurrent apt instead of failing.
+apt_get=$here/apt-get
 
 log() { echo "prepare-guest-arm64: $*" >&2; }
 die() { log "$*"; exit 1; }
 unavailable() { log "$*"; exit 3; }
+. "$here/progress.sh"
+trap progress_stop EXIT
 
 as_root() {
     if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
@@ -58,9 +62,12 @@ apt_download() {
 
 # ------------------------------------------------------------ apt
 
+# Prints nothing, successfully, when apt does not know the package: on a
+# machine whose lists have no arm64 packages yet apt-cache exits 100, and
+# the caller's fallback (apt-get update) must still get its turn.
 kernel_package() {
     # awk reads to the end: apt-cache must not die of SIGPIPE (pipefail).
-    apt-cache depends linux-image-arm64:arm64 2>/dev/null |
+    { apt-cache depends linux-image-arm64:arm64 2>/dev/null || true; } |
         awk '!found && $1 == "Depends:" && $2 ~ /^linux-image-/ {
                  sub(/:arm64$/, "", $2); print $2; found = 1 }'
 }
@@ -69,13 +76,16 @@ kernel_package() {
 ensure_arm64_apt() {
     local pkg
     if ! dpkg --print-foreign-architectures | grep -qx arm64; then
-        log "enabling the arm64 architecture (dpkg --add-architecture arm64)"
+        progress_stage 1/3 "apt: arm64 packages"
+        log "enabling the arm64 architecture (dpkg --add-architecture arm64): apt then also lists arm64 packages; nothing is installed"
         as_root dpkg --add-architecture arm64
     fi
     pkg=$(kernel_package)
     if [ -z "$pkg" ]; then
-        log "apt knows no arm64 packages yet; running apt-get update"
-        as_root apt-get update -q >&2 || true
+        log "apt knows no arm64 packages yet; running apt-get update (refreshes the package lists, no source is added)"
+        progress_start "apt-get update"
+        as_root bash "$apt_get" update -q >&2 || true
+        progress_stop
         pkg=$(kernel_package)
     fi
     [ -n "$pkg" ] ||
@@ -86,7 +96,7 @@ ensure_arm64_apt() {
 # "PACKAGE VERSION" for each PACKAGE:arm64 given: the candidate apt would
 # download. One apt-cache call for all of them (each call costs seconds).
 candidates() {
-    apt-cache policy "${@/%/:arm64}" 2>/dev/null |
+    { apt-cache policy "${@/%/:arm64}" 2>/dev/null || true; } |
         awk '/^[^ ].*:$/ { pkg = $1; sub(/:arm64:$/, "", pkg) }
              $1 == "Candidate:" { print pkg, $2 }'
 }
@@ -99,9 +109,11 @@ ensure_kernel() {
     dir="$cache/kernel-${pkg#linux-image-}"
     if [ ! -s "$dir/vmlinuz" ]; then
         tmp=$(mktemp -d "$cache/.kernel.XXXXXX")
-        log "fetching $pkg:arm64 with apt-get download"
+        progress_stage 2/3 "kernel: fetching $pkg:arm64 with apt-get download"
+        progress_start "fetching $pkg:arm64"
         apt_download "$tmp" "$pkg:arm64" ||
-            { rm -rf "$tmp"; unavailable "apt-get download $pkg:arm64 failed"; }
+            { progress_stop; rm -rf "$tmp"; unavailable "apt-get download $pkg:arm64 failed"; }
+        progress_stop
         # Only the image: the modules are not needed (tpm_crb, the PL011
         # console and ACPI are built in).
         dpkg-deb --fsys-tarfile "$tmp"/*.deb |
@@ -135,8 +147,11 @@ fetch_debs() {
     done < <(candidates "$@")
     [ ${#files[@]} -eq $# ] || unavailable "apt knows only some of: $*"
     if [ ${#want[@]} -gt 0 ]; then
-        log "fetching ${want[*]}"
-        apt_download "$debs" "${want[@]}" || unavailable "apt-get download failed"
+        log "fetching ${#want[@]} packages with apt-get download: ${want[*]}"
+        progress_start "fetching ${#want[@]} packages"
+        apt_download "$debs" "${want[@]}" ||
+            { progress_stop; unavailable "apt-get download failed"; }
+        progress_stop
     fi
     for file in "${files[@]}"; do
         [ -s "$file" ] || die "apt-get download left no $file"
@@ -272,13 +287,16 @@ ensure_initramfs() {
         die "$cross_cc not found (Debian: gcc-aarch64-linux-gnu libc6-dev-arm64-cross)"
     out="$cache/initramfs-$(initramfs_key).cpio.gz"
     if [ ! -s "$out" ]; then
-        log "building $(basename "$out")"
+        progress_stage 3/3 "initramfs: building $(basename "$out")"
         stage=$(mktemp -d "$cache/.stage.XXXXXX")
         root=$(mktemp -d "$cache/.initramfs.XXXXXX")
         # shellcheck disable=SC2064 # the folders are known now
-        trap "rm -rf '$stage' '$root' '$out.tmp'" EXIT
+        trap "progress_stop; rm -rf '$stage' '$root' '$out.tmp'" EXIT
+        log "initramfs: arm64 busybox, tpm2-tools and the libraries they need"
         resolve "$stage"
+        log "initramfs: tpmloop ($cross_cc -static), /init"
         populate "$root" "$stage"
+        log "initramfs: packing and compressing"
         (cd "$root" && find . -mindepth 1 | LC_ALL=C sort |
             busybox cpio -o -H newc -R 0:0 2>/dev/null) | gzip -6 >"$out.tmp"
         mv "$out.tmp" "$out"
@@ -287,7 +305,7 @@ ensure_initramfs() {
             grep -qxF "$deb" "$stage/.debs" || rm -f "$deb"
         done
         rm -rf "$root" "$stage"
-        trap - EXIT
+        trap progress_stop EXIT
         find "$cache" -maxdepth 1 -name 'initramfs-*.cpio.gz' ! -path "$out" -delete
     fi
     echo "$out"
@@ -297,7 +315,7 @@ main() {
     local pkg kernel initrd
     # Concurrent callers (tests, benchmarks) share the cache.
     exec 9>"$cache/.lock"
-    flock 9
+    flock -n 9 || { log "waiting for another preparation of the arm64 guest to finish"; flock 9; }
     pkg=$(ensure_arm64_apt)
     kernel=$(ensure_kernel "$pkg")
     initrd=$(ensure_initramfs)

@@ -18,14 +18,21 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cache=${TPMCRB_CACHE:-$HOME/.cache/tpmcrb}
 mkdir -p "$cache"
+# apt-get that waits for a concurrent apt instead of failing.
+apt_get=$here/apt-get
 
 log() { echo "prepare-guest: $*" >&2; }
 die() { log "$*"; exit 1; }
+. "$here/progress.sh"
+trap progress_stop EXIT
 
-# The versioned kernel package, e.g. linux-image-6.1.0-56-amd64.
+# The versioned kernel package, e.g. linux-image-6.1.0-56-amd64; nothing,
+# successfully, when apt does not know the metapackage yet (empty lists:
+# apt-cache exits 100), so that the caller's apt-get update gets its turn.
 kernel_package() {
-    apt-cache depends linux-image-amd64 2>/dev/null |
-        awk '$1 == "Depends:" && $2 ~ /^linux-image-/ { print $2; exit }'
+    # awk reads to the end: apt-cache must not die of SIGPIPE (pipefail).
+    { apt-cache depends linux-image-amd64 2>/dev/null || true; } |
+        awk '!found && $1 == "Depends:" && $2 ~ /^linux-image-/ { print $2; found = 1 }'
 }
 
 newest_cached_kernel() {
@@ -35,15 +42,19 @@ newest_cached_kernel() {
 fetch_kernel() {
     local pkg=$1 out=$2 tmp
     tmp=$(mktemp -d "$cache/.kernel.XXXXXX")
-    log "fetching $pkg with apt-get download"
+    progress_stage 1/2 "kernel: fetching $pkg with apt-get download"
     # As root, apt would drop to _apt, which cannot write to a private
     # folder; it then warns and goes on as root anyway. Say so up front.
     local sandbox=()
     [ "$(id -u)" -ne 0 ] || sandbox=(-o APT::Sandbox::User=root)
+    progress_start "fetching $pkg"
     if ! (cd "$tmp" && apt-get download -q "${sandbox[@]}" "$pkg" >&2); then
+        progress_stop
         rm -rf "$tmp"
         return 1
     fi
+    progress_stop
+    log "kernel: unpacking vmlinuz"
     # Only the kernel image is needed: extracting just ./boot skips the
     # several hundred MB of modules (the drivers we use are built in).
     dpkg-deb --fsys-tarfile "$tmp"/*.deb |
@@ -59,8 +70,10 @@ ensure_kernel() {
     local pkg dir
     pkg=$(kernel_package)
     if [ -z "$pkg" ]; then
-        log "apt knows no linux-image-amd64; running apt-get update"
-        apt-get update -q >&2 || true
+        log "apt knows no linux-image-amd64; running apt-get update (refreshes the package lists, no source is added)"
+        progress_start "apt-get update"
+        bash "$apt_get" update -q >&2 || true
+        progress_stop
         pkg=$(kernel_package)
     fi
     if [ -z "$pkg" ]; then
@@ -73,7 +86,8 @@ ensure_kernel() {
     dir="$cache/kernel-${pkg#linux-image-}"
     if [ ! -s "$dir/vmlinuz" ]; then
         fetch_kernel "$pkg" "$dir" ||
-            { apt-get update -q >&2 && fetch_kernel "$pkg" "$dir"; } ||
+            { log "apt-get download failed; running apt-get update (refreshes the package lists) and trying again" &&
+              bash "$apt_get" update -q >&2 && fetch_kernel "$pkg" "$dir"; } ||
             die "apt-get download $pkg failed"
         # The metapackage moved on: the kernels it named before are done.
         local old
@@ -138,9 +152,11 @@ ensure_initramfs() {
     local out root
     out="$cache/initramfs-$(initramfs_key).cpio.gz"
     if [ ! -s "$out" ]; then
-        log "building $(basename "$out")"
+        progress_stage 2/2 "initramfs: building $(basename "$out")"
         root=$(mktemp -d "$cache/.initramfs.XXXXXX")
+        log "initramfs: busybox, tpm2-tools and their libraries, tpmloop (gcc -static)"
         populate "$root"
+        log "initramfs: packing and compressing"
         (cd "$root" && find . -mindepth 1 | LC_ALL=C sort |
             busybox cpio -o -H newc -R 0:0 2>/dev/null) | gzip -6 > "$out.tmp"
         mv "$out.tmp" "$out"
@@ -155,7 +171,7 @@ main() {
     local kernel initrd
     # Concurrent callers (tests, benchmarks) share the cache.
     exec 9>"$cache/.lock"
-    flock 9
+    flock -n 9 || { log "waiting for another preparation of the guest to finish"; flock 9; }
     kernel=$(ensure_kernel)
     initrd=$(ensure_initramfs)
     echo "KERNEL=$kernel"

@@ -5,7 +5,6 @@
 
 #include "tpmcrb.h"
 
-/* In libtpmcrb-libtpms, registered as "libtpms". */
 int crb_libtpms_open(const struct tpmcrb_backend_options *opts,
                      struct tpmcrb_backend **out);
 /* @args: "" (spawn a child swtpm) or "ctrl=PATH[,data=PATH]". */

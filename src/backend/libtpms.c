@@ -20,7 +20,9 @@
  * reloads libtpms when another process has moved the state on.
  */
 #include "backend/backends.h"
+#include "backend/state_probe.h"
 #include "backend/state_store.h"
+#include "util/byteorder.h"
 #include "util/log.h"
 #include "util/tpm_cmd.h"
 
@@ -34,10 +36,10 @@
 #include <libtpms/tpm_nvfilename.h>
 #include <libtpms/tpm_tis.h>
 
-#define NV_FILE   "tpm2-nv.state"
-#define VOL_FILE  "tpm2-volatile.state"
-#define TYPE_NV   0x564e3254u /* "T2NV" */
-#define TYPE_VOL  0x4c4f5654u /* "TVOL" */
+#define NV_FILE   STATE_NV_FILE
+#define VOL_FILE  STATE_VOL_FILE
+#define TYPE_NV   STATE_TYPE_NV
+#define TYPE_VOL  STATE_TYPE_VOL
 
 #define BLOB_MAGIC   0x4c54504du /* snapshot blob: "MPTL" */
 #define BLOB_VERSION 1u
@@ -58,6 +60,7 @@ struct libtpms_be {
     bool locked;                /* we hold the state directory lock */
     bool stale;                 /* memory may differ from disk: reload */
     bool nv_dirty;              /* libtpms stored NV that is not on disk */
+    bool may_manufacture;       /* the directory was empty or missing */
     unsigned locality;          /* of the command being executed */
     uint32_t buffer_size;
     struct blob nv, vol;        /* last NV stored; volatile to resume from */
@@ -66,6 +69,8 @@ struct libtpms_be {
     uint8_t *cmd;               /* private copy: libtpms decrypts in place */
     uint8_t *rsp;
     uint32_t rsp_size;
+    /* cancel() since the command in execute() began (process()). */
+    bool cancel_requested;
 };
 
 static struct libtpms_be *active;
@@ -301,10 +306,10 @@ static int disk_generation(struct libtpms_be *be, uint64_t *gen)
     return 0;
 }
 
-/* Read the state into be->nv/be->vol. Volatile state that does not pair
- * with the NV file is dropped: some process died between the two writes,
- * which for the TPM is a power loss. */
-static int load_files(struct libtpms_be *be)
+/* Read the state into be->nv and, @with_vol, be->vol. Volatile state that
+ * does not pair with the NV file is dropped: some process died between the
+ * two writes, which for the TPM is a power loss. */
+static int load_files(struct libtpms_be *be, bool with_vol)
 {
     struct state_info nvi = { 0 }, voli = { 0 };
     uint8_t *data;
@@ -318,11 +323,18 @@ static int load_files(struct libtpms_be *be)
         blob_set(&be->nv, data, nvi.len);
     else if (err != -ENOENT)
         return err;
-    err = state_store_read_slots(be->store, VOL_FILE, TYPE_VOL, &data, &voli);
+    err = with_vol ? state_store_read_slots(be->store, VOL_FILE, TYPE_VOL,
+                                            &data, &voli) : -ENOENT;
     if (err == 0)
         blob_set(&be->vol, data, voli.len);
     else if (err != -ENOENT)
         return err;
+    if (!be->nv.data && !be->may_manufacture) {
+        /* The NV file went away after open: never silently replace it. */
+        LOG_ERROR("%s/%s is missing: refusing to create a new TPM in a "
+                  "directory that held one", store_dir(be), NV_FILE);
+        return -ENOENT;
+    }
     if (!be->nv.data && be->vol.data) {
         /* Never manufacture a new TPM over the remains of an old one. */
         LOG_ERROR("%s/%s is missing but volatile state exists: refusing to "
@@ -331,6 +343,13 @@ static int load_files(struct libtpms_be *be)
         return -ENOENT;
     }
     be->nv_gen = nvi.generation;
+    if (!with_vol) {
+        /* Unreadable volatile state does not matter here, but the
+         * generation never goes back: other processes compare it. */
+        if (disk_generation(be, &be->gen) < 0)
+            be->gen = nvi.generation;
+        return 0;
+    }
     if ((err = disk_generation(be, &be->gen)) < 0)
         return err;
     if (be->vol.data && voli.link != nvi.generation) {
@@ -414,7 +433,7 @@ static int reload(struct libtpms_be *be)
 
     LOG_DEBUG("libtpms: state in %s changed, reloading", store_dir(be));
     tpm_stop(be);
-    if ((err = load_files(be)) < 0)
+    if ((err = load_files(be, true)) < 0)
         return err;
     err = tpm_start(be, be->vol.data != NULL,
                     file_name(be, NV_FILE, nvp, sizeof(nvp)),
@@ -424,12 +443,13 @@ static int reload(struct libtpms_be *be)
     if (!be->vol.data) {
         static const uint8_t startup[] = { 0x80, 0x01, 0, 0, 0, 12,
                                            0, 0, 0x01, 0x44, 0, 0 };
+        char rc[CRB_RC_TEXT_MAX];
 
         be->locality = 0;
         if ((err = tpm_process(be, startup, sizeof(startup), &len)) < 0)
             return err;
         LOG_WARN("libtpms: sent TPM2_Startup(CLEAR) after a power loss "
-                 "(rc 0x%x)", tpm_hdr_code(be->rsp));
+                 "(rc %s)", crb_rc_text(tpm_hdr_code(be->rsp), rc, sizeof(rc)));
     }
     blob_free(&be->vol);
     be->stale = false;
@@ -490,7 +510,12 @@ static int lt_power_on(struct tpmcrb_backend *base, uint32_t buffer_size,
     if (be->store) {
         if ((err = lock_store(be)) < 0)
             return err;
-        if ((err = load_files(be)) < 0)
+        if ((err = load_files(be, !be->power_cycle)) < 0)
+            goto out;
+        /* A fresh boot was asked for: the volatile state (even a corrupt
+         * one) is discarded, so no later start resumes it. */
+        if (be->power_cycle &&
+            (err = state_store_remove_slots(be->store, VOL_FILE, true)) < 0)
             goto out;
     }
     vol = be->vol.data && !be->power_cycle;
@@ -500,8 +525,16 @@ static int lt_power_on(struct tpmcrb_backend *base, uint32_t buffer_size,
     if (err < 0)
         goto out;
     /* A new TPM was manufactured: its NV must exist before it is used. */
-    if (be->store && be->nv_dirty && (err = write_nv(be, be->gen + 1)) < 0)
+    if (be->store && be->nv_dirty && !be->nv_gen) {
+        if ((err = write_nv(be, be->gen + 1)) < 0)
+            goto fail;
+        be->may_manufacture = false;
+        LOG_WARN("created a new TPM in %s (no EK certificates: `tpmcrb setup "
+                 "--state %s` adds them)", store_dir(be), store_dir(be));
+    } else if (be->store && be->nv_dirty &&
+               (err = write_nv(be, be->gen + 1)) < 0) {
         goto fail;
+    }
     if (be->store && be->nv_gen > be->gen)
         be->gen = be->nv_gen;
     /* An owner that resumed consumes the volatile file: after a crash the
@@ -523,6 +556,50 @@ out:
     return err;
 }
 
+/* A command begins: a cancel() from before it was meant for an earlier
+ * one (the device calls cancel() only for a command it gave the backend,
+ * but it may come just after that command's execute() returned). */
+static void cancel_clear(struct libtpms_be *be)
+{
+    __atomic_store_n(&be->cancel_requested, false, __ATOMIC_SEQ_CST);
+}
+
+/* The command through libtpms, its response in @rsp and *@len; on a
+ * failure libtpms may have changed state nobody saved: stale.
+ *
+ * libtpms forgets a cancel when a command begins (TPMLIB_Process() clears
+ * its cancel signal before it runs the command), so a cancel() that comes
+ * after the device gave us the command but before libtpms began it would
+ * be lost: the reload in PER_COMMAND mode lies in that stretch. It is
+ * answered here instead, without libtpms. Two short stretches are left:
+ * from the device's own check (a command cancelled before the device gave
+ * it to us never gets here) to cancel_clear() at the top of execute(), and
+ * from this check to libtpms clearing its signal, a few calls inside
+ * TPMLIB_Process() with no callback of ours after the clearing. A cancel
+ * landing in either is lost, and the command completes as if none came. */
+static int process(struct libtpms_be *be, unsigned locality,
+                   const uint8_t *cmd, uint32_t cmd_len, uint8_t *rsp,
+                   uint32_t rsp_cap, uint32_t *len)
+{
+    int err;
+
+    if (__atomic_load_n(&be->cancel_requested, __ATOMIC_SEQ_CST)) {
+        LOG_DEBUG("libtpms: command cancelled before libtpms began it");
+        *len = tpm_error_response(rsp, TPM_RC_CANCELED);
+        return 0;
+    }
+    be->locality = locality;
+    if ((err = tpm_process(be, cmd, cmd_len, len)) == 0 && *len > rsp_cap) {
+        LOG_ERROR("libtpms: response of %u bytes exceeds %u", *len, rsp_cap);
+        err = -EMSGSIZE;
+    }
+    if (err < 0)
+        be->stale = true;
+    else
+        memcpy(rsp, be->rsp, *len);
+    return err;
+}
+
 static int lt_execute(struct tpmcrb_backend *base, unsigned locality,
                       const uint8_t *cmd, uint32_t cmd_len, uint8_t *rsp,
                       uint32_t rsp_cap, uint32_t *rsp_len)
@@ -531,6 +608,7 @@ static int lt_execute(struct tpmcrb_backend *base, unsigned locality,
     uint32_t len;
     int err;
 
+    cancel_clear(be);
     if (!be->on) {
         LOG_ERROR("libtpms: command while powered off");
         return -EIO;
@@ -542,27 +620,92 @@ static int lt_execute(struct tpmcrb_backend *base, unsigned locality,
     }
     if ((err = sync_begin(be)) < 0)
         return err;
-    be->locality = locality;
-    if ((err = tpm_process(be, cmd, cmd_len, &len)) == 0 && len > rsp_cap) {
-        LOG_ERROR("libtpms: response of %u bytes exceeds %u", len, rsp_cap);
-        err = -EMSGSIZE;
-    }
-    if (err == 0) {
+    if ((err = process(be, locality, cmd, cmd_len, rsp, rsp_cap, &len)) == 0)
         err = sync_end(be);
-    } else {
-        be->stale = true; /* libtpms may have changed state we did not save */
+    else
         unlock_store(be);
-    }
     if (err < 0)
         return err;
-    memcpy(rsp, be->rsp, len);
     *rsp_len = len;
     return 0;
 }
 
+/* Commands libtpms answers in microseconds whatever their arguments: no
+ * key generation, no private-key operation, no prime search. They may
+ * still change NV now and then (libtpms' clock, the orderly flag); the
+ * write to disk is left to commit(). */
+static bool is_quick(uint32_t code)
+{
+    static const uint16_t quick[] = {
+        0x13C, /* PCR_Event */
+        0x13E, /* SequenceComplete */
+        0x146, /* StirRandom */
+        0x14E, /* NV_Read */
+        0x155, /* HMAC */
+        0x15C, /* SequenceUpdate */
+        0x161, /* ContextLoad */
+        0x162, /* ContextSave */
+        0x165, /* FlushContext */
+        0x169, /* NV_ReadPublic */
+        0x16B, /* PolicyAuthValue */
+        0x16C, /* PolicyCommandCode */
+        0x173, /* ReadPublic */
+        0x17A, /* GetCapability */
+        0x17B, /* GetRandom */
+        0x17C, /* GetTestResult */
+        0x17D, /* Hash */
+        0x17E, /* PCR_Read */
+        0x17F, /* PolicyPCR */
+        0x180, /* PolicyRestart */
+        0x181, /* ReadClock */
+        0x182, /* PCR_Extend */
+        0x185, /* EventSequenceComplete */
+        0x186, /* HashSequenceStart */
+        0x189, /* PolicyGetDigest */
+        0x18A, /* TestParms */
+        0x18C, /* PolicyPassword */
+    };
+
+    for (size_t i = 0; i < sizeof(quick) / sizeof(quick[0]); i++)
+        if (quick[i] == code)
+            return true;
+    return false;
+}
+
+/* The fast path: a quick command, run in memory on the caller's thread.
+ * Files are the worker's: PER_COMMAND mode (locks and reloads around every
+ * command) declines everything, and NV that libtpms stored is written by
+ * lt_commit() before the response is returned. */
+static int lt_execute_quick(struct tpmcrb_backend *base, unsigned locality,
+                            const uint8_t *cmd, uint32_t cmd_len, uint8_t *rsp,
+                            uint32_t rsp_cap, uint32_t *rsp_len)
+{
+    struct libtpms_be *be = to_be(base);
+    uint32_t len;
+    int err;
+
+    cancel_clear(be);
+    if (!be->on || be->stale || be->sync == TPMCRB_STATE_SYNC_PER_COMMAND ||
+        cmd_len < TPM_HEADER_SIZE || cmd_len > be->buffer_size ||
+        !is_quick(tpm_hdr_code(cmd)))
+        return TPMCRB_QUICK_DECLINED;
+    if ((err = process(be, locality, cmd, cmd_len, rsp, rsp_cap, &len)) < 0)
+        return err;
+    *rsp_len = len;
+    return be->store && be->nv_dirty ? TPMCRB_QUICK_COMMIT : TPMCRB_QUICK_DONE;
+}
+
+static int lt_commit(struct tpmcrb_backend *base)
+{
+    return commit(to_be(base));
+}
+
 static void lt_cancel(struct tpmcrb_backend *base)
 {
-    if (__atomic_load_n(&to_be(base)->powered, __ATOMIC_ACQUIRE))
+    struct libtpms_be *be = to_be(base);
+
+    __atomic_store_n(&be->cancel_requested, true, __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&be->powered, __ATOMIC_ACQUIRE))
         TPMLIB_CancelCommand();
 }
 
@@ -646,7 +789,6 @@ static int lt_save_state(struct tpmcrb_backend *base, uint8_t **out,
 {
     struct libtpms_be *be = to_be(base);
     struct blob nv = { 0 }, vol = { 0 };
-    uint32_t hdr[4];
     uint8_t *p;
     int err = 0;
 
@@ -664,13 +806,10 @@ static int lt_save_state(struct tpmcrb_backend *base, uint8_t **out,
         err = -ENOMEM;
         goto out;
     }
-    hdr[0] = BLOB_MAGIC;
-    hdr[1] = BLOB_VERSION;
-    hdr[2] = nv.len;
-    hdr[3] = vol.len;
-    for (int i = 0; i < 4; i++)
-        for (int b = 0; b < 4; b++)
-            p[i * 4 + b] = (uint8_t)(hdr[i] >> (8 * b));
+    put_le32(p, BLOB_MAGIC);
+    put_le32(p + 4, BLOB_VERSION);
+    put_le32(p + 8, nv.len);
+    put_le32(p + 12, vol.len);
     memcpy(p + BLOB_HEADER, nv.data, nv.len);
     memcpy(p + BLOB_HEADER + nv.len, vol.data, vol.len);
     *out = p;
@@ -680,12 +819,6 @@ out:
     blob_free(&nv);
     blob_free(&vol);
     return err;
-}
-
-static uint32_t rd32(const uint8_t *p)
-{
-    return p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-           (uint32_t)p[3] << 24;
 }
 
 /* Replace the running TPM with a snapshot; on failure the previous state
@@ -699,11 +832,11 @@ static int lt_load_state(struct tpmcrb_backend *base, const uint8_t *blob,
     uint32_t nv_len, vol_len;
     int err;
 
-    if (len < BLOB_HEADER || rd32(blob) != BLOB_MAGIC ||
-        rd32(blob + 4) != BLOB_VERSION)
+    if (len < BLOB_HEADER || get_le32(blob) != BLOB_MAGIC ||
+        get_le32(blob + 4) != BLOB_VERSION)
         goto bad;
-    nv_len = rd32(blob + 8);
-    vol_len = rd32(blob + 12);
+    nv_len = get_le32(blob + 8);
+    vol_len = get_le32(blob + 12);
     if (nv_len == 0 || (uint64_t)nv_len + vol_len != len - BLOB_HEADER)
         goto bad;
     if (!be->on) {
@@ -757,6 +890,7 @@ static void lt_destroy(struct tpmcrb_backend *base)
 }
 
 static const struct tpmcrb_backend_ops libtpms_ops = {
+    .size = sizeof(struct tpmcrb_backend_ops),
     .name = "libtpms",
     .power_on = lt_power_on,
     .execute = lt_execute,
@@ -768,6 +902,8 @@ static const struct tpmcrb_backend_ops libtpms_ops = {
     .save_state = lt_save_state,
     .load_state = lt_load_state,
     .destroy = lt_destroy,
+    .execute_quick = lt_execute_quick,
+    .commit = lt_commit,
 };
 
 int crb_libtpms_open(const struct tpmcrb_backend_options *opts,
@@ -789,10 +925,27 @@ int crb_libtpms_open(const struct tpmcrb_backend_options *opts,
     be->base.ops = &libtpms_ops;
     be->sync = opts->sync;
     be->power_cycle = opts->power_cycle;
-    if (opts->state_dir && (err = state_store_open(opts->state_dir,
-                                                   &be->store)) < 0) {
-        free(be);
-        goto fail;
+    if (opts->state_dir) {
+        char what[256];
+        enum state_dir_kind kind = state_dir_probe(opts->state_dir, what,
+                                                   sizeof(what));
+
+        if (kind != STATE_DIR_TPMCRB && kind != STATE_DIR_EMPTY &&
+            kind != STATE_DIR_MISSING) {
+            state_dir_refuse(opts->state_dir, kind, what);
+            free(be);
+            err = -EEXIST;
+            goto fail;
+        }
+        be->may_manufacture = kind != STATE_DIR_TPMCRB;
+        if ((err = state_store_open_as(opts->state_dir,
+                                       opts->sync == TPMCRB_STATE_SYNC_OWNER
+                                           ? STATE_STORE_OWNER
+                                           : STATE_STORE_SHARED,
+                                       &be->store)) < 0) {
+            free(be);
+            goto fail;
+        }
     }
     active = be;
     *out = &be->base;
@@ -800,26 +953,4 @@ int crb_libtpms_open(const struct tpmcrb_backend_options *opts,
 fail:
     __atomic_store_n(&in_use, false, __ATOMIC_RELEASE);
     return err;
-}
-
-static int libtpms_open_spec(const char *args,
-                             const struct tpmcrb_backend_options *opts,
-                             struct tpmcrb_backend **out)
-{
-    if (*args) {
-        LOG_ERROR("backend 'libtpms' takes no arguments (got '%s')", args);
-        return -EINVAL;
-    }
-    return crb_libtpms_open(opts, out);
-}
-
-int tpmcrb_libtpms_register(void)
-{
-    return tpmcrb_backend_register("libtpms", libtpms_open_spec);
-}
-
-/* Loading the library is enough to make "libtpms" available. */
-__attribute__((constructor)) static void libtpms_register_at_load(void)
-{
-    tpmcrb_libtpms_register();
 }

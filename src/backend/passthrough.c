@@ -287,6 +287,7 @@ static void pt_destroy(struct tpmcrb_backend *be)
 }
 
 static const struct tpmcrb_backend_ops passthrough_ops = {
+    .size = sizeof(struct tpmcrb_backend_ops),
     .name = "passthrough",
     .power_on = pt_power_on,
     .execute = pt_execute,

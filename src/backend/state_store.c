@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* State directory: checksummed files, atomic replacement, a per-command lock. */
 #include "backend/state_store.h"
+#include "backend/state_dir.h"
+#include "util/byteorder.h"
 #include "util/log.h"
 
 #include <errno.h>
@@ -18,10 +20,22 @@
 #define STATE_VERSION   1u
 #define LOCK_NAME       "lock"
 
+/* What to do about an unusable file. A whole file holds what the TPM keeps
+ * (its NV state: seeds, NV indices); slots hold what it may lose (the
+ * volatile state: PCRs, loaded sessions), which a fresh boot does without. */
+#define STATE_FILE_ADVICE \
+    "(restore it from a backup; moving it away starts a new TPM with new " \
+    "seeds and no NV indices)"
+#define SLOT_FILE_ADVICE \
+    "(a fresh boot does without volatile state: start with --power-cycle, " \
+    "the backend option power_cycle; NV state is kept, PCRs and sessions " \
+    "are lost)"
+
 struct state_store {
     char *dir;
     int dirfd;
     int lockfd;
+    int owner_fd;   /* lifetime lock (state_dir.h), or -1 */
     /* Slotted state: open slot files (kept open: they are rewritten in
      * place, never replaced) and which slot holds the current state. */
     char slot_name[64];
@@ -31,41 +45,11 @@ struct state_store {
 
 /* ------------------------------------------------------------ encoding */
 
-static void put_le32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put_le64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint32_t get_le32(const uint8_t *p)
-{
-    uint32_t v = 0;
-
-    for (int i = 3; i >= 0; i--)
-        v = (v << 8) | p[i];
-    return v;
-}
-
-static uint64_t get_le64(const uint8_t *p)
-{
-    uint64_t v = 0;
-
-    for (int i = 7; i >= 0; i--)
-        v = (v << 8) | p[i];
-    return v;
-}
-
 /*
  * FNV-1a over 64-bit words (then the tail bytes), with a final avalanche.
  * This detects truncation and accidental corruption; it is not meant to
- * resist an attacker who can write the state directory. Word-wise so a
- * per-command save of ~9 KiB costs about a microsecond.
+ * resist an attacker who can write the state directory. Word-wise, so that
+ * the per-command save of the volatile state stays cheap.
  */
 #define FNV_OFFSET 0xcbf29ce484222325ull
 #define FNV_PRIME  0x100000001b3ull
@@ -100,7 +84,7 @@ static void encode_header(uint8_t *hdr, const struct state_info *info,
     put_le64(hdr + 16, info->generation);
     put_le64(hdr + 24, info->link);
     put_le32(hdr + 32, info->len);
-    put_le32(hdr + 36, 0);
+    put_le32(hdr + 36, info->flags);
     put_le64(hdr + 40, state_checksum(hdr, data, info->len));
 }
 
@@ -117,6 +101,7 @@ static const char *decode_header(const uint8_t *hdr, uint32_t type,
     info->generation = get_le64(hdr + 16);
     info->link = get_le64(hdr + 24);
     info->len = get_le32(hdr + 32);
+    info->flags = get_le32(hdr + 36);
     if (info->type != type)
         return "state file of another type";
     if (info->len > STATE_MAX_PAYLOAD)
@@ -164,43 +149,35 @@ static int full_write(int fd, const uint8_t *buf, size_t len)
     return 0;
 }
 
-/* Create the state directory itself, not its parents: a mistyped path
- * should fail, not grow a tree. chmod too: tpm2-tools runs with umask
- * 0177, which would leave a directory nobody but root can enter. */
-static int make_dir(const char *dir)
-{
-    if (mkdir(dir, 0700) == 0)
-        return chmod(dir, 0700) < 0 ? -errno : 0;
-    return errno == EEXIST ? 0 : -errno;
-}
-
 /* -------------------------------------------------------------- public */
 
-int state_store_open(const char *dir, struct state_store **out)
+int state_store_open_as(const char *dir, enum state_store_use use,
+                        struct state_store **out)
 {
     struct state_store *st;
     int err;
 
-    if ((err = make_dir(dir)) < 0) {
-        LOG_ERROR("cannot create state directory %s: %s", dir, strerror(-err));
-        return err;
-    }
     st = calloc(1, sizeof(*st));
     if (!st || !(st->dir = strdup(dir))) {
         free(st);
         return -ENOMEM;
     }
-    st->lockfd = -1;
+    st->lockfd = st->owner_fd = -1;
     st->slot_fd[0] = st->slot_fd[1] = -1;
     st->cur_slot = -1;
-    st->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (st->dirfd < 0) {
-        err = -errno;
-        LOG_ERROR("cannot open state directory %s: %s", dir, strerror(errno));
+    if ((st->dirfd = state_dir_open(dir)) < 0) {
+        err = st->dirfd;
         goto fail;
     }
-    st->lockfd = openat(st->dirfd, LOCK_NAME, O_RDWR | O_CREAT | O_CLOEXEC,
-                        0600);
+    if (use != STATE_STORE_INSPECT &&
+        (st->owner_fd = state_dir_lock(st->dirfd, dir,
+                                       use == STATE_STORE_OWNER
+                                           ? STATE_DIR_OWNER
+                                           : STATE_DIR_SHARED)) < 0) {
+        err = st->owner_fd;
+        goto fail;
+    }
+    st->lockfd = state_dir_openat(st->dirfd, LOCK_NAME, O_RDWR | O_CREAT);
     if (st->lockfd < 0) {
         err = -errno;
         LOG_ERROR("cannot open lock file %s/%s: %s", dir, LOCK_NAME,
@@ -214,6 +191,11 @@ fail:
     return err;
 }
 
+int state_store_open(const char *dir, struct state_store **out)
+{
+    return state_store_open_as(dir, STATE_STORE_INSPECT, out);
+}
+
 void state_store_close(struct state_store *st)
 {
     if (!st)
@@ -223,6 +205,8 @@ void state_store_close(struct state_store *st)
             close(st->slot_fd[k]);
     if (st->lockfd >= 0)
         close(st->lockfd);
+    if (st->owner_fd >= 0)
+        close(st->owner_fd);
     if (st->dirfd >= 0)
         close(st->dirfd);
     free(st->dir);
@@ -258,7 +242,7 @@ static int open_checked(struct state_store *st, const char *name,
     const char *why;
     int fd, err;
 
-    fd = openat(st->dirfd, name, O_RDONLY | O_CLOEXEC);
+    fd = state_dir_openat(st->dirfd, name, O_RDONLY);
     if (fd < 0) {
         err = -errno;
         if (err != -ENOENT)
@@ -288,7 +272,7 @@ static int open_checked(struct state_store *st, const char *name,
     return fd;
 bad:
     LOG_ERROR("state file %s/%s is unusable: %s%s%s; it was left untouched "
-              "(move it away to start from a fresh TPM)", st->dir, name, why,
+              STATE_FILE_ADVICE, st->dir, name, why,
               err == -EBADMSG ? "" : ": ",
               err == -EBADMSG ? "" : strerror(-err));
 fail:
@@ -308,7 +292,7 @@ int state_store_peek(struct state_store *st, const char *name, uint32_t type,
     return 0;
 }
 
-int state_store_read(struct state_store *st, const char *name, uint32_t type,
+static int plain_read(struct state_store *st, const char *name, uint32_t type,
                      uint8_t **data, struct state_info *info)
 {
     uint8_t hdr[STATE_HEADER_SIZE];
@@ -330,8 +314,7 @@ int state_store_read(struct state_store *st, const char *name, uint32_t type,
                   strerror(-err));
     } else if (state_checksum(hdr, buf, info->len) != get_le64(hdr + 40)) {
         LOG_ERROR("state file %s/%s is corrupt (checksum mismatch); it was "
-                  "left untouched (move it away to start from a fresh TPM)",
-                  st->dir, name);
+                  "left untouched " STATE_FILE_ADVICE, st->dir, name);
         err = -EBADMSG;
     }
     if (err < 0) {
@@ -342,7 +325,7 @@ int state_store_read(struct state_store *st, const char *name, uint32_t type,
     return 0;
 }
 
-int state_store_write(struct state_store *st, const char *name,
+static int plain_write(struct state_store *st, const char *name,
                       const struct state_info *info, const uint8_t *data,
                       bool durable)
 {
@@ -354,13 +337,19 @@ int state_store_write(struct state_store *st, const char *name,
     if (info->len > STATE_MAX_PAYLOAD)
         return -EFBIG;
     /* One fixed temporary name: every writer holds the lock, and a file
-     * left by a crashed writer is simply overwritten next time. */
+     * left by a crashed writer is removed and created afresh. */
     if ((size_t)snprintf(tmp, sizeof(tmp), ".%s.tmp", name) >= sizeof(tmp))
         return -ENAMETOOLONG;
     encode_header(hdr, info, data);
 
     what = "create";
-    fd = openat(st->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    fd = state_dir_openat(st->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL);
+    if (fd < 0 && errno == EEXIST) {
+        /* Left by a writer that died; whatever it is (even a planted
+         * symlink), it is removed, never followed. */
+        unlinkat(st->dirfd, tmp, 0);
+        fd = state_dir_openat(st->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL);
+    }
     if (fd < 0) {
         err = -errno;
         goto fail;
@@ -451,10 +440,9 @@ static int slot_open(struct state_store *st, const char *name, int k,
     if (st->slot_fd[k] >= 0)
         return st->slot_fd[k];
     slot_path(file, sizeof(file), name, k);
-    fd = openat(st->dirfd, file, O_RDWR | O_CLOEXEC);
+    fd = state_dir_openat(st->dirfd, file, O_RDWR);
     if (fd < 0 && errno == ENOENT && create) {
-        fd = openat(st->dirfd, file, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC,
-                    0600);
+        fd = state_dir_openat(st->dirfd, file, O_RDWR | O_CREAT | O_EXCL);
         if (created)
             *created = fd >= 0;
     }
@@ -517,7 +505,7 @@ static void report_slot(struct state_store *st, const char *name, int k,
     slot_path(file, sizeof(file), name, k);
     if (err == -EBADMSG && fatal)
         LOG_ERROR("state file %s/%s is unusable: %s; it was left untouched "
-                  "(move it away to start from a fresh TPM)", st->dir, file,
+                  SLOT_FILE_ADVICE, st->dir, file,
                   why);
     else if (err == -EBADMSG)
         LOG_DEBUG("state file %s/%s ignored: %s (an interrupted write; the "
@@ -527,7 +515,7 @@ static void report_slot(struct state_store *st, const char *name, int k,
                   strerror(-err));
 }
 
-int state_store_read_slots(struct state_store *st, const char *name,
+static int plain_read_slots(struct state_store *st, const char *name,
                            uint32_t type, uint8_t **data,
                            struct state_info *info)
 {
@@ -590,7 +578,7 @@ int state_store_peek_slots(struct state_store *st, const char *name,
     if (!exists)
         return -ENOENT;
     LOG_ERROR("state files %s/%s.0 and .1 have no valid header; they were "
-              "left untouched (move them away to start from a fresh TPM)",
+              "left untouched " SLOT_FILE_ADVICE,
               st->dir, name);
     return -EBADMSG;
 }
@@ -625,7 +613,7 @@ static int pwrite_all(int fd, const uint8_t *hdr, const uint8_t *data,
     return 0;
 }
 
-int state_store_write_slots(struct state_store *st, const char *name,
+static int plain_write_slots(struct state_store *st, const char *name,
                             const struct state_info *info, const uint8_t *data,
                             bool durable)
 {
@@ -642,7 +630,7 @@ int state_store_write_slots(struct state_store *st, const char *name,
         struct state_info cur;
         uint8_t *buf = NULL;
 
-        err = state_store_read_slots(st, name, info->type, &buf, &cur);
+        err = plain_read_slots(st, name, info->type, &buf, &cur);
         free(buf);
         if (err < 0 && err != -ENOENT)
             return err;
@@ -687,4 +675,167 @@ int state_store_remove_slots(struct state_store *st, const char *name,
         return -errno;
     }
     return 0;
+}
+
+/* ---------------------------------------------------- encryption at rest */
+
+static const struct state_cipher *cipher;
+
+void state_store_set_cipher(const struct state_cipher *c)
+{
+    cipher = c;
+}
+
+/* What the seal authenticates besides the payload: the file's name and
+ * the header fields that give the payload its meaning. */
+static uint32_t seal_aad(uint8_t *aad, const char *name,
+                         const struct state_info *info)
+{
+    size_t n = strnlen(name, NAME_MAX);
+
+    memcpy(aad, STATE_MAGIC, 8);
+    put_le32(aad + 8, info->type);
+    put_le64(aad + 12, info->generation);
+    put_le64(aad + 20, info->link);
+    put_le32(aad + 28, info->flags);
+    memcpy(aad + 32, name, n);
+    return (uint32_t)(32 + n);
+}
+
+/* @data sealed into a malloc'd *out, described by *si. */
+static int seal(const char *name, const struct state_info *info,
+                const uint8_t *data, struct state_info *si, uint8_t **out)
+{
+    uint8_t aad[32 + NAME_MAX];
+    uint32_t aad_len;
+    int err;
+
+    if (info->len > STATE_MAX_PAYLOAD - cipher->overhead)
+        return -EFBIG;
+    *si = *info;
+    si->flags |= STATE_FLAG_SEALED;
+    si->len = info->len + cipher->overhead;
+    aad_len = seal_aad(aad, name, si);
+    if (!(*out = malloc(si->len)))
+        return -ENOMEM;
+    if ((err = cipher->seal(cipher->opaque, aad, aad_len, data, info->len,
+                            *out)) < 0) {
+        free(*out);
+        return err;
+    }
+    return 0;
+}
+
+/* Open a payload read from DIR/@file in place (*data, *info). */
+static int unseal(struct state_store *st, const char *file, const char *name,
+                  uint8_t **data, struct state_info *info)
+{
+    uint8_t aad[32 + NAME_MAX];
+    uint32_t aad_len;
+    uint8_t *plain;
+    int err;
+
+    if (!(info->flags & STATE_FLAG_SEALED) && !cipher)
+        return 0;
+    if (!(info->flags & STATE_FLAG_SEALED)) {
+        LOG_ERROR("state file %s/%s is not encrypted but a key was given: "
+                  "it was left untouched (run without --key, or re-import "
+                  "the state with --key to encrypt it)", st->dir, file);
+        err = -EKEYREJECTED;
+        goto fail;
+    }
+    if (!cipher) {
+        LOG_ERROR("state file %s/%s is encrypted: give its key with --key "
+                  "file=PATH; it was left untouched", st->dir, file);
+        err = -ENOKEY;
+        goto fail;
+    }
+    if (info->len < cipher->overhead) {
+        LOG_ERROR("state file %s/%s is unusable: encrypted payload shorter "
+                  "than its seal; it was left untouched", st->dir, file);
+        err = -EBADMSG;
+        goto fail;
+    }
+    aad_len = seal_aad(aad, name, info);
+    if (!(plain = malloc(info->len - cipher->overhead + 1))) {
+        err = -ENOMEM;
+        goto fail;
+    }
+    err = cipher->open(cipher->opaque, aad, aad_len, *data, info->len, plain);
+    if (err < 0) {
+        free(plain);
+        LOG_ERROR("cannot decrypt state file %s/%s: wrong key, or the file "
+                  "was altered; it was left untouched", st->dir, file);
+        err = -EKEYREJECTED;
+        goto fail;
+    }
+    free(*data);
+    *data = plain;
+    info->len -= cipher->overhead;
+    info->flags &= ~STATE_FLAG_SEALED;
+    return 0;
+fail:
+    free(*data);
+    *data = NULL;
+    return err;
+}
+
+int state_store_read(struct state_store *st, const char *name, uint32_t type,
+                     uint8_t **data, struct state_info *info)
+{
+    int err = plain_read(st, name, type, data, info);
+
+    return err < 0 ? err : unseal(st, name, name, data, info);
+}
+
+typedef int (*plain_write_fn)(struct state_store *st, const char *name,
+                              const struct state_info *info,
+                              const uint8_t *data, bool durable);
+
+/* @write with the payload sealed first when there is a cipher. */
+static int sealed_write(plain_write_fn write, struct state_store *st,
+                        const char *name, const struct state_info *info,
+                        const uint8_t *data, bool durable)
+{
+    struct state_info si;
+    uint8_t *sealed;
+    int err;
+
+    if (!cipher)
+        return write(st, name, info, data, durable);
+    if ((err = seal(name, info, data, &si, &sealed)) < 0) {
+        LOG_ERROR("cannot encrypt state file %s/%s: %s", st->dir, name,
+                  strerror(-err));
+        return err;
+    }
+    err = write(st, name, &si, sealed, durable);
+    free(sealed);
+    return err;
+}
+
+int state_store_write(struct state_store *st, const char *name,
+                      const struct state_info *info, const uint8_t *data,
+                      bool durable)
+{
+    return sealed_write(plain_write, st, name, info, data, durable);
+}
+
+int state_store_read_slots(struct state_store *st, const char *name,
+                           uint32_t type, uint8_t **data,
+                           struct state_info *info)
+{
+    char file[NAME_MAX + 1];
+    int err = plain_read_slots(st, name, type, data, info);
+
+    if (err < 0)
+        return err;
+    slot_path(file, sizeof(file), name, st->cur_slot);
+    return unseal(st, file, name, data, info);
+}
+
+int state_store_write_slots(struct state_store *st, const char *name,
+                            const struct state_info *info, const uint8_t *data,
+                            bool durable)
+{
+    return sealed_write(plain_write_slots, st, name, info, data, durable);
 }

@@ -8,7 +8,7 @@
  *   0  magic "TPMCRBST"        24 u64 link (caller-defined, e.g. the
  *   8  u32 format version         generation of a file this one pairs with)
  *  12  u32 type (caller's tag) 32 u32 payload length
- *  16  u64 generation          36 u32 reserved, 0
+ *  16  u64 generation          36 u32 flags (bit 0: sealed)
  *                              40 u64 checksum of header[0..40) + payload
  * A short, long, foreign or corrupt file is reported (naming it) and never
  * rewritten or removed automatically.
@@ -30,10 +30,23 @@ struct state_info {
     uint64_t generation;
     uint64_t link;
     uint32_t len;          /* payload length */
+    uint32_t flags;        /* STATE_FLAG_*: set by the store itself */
+};
+
+#define STATE_FLAG_SEALED 1u   /* payload encrypted (state_cipher) */
+
+enum state_store_use {
+    STATE_STORE_OWNER,    /* a long-lived owner: exclusive lifetime lock */
+    STATE_STORE_SHARED,   /* per-command processes: shared lifetime lock */
+    STATE_STORE_INSPECT,  /* no lifetime lock (tests, benchmarks, tools) */
 };
 
 /* Open @dir, creating it with mode 0700 if missing (its parent must
- * exist). */
+ * exist). The directory is refused unless it is safe (state_dir.h), and
+ * with OWNER or SHARED while another user holds it. */
+int state_store_open_as(const char *dir, enum state_store_use use,
+                        struct state_store **out);
+/* STATE_STORE_INSPECT. */
 int state_store_open(const char *dir, struct state_store **out);
 void state_store_close(struct state_store *st);
 const char *state_store_dir(const struct state_store *st);
@@ -68,8 +81,8 @@ int state_store_remove(struct state_store *st, const char *name,
  * Slotted state, for what is rewritten after every command: two files,
  * DIR/@name.0 and DIR/@name.1, each a header and payload as above,
  * overwritten in place. No create and no rename per write: on ext4 a rename
- * over an existing file starts writeback and costs ~1 ms, a pwrite a few
- * microseconds. The valid slot with the higher generation is current and a
+ * over an existing file starts writeback, orders of magnitude slower than a
+ * pwrite. The valid slot with the higher generation is current and a
  * write goes to the other one, so a write cut short (process killed, host
  * crash) leaves the current slot intact; the checksum rejects the torn one,
  * which is then the next to be overwritten. When no slot is valid the files
@@ -87,6 +100,29 @@ int state_store_write_slots(struct state_store *st, const char *name,
                             bool durable);
 int state_store_remove_slots(struct state_store *st, const char *name,
                              bool durable);
+
+/*
+ * Encryption at rest. The library has no cryptography of its own (a VMM
+ * linking it inherits no crypto library); a tool that was given a key
+ * installs a cipher here, process-wide, before it opens any state. With a
+ * cipher, every file written carries the sealed payload (flag in the
+ * header's reserved word, the other header fields authenticated with it);
+ * a file read must be sealed and open with the key. Without one, a sealed
+ * file is refused with a message saying a key is needed.
+ */
+struct state_cipher {
+    uint32_t overhead;   /* bytes a sealed payload adds */
+    /* @out has room for @len + overhead (seal) or @len (open). open
+     * returns -EBADMSG when the key is wrong or the data was altered. */
+    int (*seal)(void *opaque, const uint8_t *aad, uint32_t aad_len,
+                const uint8_t *in, uint32_t len, uint8_t *out);
+    int (*open)(void *opaque, const uint8_t *aad, uint32_t aad_len,
+                const uint8_t *in, uint32_t len, uint8_t *out);
+    void *opaque;
+};
+
+/* NULL: plain files again. The cipher must outlive every store. */
+void state_store_set_cipher(const struct state_cipher *c);
 
 /* The checksum used in the header (exposed for tests). */
 uint64_t state_checksum(const uint8_t *hdr40, const uint8_t *data,

@@ -32,6 +32,8 @@
  *    without waiting for its answer so that the caller never blocks.
  */
 #include "backend/backends.h"
+#include "backend/state_dir.h"
+#include "backend/state_probe.h"
 #include "backend/test_hooks.h"
 #include "util/log.h"
 #include "util/tpm_cmd.h"
@@ -336,6 +338,7 @@ static pid_t spawn(char *const argv[], char *const envp[], int devnull,
     if (pid != 0)
         return pid;
     setpgid(0, 0);
+    umask(077); /* swtpm creates its state files 0640; they hold seeds */
     dup2(devnull, 0);
     dup2(out_fd, 1);
     if (ctrl_fd >= 0)
@@ -356,7 +359,7 @@ static char *find_in_path(const char *name)
     if (!path || !*path)
         path = "/usr/local/bin:/usr/bin:/bin";
     for (const char *p = path; *p; ) {
-        const char *end = strchrnul(p, ':');
+        const char *end = p + strcspn(p, ":");
         int n = snprintf(buf, sizeof(buf), "%.*s/%s", (int)(end - p), p, name);
 
         if (end > p && n > 0 && (size_t)n < sizeof(buf) &&
@@ -1160,6 +1163,7 @@ static void swtpm_destroy(struct tpmcrb_backend *be)
 }
 
 static const struct tpmcrb_backend_ops swtpm_ops = {
+    .size = sizeof(struct tpmcrb_backend_ops),
     .name = "swtpm",
     .power_on = swtpm_power_on,
     .execute = swtpm_execute,
@@ -1213,34 +1217,21 @@ static int parse_args(struct swtpm *s, const char *args)
     return rc;
 }
 
-/* As the libtpms backend does: the directory itself, not its parents (a
- * mistyped path should fail, not grow a tree), and chmod because
- * tpm2-tools runs its TCTI child with umask 0177, under which mkdir()
- * would leave a directory nobody but root can enter. */
-static int make_dir(const char *dir)
-{
-    if (mkdir(dir, 0700) == 0)
-        return chmod(dir, 0700) < 0 ? -errno : 0;
-    return errno == EEXIST ? 0 : -errno;
-}
-
-/* One swtpm per state directory: two would overwrite each other's state. */
+/* One user per state directory (state_dir.h): two swtpms, or swtpm and
+ * an embedded TPM, would overwrite each other's state. The directory is
+ * made 0700: swtpm's files would otherwise be readable through it. */
 static int lock_state_dir(struct swtpm *s)
 {
-    char path[PATH_MAX];
+    int dirfd = state_dir_open(s->state_dir);
 
-    snprintf(path, sizeof(path), "%s/.tpmcrb-swtpm.lock", s->state_dir);
-    s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (s->lock_fd < 0) {
-        LOG_ERROR("swtpm: cannot create %s: %s", path, strerror(errno));
-        return -errno;
-    }
-    if (flock(s->lock_fd, LOCK_EX | LOCK_NB) < 0) {
-        LOG_ERROR("swtpm: state directory %s is in use by another tpmcrb "
-                  "swtpm backend", s->state_dir);
-        return -EBUSY;
-    }
-    return 0;
+    if (dirfd < 0)
+        return dirfd;
+    if (fchmod(dirfd, 0700) < 0)
+        LOG_WARN("swtpm: cannot chmod %s to 0700: %s", s->state_dir,
+                 strerror(errno));
+    s->lock_fd = state_dir_lock(dirfd, s->state_dir, STATE_DIR_OWNER);
+    close(dirfd);
+    return s->lock_fd < 0 ? s->lock_fd : 0;
 }
 
 static int prepare_state_dir(struct swtpm *s, const char *dir)
@@ -1249,13 +1240,19 @@ static int prepare_state_dir(struct swtpm *s, const char *dir)
     int rc;
 
     if (dir) {
-        s->state_dir = realpath(dir, NULL);
-        if (!s->state_dir && (rc = make_dir(dir)) < 0) {
-            LOG_ERROR("swtpm: cannot create state directory %s: %s", dir,
-                      strerror(-rc));
-            return rc;
+        char what[256];
+        enum state_dir_kind kind = state_dir_probe(dir, what, sizeof(what));
+
+        /* swtpm makes a TPM wherever it finds none of its own. */
+        if (kind == STATE_DIR_TPMCRB || kind == STATE_DIR_FOREIGN ||
+            kind == STATE_DIR_ERROR) {
+            state_dir_refuse(dir, kind, what);
+            return -EEXIST;
         }
-        if (!s->state_dir && !(s->state_dir = realpath(dir, NULL)))
+        if ((rc = state_dir_open(dir)) < 0)
+            return rc;
+        close(rc);
+        if (!(s->state_dir = realpath(dir, NULL)))
             return -errno;
         return lock_state_dir(s);
     }

@@ -2,16 +2,18 @@
 /*
  * CRB register rules (PC Client PTP, CRB interface) for five localities,
  * written against what Linux tpm_crb, EDK2 and SeaBIOS actually do
- * (DESIGN.md §3, §3a).
+ * (docs/design.md, "The register interface"). What each register is comes
+ * from the register table (core/reg_table.c).
  */
 #include "core/crb.h"
+#include "util/byteorder.h"
 #include "util/log.h"
 #include "util/tpm_cmd.h"
 
-#include <stdatomic.h>
 #include <string.h>
 
 #define PAGE TPMCRB_PAGE_SIZE
+#define FOUR_GIB 0x100000000ull
 
 /* ------------------------------------------------------------ geometry */
 
@@ -32,16 +34,60 @@ uint64_t crb_window_size(const struct crb_core *c)
     return c->layout == TPMCRB_LAYOUT_SPLIT ? regs + PAGE : regs;
 }
 
-/* The buffer a locality advertises after reset. */
-static void default_buffers(const struct crb_core *c, unsigned loc,
-                            struct crb_locality *l)
+const char *crb_geometry_problem(uint64_t base, enum tpmcrb_layout layout,
+                                 unsigned nloc, bool below_4gib)
 {
-    if (c->layout == TPMCRB_LAYOUT_SPLIT) {
-        l->cmd_addr = l->rsp_addr = split_buffer_addr(c);
-        l->cmd_size = l->rsp_size = TPMCRB_SPLIT_BUFFER_SIZE;
-    } else {
-        l->cmd_addr = l->rsp_addr = inpage_buffer_addr(c, loc);
-        l->cmd_size = l->rsp_size = TPMCRB_COMPAT_BUFFER_SIZE;
+    uint64_t window;
+
+    if (layout != TPMCRB_LAYOUT_SPLIT && layout != TPMCRB_LAYOUT_COMPAT)
+        return "unknown buffer layout";
+    if (nloc != 1 && nloc != TPMCRB_MAX_LOCALITIES)
+        return "localities must be 1 or 5";
+    if (base % PAGE)
+        return "the base address is not a usable page (not 4 KiB aligned)";
+    window = (uint64_t)nloc * PAGE + (layout == TPMCRB_LAYOUT_SPLIT ? PAGE : 0);
+    if (below_4gib && (window > FOUR_GIB || base > FOUR_GIB - window))
+        return "the window does not end below 4 GiB";
+    if (base > UINT64_MAX - window)
+        return "the base address is not a usable page (the window wraps the "
+               "address space)";
+    return NULL;
+}
+
+/* The buffer a locality advertises after reset. */
+static uint64_t advertised_addr(const struct crb_core *c, unsigned loc)
+{
+    return c->layout == TPMCRB_LAYOUT_SPLIT ? split_buffer_addr(c)
+                                            : inpage_buffer_addr(c, loc);
+}
+
+static uint32_t advertised_size(const struct crb_core *c)
+{
+    return c->layout == TPMCRB_LAYOUT_SPLIT ? TPMCRB_SPLIT_BUFFER_SIZE
+                                            : TPMCRB_COMPAT_BUFFER_SIZE;
+}
+
+/* Fields of @l to their reset values: all of them, or with @buffers_only
+ * the buffer addresses and sizes (a buffer chosen by firmware lasts for
+ * one command). */
+static void reset_fields(const struct crb_core *c, unsigned loc,
+                         struct crb_locality *l, bool buffers_only)
+{
+    for (unsigned i = 0; i < crb_nfields; i++) {
+        const struct crb_field *f = &crb_fields[i];
+
+        switch (f->reset) {
+        case CRB_RESET_ZERO:
+            if (!buffers_only)
+                crb_field_set(l, f, 0);
+            break;
+        case CRB_RESET_BUFFER_SIZE:
+            crb_field_set(l, f, advertised_size(c));
+            break;
+        case CRB_RESET_BUFFER_ADDR:
+            crb_field_set(l, f, advertised_addr(c, loc));
+            break;
+        }
     }
 }
 
@@ -54,7 +100,6 @@ static void default_buffers(const struct crb_core *c, unsigned loc,
 static uint8_t *resolve_buffer(const struct crb_core *c, unsigned loc,
                                uint64_t addr, uint32_t size, uint32_t *cap)
 {
-    struct crb_locality def;
     uint32_t limit;
     uint8_t *p;
 
@@ -69,8 +114,8 @@ static uint8_t *resolve_buffer(const struct crb_core *c, unsigned loc,
     } else {
         LOG_DEBUG("buffer address %#llx names no device buffer; using the "
                   "default", (unsigned long long)addr);
-        default_buffers(c, loc, &def);
-        return resolve_buffer(c, loc, def.cmd_addr, def.cmd_size, cap);
+        return resolve_buffer(c, loc, advertised_addr(c, loc),
+                              advertised_size(c), cap);
     }
     *cap = size < limit ? size : limit;
     return p;
@@ -113,6 +158,24 @@ static uint32_t intf_id_lo(const struct crb_core *c)
     return v;
 }
 
+/* One row of CRB_LOCALITY_FIELDS into the register values @v. Expanded
+ * per row with constants: publishing is on every register write. */
+static inline void publish_field(uint32_t *v, uint32_t reg,
+                                 enum crb_field_type type, uint32_t mask,
+                                 uint64_t x)
+{
+    if (reg == CRB_NO_REG)
+        return;
+    if (type == CRB_FIELD_BOOL) {
+        if (x)
+            v[reg / 4] |= mask;
+        return;
+    }
+    v[reg / 4] = (uint32_t)x;
+    if (type == CRB_FIELD_U64)
+        v[reg / 4 + 1] = (uint32_t)(x >> 32);
+}
+
 /* What the guest reads in page @loc: everything but the globals in @g. */
 struct crb_globals {
     uint32_t loc_state, intf_id_lo, ctrl_sts;
@@ -123,23 +186,19 @@ static void fill_page(const struct crb_core *c, unsigned loc,
 {
     const struct crb_locality *l = &c->loc[loc];
 
-    memset(v, 0, CRB_NUM_DWORDS * sizeof(v[0])); /* LOC_CTRL, CTRL_REQ, ... */
+    /* Write-only, self-clearing and reserved registers read 0. */
+    memset(v, 0, CRB_NUM_DWORDS * sizeof(v[0]));
+    /* Derived from the core's state. */
     v[CRB_LOC_STATE / 4] = g->loc_state;
-    v[CRB_LOC_STS / 4] = ((int)loc == c->active ? LOC_STS_GRANTED : 0) |
-                         (l->seized ? LOC_STS_SEIZED : 0);
+    v[CRB_LOC_STS / 4] = (int)loc == c->active ? LOC_STS_GRANTED : 0;
     v[CRB_INTF_ID_LO / 4] = g->intf_id_lo;
     v[CRB_INTF_ID_HI / 4] = INTF_VID | (INTF_DID << 16);
     v[CRB_CTRL_STS / 4] = g->ctrl_sts;
-    v[CRB_CTRL_CANCEL / 4] = l->cancel;
-    v[CRB_CTRL_START / 4] = l->start;
-    v[CRB_INT_ENABLE / 4] = l->int_enable;
-    v[CRB_INT_STS / 4] = l->int_sts;
-    v[CRB_CMD_SIZE / 4] = l->cmd_size;
-    v[CRB_CMD_LADDR / 4] = (uint32_t)l->cmd_addr;
-    v[CRB_CMD_HADDR / 4] = (uint32_t)(l->cmd_addr >> 32);
-    v[CRB_RSP_SIZE / 4] = l->rsp_size;
-    v[CRB_RSP_ADDR_LO / 4] = (uint32_t)l->rsp_addr;
-    v[CRB_RSP_ADDR_HI / 4] = (uint32_t)(l->rsp_addr >> 32);
+    /* The locality's own state, where the register table places it. */
+#define PUBLISH_FIELD(m, t, r, mask, ...) \
+    publish_field(v, r, CRB_FIELD_##t, mask, l->m);
+    CRB_LOCALITY_FIELDS(PUBLISH_FIELD)
+#undef PUBLISH_FIELD
 }
 
 static void update_irq(struct crb_core *c)
@@ -163,7 +222,14 @@ static void update_irq(struct crb_core *c)
 #define PUBLISH_BLOCK 8u /* registers compared at once */
 _Static_assert(CRB_NUM_DWORDS % PUBLISH_BLOCK == 0, "whole blocks");
 
-/* Store register dword @i of @page as @v and remember it in @img. */
+/* Store register dword @i of @page as @v and remember it in @img. The
+ * page is guest memory: little-endian on every host; @img is host order.
+ *
+ * Release: a reader that sees the new value with an acquire load (a
+ * driver polling START for 0, or a guest on a weakly ordered host) also
+ * sees everything the device wrote before it, the response in the buffer
+ * above all. The ordering rides on the status word itself, which is what
+ * the reader synchronises with. */
 static void store_reg(uint32_t *page, uint32_t *img, unsigned i, uint32_t v,
                       bool force)
 {
@@ -171,11 +237,10 @@ static void store_reg(uint32_t *page, uint32_t *img, unsigned i, uint32_t v,
 
     img[i] = v;
     if (force)
-        __atomic_store_n(&page[i], v, __ATOMIC_RELAXED);
-    else /* a guest store not yet seen by the poll transport wins: it
+        le32_store_release(&page[i], v);
+    else /* a guest store not yet seen by crb_take_guest_writes() wins: it
             differs from the new image and is applied next */
-        __atomic_compare_exchange_n(&page[i], &old, v, false,
-                                    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+        le32_replace_release(&page[i], old, v);
 }
 
 static void publish(struct crb_core *c, bool force)
@@ -185,16 +250,42 @@ static void publish(struct crb_core *c, bool force)
         .intf_id_lo = intf_id_lo(c),
         .ctrl_sts = (c->fatal ? CTRL_STS_FATAL : 0) | (c->idle ? CTRL_STS_IDLE : 0),
     };
+    const uint32_t gv[3] = { g.loc_state, g.intf_id_lo, g.ctrl_sts };
+    static const unsigned global_regs[3] = {
+        CRB_LOC_STATE / 4, CRB_INTF_ID_LO / 4, CRB_CTRL_STS / 4 };
+    bool same_globals = !force &&
+                        !memcmp(gv, c->published_globals, sizeof(gv));
     uint32_t v[CRB_NUM_DWORDS];
 
-    /* A response copied into the buffer must be visible before START
-     * reads 0 on a weakly ordered host. */
-    atomic_thread_fence(memory_order_release);
     for (unsigned loc = 0; loc < c->nloc; loc++) {
         uint32_t *page = (uint32_t *)(c->regs + (size_t)loc * PAGE);
         uint32_t *img = c->image[loc];
         int first = -1, last = -1;
 
+        /* A page is built from the globals, whether it is the active
+         * locality's, and its locality's state. Same state and activity:
+         * at most the three global registers differ (none with the same
+         * globals). Most writes change one locality or only globals. */
+        if (!force &&
+            ((int)loc == c->active) == ((int)loc == c->published_active) &&
+            !memcmp(&c->loc[loc], &c->published_loc[loc], sizeof(c->loc[loc]))) {
+            if (same_globals)
+                continue;
+            for (unsigned j = 0; j < 3; j++) {
+                unsigned i = global_regs[j];
+
+                if (img[i] == gv[j])
+                    continue;
+                store_reg(page, img, i, gv[j], false);
+                first = first < 0 || (int)i < first ? (int)i : first;
+                last = (int)i > last ? (int)i : last;
+            }
+            if (first >= 0)
+                mark_dirty(c, (uint64_t)loc * PAGE + first * 4u,
+                           (uint64_t)(last - first + 1) * 4);
+            continue;
+        }
+        memcpy(&c->published_loc[loc], &c->loc[loc], sizeof(c->loc[loc]));
         fill_page(c, loc, &g, v);
         for (unsigned b = 0; b < CRB_NUM_DWORDS; b += PUBLISH_BLOCK) {
             /* Most writes change a few registers of a page or none: an
@@ -214,6 +305,8 @@ static void publish(struct crb_core *c, bool force)
             mark_dirty(c, (uint64_t)loc * PAGE + first * 4u,
                        (uint64_t)(last - first + 1) * 4);
     }
+    memcpy(c->published_globals, gv, sizeof(gv));
+    c->published_active = c->active;
     update_irq(c);
 }
 
@@ -291,10 +384,14 @@ static void loc_ctrl(struct crb_core *c, unsigned loc, uint32_t v)
         if (loc < 3) {
             LOG_DEBUG("resetEstablishmentBit from locality %u ignored", loc);
         } else {
-            if (c->hooks.reset_established)
+            /* The guest reads the device's copy at once. A running
+             * command owns the backend: the write must not wait for it,
+             * so the backend is told at completion. */
+            c->established = false;
+            if (c->busy)
+                c->reset_est_pending = loc + 1;
+            else if (c->hooks.reset_established)
                 c->hooks.reset_established(c->hooks.opaque, loc);
-            c->established = c->hooks.get_established ?
-                             c->hooks.get_established(c->hooks.opaque) : false;
             raise_int(c, loc, INT_EST_CLEAR);
         }
     }
@@ -321,10 +418,12 @@ static bool start(struct crb_core *c, unsigned loc)
     uint32_t cap, len;
     const uint8_t *cmd;
 
-    if ((int)loc != c->active || c->busy || c->fatal) {
-        LOG_DEBUG("START from locality %u ignored (active %d, %s%s)", loc,
-                  c->active, c->busy ? "busy" : "not busy",
-                  c->fatal ? ", fatal" : "");
+    enum crb_intf_state state = crb_intf_state(c);
+
+    if ((int)loc != c->active || state == CRB_STATE_EXECUTION ||
+        state == CRB_STATE_FATAL) {
+        LOG_DEBUG("START from locality %u ignored (active %d, %s)", loc,
+                  c->active, crb_intf_state_name(state));
         return false;
     }
     cmd = resolve_buffer(c, loc, l->cmd_addr, l->cmd_size, &cap);
@@ -334,8 +433,16 @@ static bool start(struct crb_core *c, unsigned loc)
         finish_with_error(c, loc, TPM_RC_COMMAND_SIZE);
         return false;
     }
-    /* A private copy: the guest may keep writing the buffer meanwhile. */
-    memcpy(c->cmd, cmd, len);
+    /* A private copy: the guest may keep writing the buffer meanwhile. It
+     * may also have rewritten the size since it was checked: what runs is
+     * the copy, so the copy's header must say what was checked. */
+    memcpy(crb_cmd(c), cmd, len);
+    if (tpm_hdr_size(crb_cmd(c)) != len) {
+        LOG_WARN("command size changed from %u to %u while START copied it: "
+                 "TPM_RC_COMMAND_SIZE", len, tpm_hdr_size(crb_cmd(c)));
+        finish_with_error(c, loc, TPM_RC_COMMAND_SIZE);
+        return false;
+    }
     c->cmd_len = len;
     c->rsp_buf = resolve_buffer(c, loc, l->rsp_addr, l->rsp_size, &c->rsp_cap);
     c->busy = true;
@@ -372,7 +479,12 @@ void crb_complete(struct crb_core *c, const uint8_t *rsp, uint32_t len,
             tpm_error_response(c->rsp_buf, TPM_RC_FAILURE);
     } else {
         memcpy(c->rsp_buf, rsp, len);
-        LOG_TRACE("response rc %#x len %u", tpm_hdr_code(rsp), len);
+        if (crb_log_enabled(TPMCRB_LOG_TRACE)) {
+            char rc[CRB_RC_TEXT_MAX];
+
+            LOG_TRACE("response rc %s len %u",
+                      crb_rc_text(tpm_hdr_code(rsp), rc, sizeof(rc)), len);
+        }
     }
     mark_dirty(c, window_offset(c, c->rsp_buf),
                len >= TPM_HEADER_SIZE && len <= c->rsp_cap ? len : TPM_HEADER_SIZE);
@@ -380,7 +492,7 @@ void crb_complete(struct crb_core *c, const uint8_t *rsp, uint32_t len,
     c->loc[loc].start = 0;
     /* A buffer chosen by firmware lasts for one command; a later OS finds
      * the advertised one again. */
-    default_buffers(c, loc, &c->loc[loc]);
+    reset_fields(c, loc, &c->loc[loc], true);
     raise_int(c, loc, INT_START);
     crb_publish(c);
 }
@@ -397,7 +509,7 @@ static void ctrl_req(struct crb_core *c, unsigned loc, uint32_t v)
         c->idle = false;
         raise_int(c, loc, INT_CMD_READY);
     } else if (v & CTRL_REQ_GO_IDLE) {
-        if (c->busy)
+        if (crb_intf_state(c) == CRB_STATE_EXECUTION)
             LOG_DEBUG("goIdle while a command runs ignored");
         else
             c->idle = true;
@@ -438,12 +550,29 @@ static uint32_t merge(uint32_t old, uint32_t value, uint32_t mask)
     return (old & ~mask) | (value & mask);
 }
 
-static void set_addr_half(uint64_t *addr, bool high, uint32_t v)
+/* A read-write register that holds a field of the locality: the guest's
+ * value within the bits the field may hold. False when @reg is no such
+ * register. */
+static bool write_field(struct crb_locality *l, uint32_t reg, uint32_t v)
 {
-    if (high)
-        *addr = (*addr & 0xFFFFFFFFull) | ((uint64_t)v << 32);
-    else
-        *addr = (*addr & ~0xFFFFFFFFull) | v;
+    for (unsigned i = 0; i < crb_nfields; i++) {
+        const struct crb_field *f = &crb_fields[i];
+        uint64_t old;
+
+        if (f->reg == CRB_NO_REG || f->type == CRB_FIELD_BOOL)
+            continue;
+        old = crb_field_get(l, f);
+        if (reg == f->reg && f->type == CRB_FIELD_U32)
+            crb_field_set(l, f, v & f->mask);
+        else if (reg == f->reg && f->type == CRB_FIELD_U64)
+            crb_field_set(l, f, (old & ~0xFFFFFFFFull) | v);
+        else if (reg == f->reg + 4 && f->type == CRB_FIELD_U64)
+            crb_field_set(l, f, (old & 0xFFFFFFFFull) | (uint64_t)v << 32);
+        else
+            continue;
+        return true;
+    }
+    return false;
 }
 
 bool crb_write_reg(struct crb_core *c, unsigned loc, uint32_t reg,
@@ -453,28 +582,22 @@ bool crb_write_reg(struct crb_core *c, unsigned loc, uint32_t reg,
     uint32_t v = merge(c->image[loc][reg / 4], value, mask);
     bool started = false;
 
+    /* Registers that are requests; the rest of the writable ones hold
+     * the guest's value (write_field). */
     switch (reg) {
     case CRB_LOC_CTRL:    loc_ctrl(c, loc, value & mask); break;
-    case CRB_INTF_ID_LO:
-        intf_select(c, v);
-        break;
+    case CRB_INTF_ID_LO:  intf_select(c, v); break;
     case CRB_CTRL_REQ:    ctrl_req(c, loc, value & mask); break;
     case CRB_CTRL_CANCEL: ctrl_cancel(c, loc, v); break;
     case CRB_CTRL_START:
         if (v & 1)
             started = start(c, loc);
         break;
-    case CRB_INT_ENABLE:  l->int_enable = v & (INT_ALL | INT_GLOBAL_ENABLE); break;
     case CRB_INT_STS:     l->int_sts &= ~(value & mask); break;
-    case CRB_CMD_SIZE:    l->cmd_size = v; break;
-    case CRB_CMD_LADDR:   set_addr_half(&l->cmd_addr, false, v); break;
-    case CRB_CMD_HADDR:   set_addr_half(&l->cmd_addr, true, v); break;
-    case CRB_RSP_SIZE:    l->rsp_size = v; break;
-    case CRB_RSP_ADDR_LO: set_addr_half(&l->rsp_addr, false, v); break;
-    case CRB_RSP_ADDR_HI: set_addr_half(&l->rsp_addr, true, v); break;
     default:
-        LOG_DEBUG("write to read-only %s (locality %u) ignored",
-                  crb_reg_name(reg), loc);
+        if (!write_field(l, reg, v))
+            LOG_DEBUG("write to read-only %s (locality %u) ignored",
+                      crb_reg_name(reg), loc);
         break;
     }
     crb_publish(c);
@@ -549,9 +672,48 @@ uint64_t crb_read(const struct crb_core *c, uint64_t offset, unsigned size)
         const uint8_t *p = o < regs_size ? c->regs + o
                                          : c->buffer + (o - regs_size);
 
-        v |= (uint64_t)__atomic_load_n(p, __ATOMIC_RELAXED) << (8 * i);
+        /* Acquire, the reader's half of store_reg's rule: a trapped read
+         * of START that sees 0 orders the reads of the response after it. */
+        v |= (uint64_t)__atomic_load_n(p, __ATOMIC_ACQUIRE) << (8 * i);
     }
     return v;
+}
+
+/* ------------------------------------------------------------ shared memory */
+
+/* Returns true when the guest wrote register @idx of @loc; applies it.
+ * Applied through the rules first and consumed with an exchange after: the
+ * guest never sees a request register clear before the state it asked for
+ * is published, and a store that lands between the two is returned by the
+ * exchange and applied too, never lost. */
+static bool take_guest_write(struct crb_core *c, unsigned loc, unsigned idx,
+                             struct crb_guest_writes *n)
+{
+    uint32_t *word = (uint32_t *)(c->regs + (size_t)loc * PAGE) + idx;
+    uint32_t seen = le32_load_acquire(word);
+
+    if (seen == c->image[loc][idx])
+        return false;
+    while (seen != c->image[loc][idx]) {
+        uint32_t again;
+
+        n->writes++;
+        if (crb_write_reg(c, loc, idx * 4, seen, 0xFFFFFFFFu))
+            n->commands++;
+        again = le32_exchange(word, c->image[loc][idx]);
+        if (again == seen)
+            break;
+        seen = again; /* written again meanwhile: apply that too */
+    }
+    return true;
+}
+
+void crb_take_guest_writes(struct crb_core *c, struct crb_guest_writes *n)
+{
+    n->writes = n->commands = 0;
+    for (unsigned loc = 0; loc < c->nloc; loc++)
+        for (unsigned i = 0; i < CRB_NUM_DWORDS; i++)
+            take_guest_write(c, loc, i, n);
 }
 
 /* ------------------------------------------------------------ lifecycle */
@@ -574,12 +736,13 @@ void crb_reset(struct crb_core *c)
     c->idle = true;
     c->fatal = false;
     c->busy = false;
+    c->reset_est_pending = 0;
     c->intf_sel = INTF_SELECTOR_CRB;
     c->established = c->hooks.get_established ?
                      c->hooks.get_established(c->hooks.opaque) : true;
     for (unsigned i = 0; i < TPMCRB_MAX_LOCALITIES; i++) {
         memset(&c->loc[i], 0, sizeof(c->loc[i]));
-        default_buffers(c, i, &c->loc[i]);
+        reset_fields(c, i, &c->loc[i], false);
     }
     if (c->locality0_at_reset)
         grant(c, 0);
@@ -601,28 +764,22 @@ void crb_init(struct crb_core *c, const struct tpmcrb_config *cfg,
     crb_reset(c);
 }
 
-const char *crb_reg_name(uint32_t reg)
+enum crb_intf_state crb_intf_state(const struct crb_core *c)
 {
-    switch (reg) {
-    case CRB_LOC_STATE:   return "LOC_STATE";
-    case CRB_LOC_CTRL:    return "LOC_CTRL";
-    case CRB_LOC_STS:     return "LOC_STS";
-    case CRB_INTF_ID_LO:  return "INTF_ID";
-    case CRB_INTF_ID_HI:  return "INTF_ID_HI";
-    case CRB_CTRL_EXT_LO: return "CTRL_EXT";
-    case CRB_CTRL_EXT_HI: return "CTRL_EXT_HI";
-    case CRB_CTRL_REQ:    return "CTRL_REQ";
-    case CRB_CTRL_STS:    return "CTRL_STS";
-    case CRB_CTRL_CANCEL: return "CTRL_CANCEL";
-    case CRB_CTRL_START:  return "CTRL_START";
-    case CRB_INT_ENABLE:  return "INT_ENABLE";
-    case CRB_INT_STS:     return "INT_STS";
-    case CRB_CMD_SIZE:    return "CMD_SIZE";
-    case CRB_CMD_LADDR:   return "CMD_LADDR";
-    case CRB_CMD_HADDR:   return "CMD_HADDR";
-    case CRB_RSP_SIZE:    return "RSP_SIZE";
-    case CRB_RSP_ADDR_LO: return "RSP_ADDR";
-    case CRB_RSP_ADDR_HI: return "RSP_ADDR_HI";
-    default:              return "reserved";
+    if (c->busy)
+        return CRB_STATE_EXECUTION;
+    if (c->fatal)
+        return CRB_STATE_FATAL;
+    return c->idle ? CRB_STATE_IDLE : CRB_STATE_READY;
+}
+
+const char *crb_intf_state_name(enum crb_intf_state s)
+{
+    switch (s) {
+    case CRB_STATE_IDLE:      return "idle";
+    case CRB_STATE_READY:     return "ready";
+    case CRB_STATE_EXECUTION: return "execution";
+    case CRB_STATE_FATAL:     return "fatal";
     }
+    return "?";
 }

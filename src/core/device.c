@@ -1,25 +1,29 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Public device API: configuration, memory, the lock around the core, and
- * the glue between the core, the executor and the backend. */
+/* Public device API: configuration, memory, the lock around the core, the
+ * glue between the core and the executor, and the door the transports use
+ * (core/device_io.h). */
 #include "core/device.h"
+#include "core/device_io.h"
+#include "util/abi.h"
+#include "util/clock.h"
 #include "util/log.h"
-#include "util/tpm_cmd.h"
 
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define FREE_TIMEOUT_MS 30000u
 
 void tpmcrb_config_init(struct tpmcrb_config *cfg)
 {
     memset(cfg, 0, sizeof(*cfg));
+    cfg->size = sizeof(*cfg);
     cfg->base = TPMCRB_X86_BASE;
     cfg->layout = TPMCRB_LAYOUT_SPLIT;
     cfg->localities = TPMCRB_MAX_LOCALITIES;
     cfg->sync_bound_us = TPMCRB_SYNC_BOUND_DEFAULT_US;
+    cfg->fast_path = true;
 }
 
 uint64_t tpmcrb_regs_size(const struct tpmcrb_config *cfg)
@@ -48,21 +52,13 @@ uint32_t tpmcrb_buffer_size(const struct tpmcrb_config *cfg)
 
 static int check_config(const struct tpmcrb_config *cfg)
 {
-    if (cfg->localities != 1 && cfg->localities != TPMCRB_MAX_LOCALITIES) {
-        LOG_ERROR("localities must be 1 or 5, not %u", cfg->localities);
-        return -EINVAL;
-    }
-    if (cfg->layout != TPMCRB_LAYOUT_SPLIT && cfg->layout != TPMCRB_LAYOUT_COMPAT) {
-        LOG_ERROR("unknown buffer layout %d", (int)cfg->layout);
-        return -EINVAL;
-    }
-    if (cfg->base % TPMCRB_PAGE_SIZE) {
-        LOG_ERROR("base %#llx is not page aligned", (unsigned long long)cfg->base);
-        return -EINVAL;
-    }
-    if (cfg->base > UINT64_MAX - tpmcrb_window_size(cfg)) {
-        LOG_ERROR("device window at %#llx wraps the address space",
-                  (unsigned long long)cfg->base);
+    const char *problem = crb_geometry_problem(cfg->base, cfg->layout,
+                                               cfg->localities, false);
+
+    if (problem) {
+        LOG_ERROR("device: %s (base %#llx, layout %d, %u localities)", problem,
+                  (unsigned long long)cfg->base, (int)cfg->layout,
+                  cfg->localities);
         return -EINVAL;
     }
     if (((uintptr_t)cfg->regs_mem | (uintptr_t)cfg->buffer_mem) & 3) {
@@ -78,24 +74,21 @@ static void hook_submit(void *opaque, unsigned locality, uint32_t len)
 {
     struct tpmcrb_device *dev = opaque;
 
-    (void)locality;
-    (void)len;
     /* Paused for a snapshot: the command stays in the core, where the
-     * snapshot captures it, and reaches the backend at resume. */
-    if (dev->paused)
+     * snapshot captures it, and reaches the backend at resume. After a
+     * reset that gave up on a command, it waits for that one to end. */
+    if (dev->paused || dev->abandoned)
         dev->held = true;
-    else if (atomic_load(&dev->inline_exec))
-        atomic_store(&dev->inline_pending, true);
     else
-        dev->last_seq = crb_executor_submit(&dev->exec);
+        dev->last_seq = crb_executor_submit(&dev->exec, locality,
+                                            crb_cmd(&dev->core), len, false);
 }
 
 static void hook_cancel(void *opaque)
 {
     struct tpmcrb_device *dev = opaque;
 
-    if (dev->be->ops->cancel)
-        dev->be->ops->cancel(dev->be);
+    crb_executor_cancel(&dev->exec);
 }
 
 static bool hook_get_established(void *opaque)
@@ -131,27 +124,44 @@ static void hook_irq(void *opaque, bool level)
         dev->cfg.irq(dev->cfg.opaque, level);
 }
 
-/* Worker thread: the core does not touch cmd/cmd_len while busy. */
-static void run_command(void *opaque)
+/* The executor's thread, after the backend ran the command: the core did
+ * not touch cmd/cmd_len meanwhile (busy). */
+static void command_done(void *opaque, const uint8_t *rsp, uint32_t len,
+                         int err)
 {
     struct tpmcrb_device *dev = opaque;
-    struct crb_core *c = &dev->core;
-    uint32_t rsp_len = 0;
-    int err;
+    unsigned loc;
 
-    err = dev->be->ops->execute(dev->be, c->busy_loc, c->cmd, c->cmd_len,
-                                dev->rsp, sizeof(dev->rsp), &rsp_len);
     if (err < 0)
         atomic_fetch_add(&dev->n_errors, 1);
     pthread_mutex_lock(&dev->lock);
-    crb_complete(c, dev->rsp, rsp_len, err);
+    /* resetEstablishment written while the command ran: told to the
+     * backend here, on the thread that runs the commands and before the
+     * guest sees the completion; never from a vCPU thread, never beside a
+     * running command. The lock is dropped meanwhile: writes go on. */
+    while (!dev->abandoned && (loc = dev->core.reset_est_pending)) {
+        dev->core.reset_est_pending = 0;
+        pthread_mutex_unlock(&dev->lock);
+        hook_reset_established(dev, loc - 1);
+        pthread_mutex_lock(&dev->lock);
+    }
+    if (dev->abandoned) {
+        /* The guest reset since: this response is of no command of its. */
+        LOG_WARN("a response that outlived a reset was dropped");
+        dev->abandoned = false;
+        if (dev->held && !dev->paused) {
+            dev->held = false;
+            /* To the worker: the START write that would wait for it
+             * has long returned. */
+            dev->last_seq = crb_executor_submit(&dev->exec,
+                                                dev->core.busy_loc,
+                                                crb_cmd(&dev->core),
+                                                dev->core.cmd_len, true);
+        }
+    } else {
+        crb_complete(&dev->core, rsp, len, err);
+    }
     pthread_mutex_unlock(&dev->lock);
-}
-
-void device_run_inline(struct tpmcrb_device *dev)
-{
-    if (atomic_exchange(&dev->inline_pending, false))
-        run_command(dev);
 }
 
 /* ------------------------------------------------------------ lifecycle */
@@ -202,7 +212,10 @@ int tpmcrb_device_new(const struct tpmcrb_config *cfg,
     struct tpmcrb_device *dev;
     int err;
 
-    if (!cfg || !be || !out)
+    if (!cfg || !be || !be->ops || !out)
+        return -EINVAL;
+    if (CRB_ABI_CHECK(cfg, struct tpmcrb_config) < 0 ||
+        CRB_ABI_CHECK(be->ops, struct tpmcrb_backend_ops) < 0)
         return -EINVAL;
     if ((err = check_config(cfg)) < 0)
         return err;
@@ -211,6 +224,7 @@ int tpmcrb_device_new(const struct tpmcrb_config *cfg,
         return -ENOMEM;
     dev->cfg = *cfg;
     dev->be = be;
+    dev->reset_wait_ms = FREE_TIMEOUT_MS;
     pthread_mutex_init(&dev->lock, NULL);
     if ((err = setup_memory(dev)) < 0)
         goto fail;
@@ -222,11 +236,14 @@ int tpmcrb_device_new(const struct tpmcrb_config *cfg,
     }
     h.opaque = dev;
     crb_init(&dev->core, &dev->cfg, dev->cfg.regs_mem, dev->cfg.buffer_mem, &h);
-    if ((err = crb_executor_start(&dev->exec, run_command, dev)) < 0) {
+    if ((err = crb_executor_start(&dev->exec, be, command_done, dev)) < 0) {
         if (be->ops->power_off)
             be->ops->power_off(be);
         goto fail;
     }
+    /* Only a START write that waits anyway may run the command itself. */
+    crb_executor_set_fast_path(&dev->exec,
+                               dev->cfg.fast_path && dev->cfg.sync_bound_us);
     *out = dev;
     return 0;
 fail:
@@ -248,12 +265,19 @@ void tpmcrb_device_free(struct tpmcrb_device *dev)
 
 void tpmcrb_device_reset(struct tpmcrb_device *dev)
 {
-    if (tpmcrb_wait_idle(dev, FREE_TIMEOUT_MS) < 0)
-        LOG_WARN("reset while a command is still running");
+    bool gave_up = tpmcrb_wait_idle(dev, dev->reset_wait_ms) < 0;
+
+    if (gave_up)
+        LOG_WARN("reset while a command is still running: its response "
+                 "will be dropped");
     if (dev->be->ops->platform_reset && dev->be->ops->platform_reset(dev->be) < 0)
         LOG_ERROR("backend %s failed its reset; the TPM stays in failure "
                   "until it recovers", dev->be->ops->name);
     pthread_mutex_lock(&dev->lock);
+    if (gave_up && dev->core.busy && !dev->held) {
+        dev->abandoned = true;
+        crb_detach_command(&dev->core);
+    }
     crb_reset(&dev->core);
     dev->held = false;
     pthread_mutex_unlock(&dev->lock);
@@ -272,60 +296,72 @@ bool tpmcrb_device_tpm_resumed(struct tpmcrb_device *dev)
     return dev->resumed;
 }
 
-/* ------------------------------------------------------------ accesses */
+/* ------------------------------------------------------------ transports */
 
-static void wait_bounded(struct tpmcrb_device *dev, uint32_t seq)
+bool device_guest_write(struct tpmcrb_device *dev, uint64_t offset,
+                        unsigned size, uint64_t value, uint32_t *seq)
+{
+    bool started, held;
+
+    pthread_mutex_lock(&dev->lock);
+    started = crb_write(&dev->core, offset, size, value);
+    *seq = dev->last_seq;
+    held = dev->held;
+    pthread_mutex_unlock(&dev->lock);
+    atomic_fetch_add(&dev->n_writes, 1);
+    if (started)
+        atomic_fetch_add(&dev->n_commands, 1);
+    return started && !held;
+}
+
+void device_wait_started(struct tpmcrb_device *dev, uint32_t seq)
 {
     if (dev->cfg.sync_bound_us &&
         crb_executor_wait(&dev->exec, seq, dev->cfg.sync_bound_us))
         atomic_fetch_add(&dev->n_sync, 1);
 }
 
-int tpmcrb_write(struct tpmcrb_device *dev, uint64_t offset, unsigned size,
-                 uint64_t value)
-{
-    bool started, held;
-    uint32_t seq;
-
-    if (size != 1 && size != 2 && size != 4 && size != 8)
-        return -EINVAL;
-    pthread_mutex_lock(&dev->lock);
-    started = crb_write(&dev->core, offset, size, value);
-    seq = dev->last_seq;
-    held = dev->held;
-    pthread_mutex_unlock(&dev->lock);
-    atomic_fetch_add(&dev->n_writes, 1);
-    if (started) {
-        atomic_fetch_add(&dev->n_commands, 1);
-        if (!held)
-            wait_bounded(dev, seq);
-    }
-    return 0;
-}
-
-bool device_write_reg_locked(struct tpmcrb_device *dev, unsigned loc,
-                             uint32_t reg, uint32_t value)
-{
-    bool started = crb_write_reg(&dev->core, loc, reg, value, 0xFFFFFFFFu);
-
-    atomic_fetch_add(&dev->n_writes, 1);
-    if (started)
-        atomic_fetch_add(&dev->n_commands, 1);
-    return started;
-}
-
-uint64_t tpmcrb_read(struct tpmcrb_device *dev, uint64_t offset, unsigned size)
+uint64_t device_guest_read(struct tpmcrb_device *dev, uint64_t offset,
+                           unsigned size)
 {
     /* The pages always hold what the guest must read. */
     return crb_read(&dev->core, offset, size);
 }
+
+bool device_take_guest_writes(struct tpmcrb_device *dev)
+{
+    struct crb_guest_writes n;
+
+    pthread_mutex_lock(&dev->lock);
+    crb_take_guest_writes(&dev->core, &n);
+    pthread_mutex_unlock(&dev->lock);
+    if (n.writes)
+        atomic_fetch_add(&dev->n_writes, n.writes);
+    if (n.commands)
+        atomic_fetch_add(&dev->n_commands, n.commands);
+    return n.writes > 0;
+}
+
+void device_set_inline(struct tpmcrb_device *dev, bool on)
+{
+    crb_executor_set_inline(&dev->exec, on);
+}
+
+void device_run_pending(struct tpmcrb_device *dev)
+{
+    crb_executor_run_pending(&dev->exec);
+}
+
+/* ------------------------------------------------------------ state */
 
 bool tpmcrb_busy(struct tpmcrb_device *dev)
 {
     bool busy;
 
     pthread_mutex_lock(&dev->lock);
-    busy = dev->core.busy && !dev->held;
+    /* Held for a snapshot is not busy; held behind a command a reset gave
+     * up on is (it runs when that one ends). */
+    busy = dev->core.busy && (!dev->held || dev->abandoned);
     pthread_mutex_unlock(&dev->lock);
     return busy;
 }
@@ -333,20 +369,28 @@ bool tpmcrb_busy(struct tpmcrb_device *dev)
 int tpmcrb_wait_idle(struct tpmcrb_device *dev, unsigned timeout_ms)
 {
     uint64_t deadline = crb_now_ns() + (uint64_t)timeout_ms * 1000000ull;
-    const struct timespec pause = { 0, 100000 };
 
     while (tpmcrb_busy(dev)) {
         if (crb_now_ns() >= deadline)
             return -ETIMEDOUT;
-        nanosleep(&pause, NULL);
+        crb_sleep_ns(100000);
     }
     return 0;
 }
 
-void tpmcrb_get_stats(struct tpmcrb_device *dev, struct tpmcrb_stats *st)
+int tpmcrb_get_stats(struct tpmcrb_device *dev, struct tpmcrb_stats *st)
 {
+    uint32_t size = st->size;
+
+    if (size >= sizeof(*st) && size <= CRB_ABI_MAX_STRUCT_SIZE) /* later fields */
+        memset((unsigned char *)st + sizeof(*st), 0, size - sizeof(*st));
+    if (CRB_ABI_CHECK(st, struct tpmcrb_stats) < 0)
+        return -EINVAL;
     st->writes = atomic_load(&dev->n_writes);
     st->commands = atomic_load(&dev->n_commands);
     st->completed_sync = atomic_load(&dev->n_sync);
     st->errors = atomic_load(&dev->n_errors);
+    st->ran_on_start_thread = crb_executor_quick_count(&dev->exec);
+    st->cancelled_before_start = crb_executor_cancelled_before_start(&dev->exec);
+    return 0;
 }

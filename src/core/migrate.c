@@ -8,8 +8,8 @@
  * runs it, once.
  */
 #include "core/device.h"
-#include "util/log.h"
 #include "core/snapshot.h"
+#include "util/log.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -40,7 +40,9 @@ void tpmcrb_device_resume(struct tpmcrb_device *dev)
         /* Through the worker even in poll mode: the poll thread runs
          * inline commands only after guest activity. */
         dev->held = false;
-        dev->last_seq = crb_executor_submit(&dev->exec);
+        dev->last_seq = crb_executor_submit(&dev->exec, dev->core.busy_loc,
+                                            crb_cmd(&dev->core), dev->core.cmd_len,
+                                            true);
     }
     pthread_mutex_unlock(&dev->lock);
 }

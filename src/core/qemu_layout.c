@@ -82,11 +82,6 @@ int qemu_check_import(const struct crb_core *c, const uint32_t *regs)
     return 0;
 }
 
-static uint64_t addr64(const uint32_t *regs, uint32_t lo, uint32_t hi)
-{
-    return regs[REG(lo)] | (uint64_t)regs[REG(hi)] << 32;
-}
-
 /* Locality 0's registers; everything QEMU does not keep is at reset. */
 static void import_registers(struct crb_core *c, const uint32_t *regs)
 {
@@ -101,17 +96,25 @@ static void import_registers(struct crb_core *c, const uint32_t *regs)
      * backend on every read): the backend is the authority here too. */
     if (!c->hooks.get_established)
         c->established = state & LOC_STATE_ESTABLISHED;
-    l->seized = regs[REG(CRB_LOC_STS)] & LOC_STS_SEIZED;
     c->intf_sel = INTF_SELECTOR_CRB | (regs[REG(CRB_INTF_ID_LO)] & INTF_SEL_LOCK);
     c->fatal = sts & CTRL_STS_FATAL;
     c->idle = sts & CTRL_STS_IDLE;
-    l->cancel = regs[REG(CRB_CTRL_CANCEL)] & 1;
-    l->int_enable = regs[REG(CRB_INT_ENABLE)] & (INT_ALL | INT_GLOBAL_ENABLE);
-    l->int_sts = regs[REG(CRB_INT_STS)] & INT_ALL;
-    l->cmd_size = regs[REG(CRB_CMD_SIZE)];
-    l->cmd_addr = addr64(regs, CRB_CMD_LADDR, CRB_CMD_HADDR);
-    l->rsp_size = regs[REG(CRB_RSP_SIZE)];
-    l->rsp_addr = addr64(regs, CRB_RSP_ADDR_LO, CRB_RSP_ADDR_HI);
+    /* The locality's fields where the register table places them; START
+     * goes through the core's rules instead (qemu_import). */
+    for (unsigned i = 0; i < crb_nfields; i++) {
+        const struct crb_field *f = &crb_fields[i];
+        uint32_t lo;
+
+        if (f->reg == CRB_NO_REG || f->follows_command)
+            continue;
+        lo = regs[REG(f->reg)];
+        if (f->type == CRB_FIELD_BOOL)
+            crb_field_set(l, f, lo & f->mask);
+        else if (f->type == CRB_FIELD_U32)
+            crb_field_set(l, f, lo & f->mask);
+        else
+            crb_field_set(l, f, lo | (uint64_t)regs[REG(f->reg) + 1] << 32);
+    }
 }
 
 void qemu_import(struct crb_core *c, const uint32_t *regs,

@@ -7,30 +7,34 @@
 #ifndef TPMCRB_REGS_H
 #define TPMCRB_REGS_H
 
+#include "tpmcrb.h"
+
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
-/* Offsets within a locality page. */
-#define CRB_LOC_STATE    0x00u /* RO */
-#define CRB_LOC_CTRL     0x08u /* WO, reads 0 */
-#define CRB_LOC_STS      0x0Cu /* RO */
-#define CRB_INTF_ID_LO   0x30u /* RO except InterfaceSelector/IntfSelLock */
-#define CRB_INTF_ID_HI   0x34u /* RO */
-#define CRB_CTRL_EXT_LO  0x38u /* reserved */
-#define CRB_CTRL_EXT_HI  0x3Cu
-#define CRB_CTRL_REQ     0x40u /* RW, the TPM clears bits when done */
-#define CRB_CTRL_STS     0x44u /* RO */
-#define CRB_CTRL_CANCEL  0x48u /* RW */
-#define CRB_CTRL_START   0x4Cu /* RW, the TPM clears it on completion */
-#define CRB_INT_ENABLE   0x50u /* RW */
-#define CRB_INT_STS      0x54u /* RW1C */
-#define CRB_CMD_SIZE     0x58u
-#define CRB_CMD_LADDR    0x5Cu
-#define CRB_CMD_HADDR    0x60u
-#define CRB_RSP_SIZE     0x64u
-#define CRB_RSP_ADDR_LO  0x68u
-#define CRB_RSP_ADDR_HI  0x6Cu
+/* Offsets within a locality page: the public names (tpmcrb.h), short. */
+#define CRB_LOC_STATE    TPMCRB_REG_LOC_STATE
+#define CRB_LOC_CTRL     TPMCRB_REG_LOC_CTRL
+#define CRB_LOC_STS      TPMCRB_REG_LOC_STS
+#define CRB_INTF_ID_LO   TPMCRB_REG_INTF_ID_LO
+#define CRB_INTF_ID_HI   TPMCRB_REG_INTF_ID_HI
+#define CRB_CTRL_EXT_LO  TPMCRB_REG_CTRL_EXT_LO
+#define CRB_CTRL_EXT_HI  TPMCRB_REG_CTRL_EXT_HI
+#define CRB_CTRL_REQ     TPMCRB_REG_CTRL_REQ
+#define CRB_CTRL_STS     TPMCRB_REG_CTRL_STS
+#define CRB_CTRL_CANCEL  TPMCRB_REG_CTRL_CANCEL
+#define CRB_CTRL_START   TPMCRB_REG_CTRL_START
+#define CRB_INT_ENABLE   TPMCRB_REG_INT_ENABLE
+#define CRB_INT_STS      TPMCRB_REG_INT_STS
+#define CRB_CMD_SIZE     TPMCRB_REG_CMD_SIZE
+#define CRB_CMD_LADDR    TPMCRB_REG_CMD_LADDR
+#define CRB_CMD_HADDR    TPMCRB_REG_CMD_HADDR
+#define CRB_RSP_SIZE     TPMCRB_REG_RSP_SIZE
+#define CRB_RSP_ADDR_LO  TPMCRB_REG_RSP_ADDR_LO
+#define CRB_RSP_ADDR_HI  TPMCRB_REG_RSP_ADDR_HI
 #define CRB_REGS_END     0x70u /* 0x70..0x7F reserved */
-#define CRB_DATA_BUFFER  0x80u /* in-page buffer, to the end of the page */
+#define CRB_DATA_BUFFER  TPMCRB_REG_DATA_BUFFER
 
 #define CRB_NUM_DWORDS   (CRB_DATA_BUFFER / 4u)
 
@@ -84,5 +88,111 @@
 #define INT_LOC_CHANGE          (1u << 3)
 #define INT_ALL                 0xFu
 #define INT_GLOBAL_ENABLE       (1u << 31)
+
+/* ------------------------------------------------------ the register table */
+
+#define CRB_NUM_REGS     (CRB_REGS_END / 4u)
+
+enum crb_access {
+    CRB_ACCESS_RESERVED = 0, /* reads 0, writes ignored */
+    CRB_ACCESS_RO,           /* writes ignored */
+    CRB_ACCESS_WO,           /* a request; reads 0 */
+    CRB_ACCESS_RW,           /* the guest's value, within the writable bits */
+    CRB_ACCESS_RW1C,         /* writing 1 clears a bit */
+};
+
+/* A named bit or bit field, for people (traces, `state inspect`): shown
+ * when its bits are set, or when they equal @equals (nonzero), or, for a
+ * @value field, as name=value whenever the bits in @requires are set. */
+struct crb_bits {
+    const char *name;
+    uint32_t mask;
+    uint32_t equals;
+    bool value;
+    uint32_t requires;
+};
+
+struct crb_reg {
+    const char *name;            /* NULL: reserved */
+    enum crb_access access;
+    uint32_t writable;           /* bits a guest write may set */
+    const struct crb_bits *bits; /* named bits, ends with a NULL name */
+};
+
+/* Indexed by offset / 4. */
+extern const struct crb_reg crb_regs[CRB_NUM_REGS];
+
+enum crb_field_type { CRB_FIELD_BOOL, CRB_FIELD_U32, CRB_FIELD_U64 };
+
+enum crb_field_reset {
+    CRB_RESET_ZERO,
+    CRB_RESET_BUFFER_SIZE,  /* the advertised buffer's size */
+    CRB_RESET_BUFFER_ADDR,  /* the advertised buffer's address */
+};
+
+#define CRB_NO_REG 0xFFFFFFFFu
+
+/*
+ * The state of one locality that is not derived from the rest of the core,
+ * one row a member of struct crb_locality:
+ *   X(member, type, register, mask, snapshot flag, reset, follows_command)
+ * type      BOOL, U32 or U64 (CRB_FIELD_*); reset ZERO, BUFFER_SIZE or
+ *           BUFFER_ADDR (CRB_RESET_*)
+ * register  where it is published (a 64-bit field to register and
+ *           register + 4) and imported from QEMU's layout; CRB_NO_REG: none
+ * mask      bools: the bit in the register; numbers: the bits the state may
+ *           hold (a snapshot with others is refused, an import drops them)
+ * flag      bools: the bit in the snapshot's per-locality flags word
+ * follows_command  set by the device for the command in flight only, never
+ *           taken from a foreign layout
+ * The order is the order of a snapshot's per-locality record (the bools
+ * first, as one flags word): rows are not reordered or removed; a new row
+ * goes last, with a new snapshot format version. Adding a row is all it
+ * takes to publish, snapshot and import a new piece of state.
+ */
+#define CRB_LOCALITY_FIELDS(X) \
+    X(seized,     BOOL, CRB_LOC_STS,     LOC_STS_SEIZED, 1u << 0, ZERO, false) \
+    X(requesting, BOOL, CRB_NO_REG,      0u,             1u << 1, ZERO, false) \
+    X(cancel,     U32,  CRB_CTRL_CANCEL, 1u,             0u, ZERO, false) \
+    X(start,      U32,  CRB_CTRL_START,  1u,             0u, ZERO, true) \
+    X(int_enable, U32,  CRB_INT_ENABLE,  INT_ALL | INT_GLOBAL_ENABLE, 0u, \
+      ZERO, false) \
+    X(int_sts,    U32,  CRB_INT_STS,     INT_ALL,        0u, ZERO, false) \
+    X(cmd_size,   U32,  CRB_CMD_SIZE,    0xFFFFFFFFu, 0u, BUFFER_SIZE, false) \
+    X(rsp_size,   U32,  CRB_RSP_SIZE,    0xFFFFFFFFu, 0u, BUFFER_SIZE, false) \
+    X(cmd_addr,   U64,  CRB_CMD_LADDR,   0xFFFFFFFFu, 0u, BUFFER_ADDR, false) \
+    X(rsp_addr,   U64,  CRB_RSP_ADDR_LO, 0xFFFFFFFFu, 0u, BUFFER_ADDR, false)
+
+/* A row's type and reset columns name CRB_FIELD_* and CRB_RESET_*. */
+#define CRB_CTYPE_BOOL bool
+#define CRB_CTYPE_U32  uint32_t
+#define CRB_CTYPE_U64  uint64_t
+#define CRB_FIELD_MEMBER(m, t, r, mask, flag, reset, follows) CRB_CTYPE_##t m;
+
+struct crb_locality {
+    CRB_LOCALITY_FIELDS(CRB_FIELD_MEMBER)
+};
+
+/* The same rows as data, for the code that walks them. */
+struct crb_field {
+    const char *name;
+    size_t offset;               /* in struct crb_locality */
+    enum crb_field_type type;
+    uint32_t reg;
+    uint32_t mask;
+    uint32_t flag;
+    enum crb_field_reset reset;
+    bool follows_command;
+};
+
+extern const struct crb_field crb_fields[];
+extern const unsigned crb_nfields;
+
+/* Bytes of one locality's record in a snapshot. */
+unsigned crb_fields_snapshot_len(void);
+
+const char *crb_reg_name(uint32_t reg);
+/* The named bits of @v read from register @reg, "" when it has none. */
+void crb_describe_reg(uint32_t reg, uint32_t v, char *out, size_t n);
 
 #endif

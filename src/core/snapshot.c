@@ -7,6 +7,7 @@
  * so that applying it cannot fail half-way.
  */
 #include "core/snapshot.h"
+#include "util/byteorder.h"
 #include "util/log.h"
 #include "util/tpm_cmd.h"
 
@@ -19,14 +20,13 @@
 
 #define CONF_LEN      16u
 #define CORE_FIXED    20u
-#define CORE_PER_LOC  44u
+/* Per locality: the register table's fields (core/reg_table.c). */
+#define CORE_PER_LOC  crb_fields_snapshot_len()
 
 #define CORE_IDLE        (1u << 0)
 #define CORE_FATAL       (1u << 1)
 #define CORE_ESTABLISHED (1u << 2)
 #define CORE_BUSY        (1u << 3)
-#define LOC_SEIZED       (1u << 0)
-#define LOC_REQUESTING   (1u << 1)
 
 static const char *const section_ids[SNAP_NSECTIONS] = {
     "CONF", "CORE", "MEM ", "BKND",
@@ -71,14 +71,14 @@ struct wr {
 
 static void put32(struct wr *w, uint32_t v)
 {
-    for (int i = 0; i < 4; i++)
-        w->p[w->off++] = (uint8_t)(v >> (8 * i));
+    put_le32(w->p + w->off, v);
+    w->off += 4;
 }
 
 static void put64(struct wr *w, uint64_t v)
 {
-    put32(w, (uint32_t)v);
-    put32(w, (uint32_t)(v >> 32));
+    put_le64(w->p + w->off, v);
+    w->off += 8;
 }
 
 static void put_bytes(struct wr *w, const void *src, size_t n)
@@ -88,18 +88,8 @@ static void put_bytes(struct wr *w, const void *src, size_t n)
     w->off += n;
 }
 
-static uint32_t rd32(const uint8_t *p)
-{
-    return p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-           (uint32_t)p[3] << 24;
-}
-
-static void wr32(uint8_t *p, uint32_t v)
-{
-    struct wr w = { p, 0 };
-
-    put32(&w, v);
-}
+#define rd32 get_le32
+#define wr32 put_le32
 
 /* Reads from a payload whose length was checked beforehand. */
 struct rd {
@@ -117,9 +107,10 @@ static uint32_t get32(struct rd *r)
 
 static uint64_t get64(struct rd *r)
 {
-    uint64_t lo = get32(r);
+    uint64_t v = get_le64(r->p + r->off);
 
-    return lo | (uint64_t)get32(r) << 32;
+    r->off += 8;
+    return v;
 }
 
 /* ------------------------------------------------------------ geometry */
@@ -159,6 +150,29 @@ static void end_section(struct wr *w, size_t hdr)
     wr32(w->p + hdr + 8, snap_crc32(w->p + start, len));
 }
 
+/* One locality's fields in the register table's order: the bools as one
+ * flags word, then the numbers. */
+static void put_locality(struct wr *w, const struct crb_locality *l)
+{
+    uint32_t flags = 0;
+
+    for (unsigned k = 0; k < crb_nfields; k++) {
+        const struct crb_field *f = &crb_fields[k];
+
+        if (f->type == CRB_FIELD_BOOL && crb_field_get(l, f))
+            flags |= f->flag;
+    }
+    put32(w, flags);
+    for (unsigned k = 0; k < crb_nfields; k++) {
+        const struct crb_field *f = &crb_fields[k];
+
+        if (f->type == CRB_FIELD_U32)
+            put32(w, (uint32_t)crb_field_get(l, f));
+        else if (f->type == CRB_FIELD_U64)
+            put64(w, crb_field_get(l, f));
+    }
+}
+
 static void put_core(struct wr *w, const struct crb_core *c)
 {
     uint32_t flags = (c->idle ? CORE_IDLE : 0) | (c->fatal ? CORE_FATAL : 0) |
@@ -170,22 +184,10 @@ static void put_core(struct wr *w, const struct crb_core *c)
     put32(w, c->intf_sel);
     put32(w, c->busy ? c->busy_loc : 0);
     put32(w, c->busy ? c->cmd_len : 0);
-    for (unsigned i = 0; i < c->nloc; i++) {
-        const struct crb_locality *l = &c->loc[i];
-
-        put32(w, (l->seized ? LOC_SEIZED : 0) |
-                 (l->requesting ? LOC_REQUESTING : 0));
-        put32(w, l->cancel);
-        put32(w, l->start);
-        put32(w, l->int_enable);
-        put32(w, l->int_sts);
-        put32(w, l->cmd_size);
-        put32(w, l->rsp_size);
-        put64(w, l->cmd_addr);
-        put64(w, l->rsp_addr);
-    }
+    for (unsigned i = 0; i < c->nloc; i++)
+        put_locality(w, &c->loc[i]);
     if (c->busy)
-        put_bytes(w, c->cmd, c->cmd_len);
+        put_bytes(w, crb_cmd_const(c), c->cmd_len);
 }
 
 int snap_encode(const struct crb_core *c, const char *be_name,
@@ -328,41 +330,61 @@ static int parse_sections(const uint8_t *blob, size_t len, struct snap_view *v)
 static int parse_conf(const uint8_t *p, uint32_t len, struct snap_view *v)
 {
     struct rd r = { p, 0 };
-    uint32_t layout;
+    const char *problem;
 
     if (len != CONF_LEN)
         return bad("CONF section has the wrong length");
     v->base = get64(&r);
-    layout = get32(&r);
+    v->layout = (enum tpmcrb_layout)get32(&r);
     v->nloc = get32(&r);
-    if (layout != TPMCRB_LAYOUT_SPLIT && layout != TPMCRB_LAYOUT_COMPAT)
-        return bad("configuration: unknown buffer layout");
-    v->layout = (enum tpmcrb_layout)layout;
-    if (v->nloc != 1 && v->nloc != TPMCRB_MAX_LOCALITIES)
-        return bad("configuration: localities must be 1 or 5");
-    if (v->base % PAGE || v->base > UINT64_MAX - mem_len(v->layout, v->nloc))
-        return bad("configuration: base address is not a usable page");
+    if ((problem = crb_geometry_problem(v->base, v->layout, v->nloc, false))) {
+        LOG_ERROR("snapshot: configuration: %s", problem);
+        return -EBADMSG;
+    }
     return 0;
 }
 
-static int check_locality(const struct snap_view *v, unsigned i,
-                          uint32_t flags)
+static int check_locality(const struct snap_view *v, unsigned i)
 {
-    const struct snap_locality *l = &v->loc[i];
+    const struct crb_locality *l = &v->loc[i];
     bool in_flight_here = v->busy && v->busy_loc == i;
 
-    if (flags & ~(LOC_SEIZED | LOC_REQUESTING))
-        return bad("core: unknown locality flags");
-    if (l->cancel > 1)
-        return bad("core: CTRL_CANCEL holds more than the cancel bit");
-    /* START reads 1 exactly while that locality's command is in flight. */
-    if (l->start != (in_flight_here ? 1u : 0u))
-        return bad("core: CTRL_START does not match the command in flight");
-    if (l->int_enable & ~(INT_ALL | INT_GLOBAL_ENABLE))
-        return bad("core: INT_ENABLE has reserved bits set");
-    if (l->int_sts & ~INT_ALL)
-        return bad("core: INT_STS has reserved bits set");
+    for (unsigned k = 0; k < crb_nfields; k++) {
+        const struct crb_field *f = &crb_fields[k];
+        uint64_t x = crb_field_get(l, f);
+
+        /* START reads 1 exactly while that locality's command is in
+         * flight. */
+        if (f->follows_command && x != (in_flight_here ? 1u : 0u)) {
+            LOG_ERROR("snapshot: core: %s does not match the command in "
+                      "flight", crb_reg_name(f->reg));
+            return -EBADMSG;
+        }
+        if (f->type == CRB_FIELD_U32 && (x & ~(uint64_t)f->mask)) {
+            LOG_ERROR("snapshot: core: %s has bits outside %#x set",
+                      crb_reg_name(f->reg), f->mask);
+            return -EBADMSG;
+        }
+    }
     return 0;
+}
+
+/* One locality's fields (put_locality's order); false on unknown flags. */
+static bool get_locality(struct rd *r, struct crb_locality *l)
+{
+    uint32_t flags = get32(r), known = 0;
+
+    for (unsigned k = 0; k < crb_nfields; k++) {
+        const struct crb_field *f = &crb_fields[k];
+
+        if (f->type == CRB_FIELD_BOOL) {
+            crb_field_set(l, f, flags & f->flag);
+            known |= f->flag;
+        } else {
+            crb_field_set(l, f, f->type == CRB_FIELD_U32 ? get32(r) : get64(r));
+        }
+    }
+    return !(flags & ~known);
 }
 
 static int check_in_flight(const struct snap_view *v)
@@ -374,6 +396,12 @@ static int check_in_flight(const struct snap_view *v)
         return bad("core: command in flight from a locality the device lacks");
     if (v->cmd_len < TPM_HEADER_SIZE || v->cmd_len > CRB_MAX_BUFFER)
         return bad("core: command in flight has an impossible length");
+    /* START never takes more than the layout's buffer holds. */
+    if (v->cmd_len > (v->layout == TPMCRB_LAYOUT_SPLIT
+                          ? TPMCRB_SPLIT_BUFFER_SIZE
+                          : TPMCRB_COMPAT_BUFFER_SIZE))
+        return bad("core: command in flight is larger than the layout's "
+                   "buffer");
     if (tpm_hdr_size(v->cmd) != v->cmd_len)
         return bad("core: command in flight disagrees with its header size");
     return 0;
@@ -382,7 +410,8 @@ static int check_in_flight(const struct snap_view *v)
 static int parse_core(const uint8_t *p, uint32_t len, struct snap_view *v)
 {
     struct rd r = { p, 0 };
-    uint32_t flags, loc_flags[TPMCRB_MAX_LOCALITIES];
+    uint32_t flags;
+    bool flags_known[TPMCRB_MAX_LOCALITIES];
     int32_t active;
     int err;
 
@@ -407,27 +436,17 @@ static int parse_core(const uint8_t *p, uint32_t len, struct snap_view *v)
     if ((v->intf_sel & ~(INTF_SELECTOR_MASK | INTF_SEL_LOCK)) ||
         (v->intf_sel & INTF_SELECTOR_MASK) != INTF_SELECTOR_CRB)
         return bad("core: interface selector is not CRB");
-    for (unsigned i = 0; i < v->nloc; i++) {
-        struct snap_locality *l = &v->loc[i];
-
-        loc_flags[i] = get32(&r);
-        l->seized = loc_flags[i] & LOC_SEIZED;
-        l->requesting = loc_flags[i] & LOC_REQUESTING;
-        l->cancel = get32(&r);
-        l->start = get32(&r);
-        l->int_enable = get32(&r);
-        l->int_sts = get32(&r);
-        l->cmd_size = get32(&r);
-        l->rsp_size = get32(&r);
-        l->cmd_addr = get64(&r);
-        l->rsp_addr = get64(&r);
-    }
+    for (unsigned i = 0; i < v->nloc; i++)
+        flags_known[i] = get_locality(&r, &v->loc[i]);
     v->cmd = p + r.off;
     if ((err = check_in_flight(v)) < 0)
         return err;
-    for (unsigned i = 0; i < v->nloc; i++)
-        if ((err = check_locality(v, i, loc_flags[i])) < 0)
+    for (unsigned i = 0; i < v->nloc; i++) {
+        if (!flags_known[i])
+            return bad("core: unknown locality flags");
+        if ((err = check_locality(v, i)) < 0)
             return err;
+    }
     return 0;
 }
 
@@ -515,26 +534,13 @@ void snap_apply(struct crb_core *c, const struct snap_view *v)
     c->fatal = v->fatal;
     c->established = v->established;
     c->intf_sel = v->intf_sel;
-    for (unsigned i = 0; i < c->nloc; i++) {
-        const struct snap_locality *s = &v->loc[i];
-        struct crb_locality *l = &c->loc[i];
-
-        l->seized = s->seized;
-        l->requesting = s->requesting;
-        l->cancel = s->cancel;
-        l->start = s->start;
-        l->int_enable = s->int_enable;
-        l->int_sts = s->int_sts;
-        l->cmd_size = s->cmd_size;
-        l->rsp_size = s->rsp_size;
-        l->cmd_addr = s->cmd_addr;
-        l->rsp_addr = s->rsp_addr;
-    }
+    for (unsigned i = 0; i < c->nloc; i++)
+        c->loc[i] = v->loc[i];
     c->busy = v->busy;
     c->busy_loc = v->busy_loc;
     c->cmd_len = v->cmd_len;
     if (v->busy)
-        memcpy(c->cmd, v->cmd, v->cmd_len);
+        memcpy(crb_cmd(c), v->cmd, v->cmd_len);
     memcpy(c->regs, v->mem, regs_len);
     if (c->layout == TPMCRB_LAYOUT_SPLIT)
         memcpy(c->buffer, v->mem + regs_len, PAGE);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Snapshot blobs (DESIGN.md §6) and QEMU's tpm-crb migration layout, on a
+ * Snapshot blobs (docs/design.md, "Snapshot format") and QEMU's tpm-crb migration layout, on a
  * bare struct crb_core: no device, no lock, no backend, so that the tool
  * can inspect and convert files with the same code the library loads them
  * with. Internal; the public API is in tpmcrb.h.
@@ -14,9 +14,11 @@
  *   CONF     u64 base, u32 layout, u32 localities
  *   CORE     u32 flags (idle, fatal, established, in flight), s32 active
  *            locality, u32 interface selector bits, u32 locality and
- *            u32 length of the command in flight; per locality u32 flags
- *            (seized, requesting), u32 cancel, start, int_enable, int_sts,
- *            cmd_size, rsp_size, u64 cmd_addr, rsp_addr; the command bytes
+ *            u32 length of the command in flight; per locality the fields
+ *            of the register table (core/reg_table.c) in its order: u32
+ *            flags (seized, requesting), u32 cancel, start, int_enable,
+ *            int_sts, cmd_size, rsp_size, u64 cmd_addr, rsp_addr; the
+ *            command bytes
  *   MEM      the register pages (with the in-page buffers), then the
  *            split layout's buffer page
  *   BKND     u32 name length, backend name, the backend's own state blob;
@@ -44,12 +46,6 @@ struct snap_section {
     size_t offset;               /* of the payload within the blob */
 };
 
-struct snap_locality {
-    bool seized, requesting;
-    uint32_t cancel, start, int_enable, int_sts, cmd_size, rsp_size;
-    uint64_t cmd_addr, rsp_addr;
-};
-
 /* A parsed and checked blob. The pointers point into the blob. */
 struct snap_view {
     uint32_t version;
@@ -66,7 +62,7 @@ struct snap_view {
     unsigned busy_loc;
     uint32_t cmd_len;
     const uint8_t *cmd;
-    struct snap_locality loc[TPMCRB_MAX_LOCALITIES];
+    struct crb_locality loc[TPMCRB_MAX_LOCALITIES];
     /* memory and backend */
     const uint8_t *mem;
     size_t mem_len;

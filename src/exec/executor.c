@@ -1,15 +1,14 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "exec/executor.h"
+#include "os/os.h"
+#include "util/clock.h"
 #include "util/log.h"
+#include "util/tpm_cmd.h"
 
 #include <errno.h>
-#include <sched.h>
-#include <linux/futex.h>
 #include <stdatomic.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <time.h>
-#include <unistd.h>
 
 /* How long the idle worker keeps spinning for the next command before it
  * sleeps: long enough to cover a guest driver's handshakes between two
@@ -18,47 +17,9 @@
 /* How long a submitter spins for its job before it sleeps until the job is
  * done or its bound has passed. A small command takes a few microseconds;
  * a worker that has not finished by then is usually not running at all,
- * and sleeping hands this CPU over (measured under two CPU hogs on two
- * cores: a waiter spinning its whole 500 us bound kept the worker off the
- * CPU for most commands, 270 commands/s in a Linux guest). */
+ * and sleeping hands this CPU over: under CPU hogs a waiter that spins its
+ * whole bound keeps the worker off the CPU for most commands. */
 #define WAITER_SPIN_NS 50000ull
-
-uint64_t crb_now_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-void crb_cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    __asm__ volatile("yield");
-#endif
-}
-
-void crb_spin_step(unsigned *spins)
-{
-    if ((++*spins & 127) == 0)
-        sched_yield();
-    else
-        crb_cpu_relax();
-}
-
-/* Sleep while *@word is @expected, at most @timeout (NULL: no limit). */
-static void futex_wait(_Atomic uint32_t *word, uint32_t expected,
-                       const struct timespec *timeout)
-{
-    syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, expected, timeout, NULL, 0);
-}
-
-static void futex_wake(_Atomic uint32_t *word, int waiters)
-{
-    syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, waiters, NULL, NULL, 0);
-}
 
 static bool seq_done(uint32_t completed, uint32_t seq)
 {
@@ -70,14 +31,12 @@ static bool seq_done(uint32_t completed, uint32_t seq)
  * or the worker sees a waiter and wakes it. */
 static void sleep_until_done(struct crb_executor *e, uint32_t seq, uint64_t ns)
 {
-    struct timespec ts = { (time_t)(ns / 1000000000ull),
-                           (long)(ns % 1000000000ull) };
     uint32_t seen;
 
     atomic_fetch_add(&e->done_waiters, 1);
     seen = atomic_load(&e->completed);
     if (!seq_done(seen, seq))
-        futex_wait(&e->completed, seen, &ts);
+        os_wait(&e->completed_q, &e->completed, seen, ns);
     atomic_fetch_sub(&e->done_waiters, 1);
 }
 
@@ -98,10 +57,57 @@ static bool wait_for_job(struct crb_executor *e, uint32_t handled)
         }
         atomic_store(&e->waiters, 1);
         if (atomic_load(&e->submitted) == handled && !atomic_load(&e->stop))
-            futex_wait(&e->submitted, handled, NULL);
+            os_wait(&e->submitted_q, &e->submitted, handled, 0);
         atomic_store(&e->waiters, 0);
         deadline = crb_now_ns() + WORKER_SPIN_NS;
     }
+}
+
+/* Called right before the backend is given the job: false when the job was
+ * cancelled first. The cancel's side (crb_executor_cancel()) stores its
+ * request and then looks at job_started; here it is the other way round.
+ * Both are seq_cst, so at least one of the two sees the other's store:
+ * either the job never reaches the backend, or the backend's cancel() is
+ * called. A backend's own cancel signal cannot be relied on for a command
+ * it has not received yet (libtpms clears it when a command begins). */
+static bool claim_job(struct crb_executor *e)
+{
+    atomic_store(&e->job_started, true);
+    return !atomic_load(&e->job_cancel);
+}
+
+/* A job cancelled before the backend got it: the TPM never saw the
+ * command, so TPM_RC_CANCELED is the whole truth. */
+static void complete_cancelled(struct crb_executor *e)
+{
+    uint32_t len = tpm_error_response(e->rsp, TPM_RC_CANCELED);
+
+    atomic_fetch_add(&e->cancelled_before_start, 1);
+    LOG_DEBUG("command cancelled before it reached the backend");
+    e->done(e->opaque, e->rsp, len, 0);
+}
+
+/* The job, on the backend; its response to the device. Out of line: the
+ * device benchmark counts its instructions by name. */
+static __attribute__((noinline)) void executor_run_job(struct crb_executor *e)
+{
+    uint32_t rsp_len = 0;
+    int err;
+
+    if (e->commit_pending) {
+        /* The fast path ran the command; its state goes to disk here,
+         * before the response is let out. */
+        e->commit_pending = false;
+        e->done(e->opaque, e->rsp, e->rsp_len, e->be->ops->commit(e->be));
+        return;
+    }
+    if (!claim_job(e)) {
+        complete_cancelled(e);
+        return;
+    }
+    err = e->be->ops->execute(e->be, e->job_locality, e->job_cmd, e->job_len,
+                              e->rsp, sizeof(e->rsp), &rsp_len);
+    e->done(e->opaque, e->rsp, rsp_len, err);
 }
 
 static void *worker(void *arg)
@@ -111,32 +117,44 @@ static void *worker(void *arg)
 
     while (wait_for_job(e, handled)) {
         handled++;
-        e->run(e->opaque);
+        executor_run_job(e);
         atomic_store(&e->completed, handled);
         if (atomic_load(&e->done_waiters))
-            futex_wake(&e->completed, INT32_MAX);
+            os_wake(&e->completed_q, &e->completed, UINT32_MAX);
     }
     return NULL;
 }
 
-int crb_executor_start(struct crb_executor *e, void (*run)(void *),
-                       void *opaque)
+int crb_executor_start(struct crb_executor *e, struct tpmcrb_backend *be,
+                       crb_executor_done_fn *done, void *opaque)
 {
     int err;
 
     memset(e, 0, sizeof(*e));
-    e->run = run;
+    e->be = be;
+    e->done = done;
     e->opaque = opaque;
+    if ((err = os_waitq_init(&e->submitted_q)) < 0)
+        goto no_queue;
+    if ((err = os_waitq_init(&e->completed_q)) < 0) {
+        os_waitq_destroy(&e->submitted_q);
+        goto no_queue;
+    }
     err = pthread_create(&e->thread, NULL, worker, e);
     if (err) {
         LOG_ERROR("cannot start the executor thread: %s", strerror(err));
+        os_waitq_destroy(&e->submitted_q);
+        os_waitq_destroy(&e->completed_q);
         return -err;
     }
     /* Named so that top -H, perf and /proc show which thread is ours in a
-     * VMM's process (at most 15 characters; a failure is harmless). */
-    pthread_setname_np(e->thread, "tpmcrb-worker");
+     * VMM's process. */
+    os_thread_name(e->thread, "tpmcrb-worker");
     e->started = true;
     return 0;
+no_queue:
+    LOG_ERROR("cannot set up the executor's wait queues: %s", strerror(-err));
+    return err;
 }
 
 void crb_executor_stop(struct crb_executor *e)
@@ -144,23 +162,81 @@ void crb_executor_stop(struct crb_executor *e)
     if (!e->started)
         return;
     atomic_store(&e->stop, true);
-    /* Change the futex word too: a worker between its stop check and
-     * futex_wait() then returns at once instead of missing the wake-up.
+    /* Change the word it sleeps on too: a worker between its stop check and
+     * os_wait() then returns at once instead of missing the wake-up.
      * It checks stop before it looks for a job, so nothing runs. */
     atomic_fetch_add(&e->submitted, 1);
-    futex_wake(&e->submitted, 1);
+    os_wake(&e->submitted_q, &e->submitted, 1);
     pthread_join(e->thread, NULL);
+    os_waitq_destroy(&e->submitted_q);
+    os_waitq_destroy(&e->completed_q);
     e->started = false;
 }
 
-uint32_t crb_executor_submit(struct crb_executor *e)
+/* The job to the worker thread; returns its sequence number. */
+static uint32_t hand_over(struct crb_executor *e)
 {
-    /* seq_cst pairs with the worker's waiters/submitted check. */
+    /* seq_cst pairs with the worker's waiters/submitted check; it also
+     * publishes the job fields to the worker. */
     uint32_t seq = atomic_fetch_add(&e->submitted, 1) + 1;
 
     if (atomic_load(&e->waiters))
-        futex_wake(&e->submitted, 1);
+        os_wake(&e->submitted_q, &e->submitted, 1);
     return seq;
+}
+
+uint32_t crb_executor_submit(struct crb_executor *e, unsigned locality,
+                             const uint8_t *cmd, uint32_t len, bool to_worker)
+{
+    e->job_locality = locality;
+    e->job_cmd = cmd;
+    e->job_len = len;
+    atomic_store_explicit(&e->job_cancel, false, memory_order_relaxed);
+    atomic_store_explicit(&e->job_started, false, memory_order_relaxed);
+    if (!to_worker && atomic_load(&e->inline_mode)) {
+        /* Runs on the inline thread; the latest worker job is the one to
+         * wait for. */
+        atomic_store(&e->inline_pending, true);
+        return atomic_load(&e->submitted);
+    }
+    if (!to_worker && atomic_load(&e->fast_path)) {
+        /* Runs in the submitter's crb_executor_wait(), or goes to the
+         * worker from there. */
+        atomic_store(&e->quick_pending, true);
+        return atomic_load(&e->submitted);
+    }
+    return hand_over(e);
+}
+
+/* The fast path, on the submitter's thread. True when the job is done;
+ * else it went to the worker as job *@seq (declined, or its state to
+ * commit). Out of line: the device benchmark counts its instructions by
+ * name. */
+static __attribute__((noinline)) bool executor_run_quick(struct crb_executor *e,
+                                                         uint32_t *seq)
+{
+    uint32_t rsp_len = 0;
+    int rc;
+
+    if (!claim_job(e)) {
+        complete_cancelled(e);
+        return true;
+    }
+    rc = e->be->ops->execute_quick(e->be, e->job_locality, e->job_cmd,
+                                   e->job_len, e->rsp, sizeof(e->rsp),
+                                   &rsp_len);
+    if (rc != TPMCRB_QUICK_DECLINED)
+        atomic_fetch_add(&e->quick_count, 1);
+    if (rc == TPMCRB_QUICK_COMMIT) {
+        e->rsp_len = rsp_len;
+        e->commit_pending = true;
+    }
+    if (rc == TPMCRB_QUICK_DECLINED || rc == TPMCRB_QUICK_COMMIT) {
+        *seq = hand_over(e);
+        return false;
+    }
+    e->done(e->opaque, e->rsp, rsp_len, rc < 0 ? rc : 0);
+    return true;
 }
 
 bool crb_executor_done(struct crb_executor *e, uint32_t seq)
@@ -174,6 +250,8 @@ bool crb_executor_wait(struct crb_executor *e, uint32_t seq, uint64_t bound_us)
     uint64_t now, deadline, spin_end;
     unsigned spins = 0;
 
+    if (atomic_exchange(&e->quick_pending, false) && executor_run_quick(e, &seq))
+        return true;
     if (crb_executor_done(e, seq))
         return true;
     now = crb_now_ns();
@@ -192,4 +270,38 @@ bool crb_executor_wait(struct crb_executor *e, uint32_t seq, uint64_t bound_us)
         crb_spin_step(&spins);
     }
     return true;
+}
+
+void crb_executor_cancel(struct crb_executor *e)
+{
+    atomic_store(&e->job_cancel, true);
+    if (atomic_load(&e->job_started) && e->be->ops->cancel)
+        e->be->ops->cancel(e->be);
+}
+
+uint64_t crb_executor_cancelled_before_start(struct crb_executor *e)
+{
+    return atomic_load(&e->cancelled_before_start);
+}
+
+void crb_executor_set_inline(struct crb_executor *e, bool on)
+{
+    atomic_store(&e->inline_mode, on);
+}
+
+void crb_executor_set_fast_path(struct crb_executor *e, bool on)
+{
+    atomic_store(&e->fast_path, on && e->be->ops->execute_quick &&
+                                e->be->ops->commit);
+}
+
+uint64_t crb_executor_quick_count(struct crb_executor *e)
+{
+    return atomic_load(&e->quick_count);
+}
+
+void crb_executor_run_pending(struct crb_executor *e)
+{
+    if (atomic_exchange(&e->inline_pending, false))
+        executor_run_job(e);
 }

@@ -2,10 +2,13 @@
 /*
  * Platform description: the TPM2 ACPI table (TCG ACPI Specification,
  * table revision 4) and an SSDT with the TPM device, for any base address.
- * What the real clients need from them is in DESIGN.md §3a and §4.
+ * What the real clients need from them is in docs/design.md ("The
+ * register interface", "Running under QEMU").
  */
-#include "util/log.h"
+#include "core/crb.h"
 #include "platform/aml.h"
+#include "util/abi.h"
+#include "util/log.h"
 #include "tpmcrb.h"
 
 #include <errno.h>
@@ -25,8 +28,6 @@
 #define TPM2_REVISION        4u
 #define TPM2_PLATFORM_CLIENT 0u
 #define TPM2_START_PARAMS_LEN 12u
-#define START_METHOD_CRB     7u
-#define START_METHOD_CRB_ACPI 8u
 /* The control area starts at CTRL_REQ; Linux uses the locality registers
  * only if this is the base of a _CRS range + 0x40. */
 #define CRB_CONTROL_AREA_OFFSET 0x40u
@@ -40,15 +41,14 @@
 #define CRB_START_DSM_UUID   "6bbf6cab-5463-4714-b7cd-f0203c0368d4"
 #define CRB_START_DSM_FUNC   1u
 
-#define FOUR_GIB 0x100000000ull
-
 void tpmcrb_acpi_options_init(struct tpmcrb_acpi_options *o)
 {
     memset(o, 0, sizeof(*o));
+    o->size = sizeof(*o);
     o->base = TPMCRB_X86_BASE;
     o->layout = TPMCRB_LAYOUT_SPLIT;
     o->localities = TPMCRB_MAX_LOCALITIES;
-    o->start_method = START_METHOD_CRB;
+    o->start_method = TPMCRB_START_METHOD_CRB;
     strcpy(o->oem_id, "TPMCRB");
     strcpy(o->oem_table_id, "TPMCRB");
     o->oem_revision = 1;
@@ -59,7 +59,7 @@ void tpmcrb_acpi_options_init(struct tpmcrb_acpi_options *o)
 static struct tpmcrb_config geometry(const struct tpmcrb_acpi_options *o)
 {
     struct tpmcrb_config cfg = {
-        .base = o->base, .layout = o->layout, .localities = o->localities,
+        .size = sizeof(cfg), .base = o->base, .layout = o->layout, .localities = o->localities,
     };
 
     return cfg;
@@ -78,30 +78,15 @@ static bool id_ok(const char *s, size_t cap)
     return true;
 }
 
+/* _CRS describes the window with Memory32Fixed: 32-bit addresses. */
 static int check_geometry(const struct tpmcrb_acpi_options *o)
 {
-    struct tpmcrb_config cfg;
-    uint64_t window;
+    const char *problem = crb_geometry_problem(o->base, o->layout,
+                                               o->localities, true);
 
-    if (o->layout != TPMCRB_LAYOUT_SPLIT && o->layout != TPMCRB_LAYOUT_COMPAT) {
-        LOG_ERROR("acpi: unknown buffer layout %d", (int)o->layout);
-        return -EINVAL;
-    }
-    if (o->localities != 1 && o->localities != TPMCRB_MAX_LOCALITIES) {
-        LOG_ERROR("acpi: %u localities; must be 1 or 5", o->localities);
-        return -EINVAL;
-    }
-    if (o->base % TPMCRB_PAGE_SIZE) {
-        LOG_ERROR("acpi: base 0x%llx is not 4 KiB aligned",
-                  (unsigned long long)o->base);
-        return -EINVAL;
-    }
-    /* _CRS describes the window with Memory32Fixed: 32-bit addresses. */
-    cfg = geometry(o);
-    window = tpmcrb_window_size(&cfg);
-    if (o->base > FOUR_GIB - window) {
-        LOG_ERROR("acpi: window 0x%llx+0x%llx does not end below 4 GiB",
-                  (unsigned long long)o->base, (unsigned long long)window);
+    if (problem) {
+        LOG_ERROR("acpi: %s (base 0x%llx, layout %d, %u localities)", problem,
+                  (unsigned long long)o->base, (int)o->layout, o->localities);
         return -EINVAL;
     }
     return 0;
@@ -113,8 +98,8 @@ static int check_options(const struct tpmcrb_acpi_options *o)
 
     if (rc)
         return rc;
-    if (o->start_method != START_METHOD_CRB &&
-        o->start_method != START_METHOD_CRB_ACPI) {
+    if (o->start_method != TPMCRB_START_METHOD_CRB &&
+        o->start_method != TPMCRB_START_METHOD_CRB_ACPI) {
         LOG_ERROR("acpi: start method %u unsupported; use 7 (CRB) or 8 "
                   "(CRB with ACPI start)", o->start_method);
         return -EINVAL;
@@ -214,7 +199,8 @@ static int build_tpm2(const struct tpmcrb_acpi_options *o, uint8_t **out,
 
 /* Linux evaluates function 1 (revision 1) after each START with start
  * method 8 and requires Integer 0; the device thread finishes the command
- * while the guest's interpreter runs this (DESIGN.md §4). */
+ * while the guest's interpreter runs this (docs/design.md, "Running under
+ * QEMU"). */
 static void crb_start_dsm(struct aml *a)
 {
     static const uint8_t funcs_0_and_1 = 0x03, none = 0;
@@ -266,7 +252,7 @@ static int build_ssdt(const struct tpmcrb_acpi_options *o, uint8_t **out,
             aml_name(&a, "_UID"); aml_integer(&a, 1);
             aml_name(&a, "_STA"); aml_integer(&a, STA_PRESENT_ENABLED_SHOWN_OK);
             crs(&a, o);
-            if (o->start_method == START_METHOD_CRB_ACPI)
+            if (o->start_method == TPMCRB_START_METHOD_CRB_ACPI)
                 crb_start_dsm(&a);
         aml_end(&a);
     aml_end(&a);
@@ -282,6 +268,8 @@ int tpmcrb_acpi_build(const struct tpmcrb_acpi_options *o,
     int rc;
 
     if (!o || !tpm2 || !tpm2_len || !ssdt || !ssdt_len)
+        return -EINVAL;
+    if (CRB_ABI_CHECK(o, struct tpmcrb_acpi_options) < 0)
         return -EINVAL;
     rc = check_options(o);
     if (rc)

@@ -2,32 +2,48 @@
 /*
  * Shared-memory poll transport. The register pages are ordinary guest RAM
  * shared with another process (QEMU with a shared memory backend), so guest
- * writes land in memory without an exit. A device thread compares each
- * register dword with what the core last published; a difference is a
- * guest write. It is applied through the core first and consumed with an
- * atomic exchange afterwards: the guest never sees a request register
- * clear before the state it asked for is published, and a write that lands
- * between the two is returned by the exchange and applied too, never lost.
- * Commands run on this thread too (device_run_inline): while one runs the
- * guest only reads, and a hand-off would add a third spinning thread.
+ * writes land in memory without an exit. A device thread asks the device
+ * to find and apply them (device_take_guest_writes: each register dword
+ * that differs from what was last published is a guest write). Commands
+ * run on this thread too (inline mode): while one runs the guest only
+ * reads, and a hand-off would add a third spinning thread.
  */
-#include "core/device.h"
+#include "core/device_io.h"
+#include "os/os.h"
+#include "util/clock.h"
 #include "util/log.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-/* Spin this long after the last guest write: a Linux guest's next write
- * follows within microseconds while it works. */
-#define ACTIVE_SPIN_NS   3000000ull
-/* Longest sleep when the guest is quiet. A timer wake-up costs tens of
- * microseconds on a virtualised host: 10 ms keeps idle CPU use near 0.2 %
- * (2 ms measured 2 %), and only the first write after a quiet spell waits. */
-#define MAX_SLEEP_NS     10000000ull
+/* For ACTIVE_NS after a guest write the thread looks again every NAP_NS:
+ * a guest busy with commands writes again within microseconds to
+ * milliseconds. It naps rather than spins: on a host with more runnable
+ * threads than cores a spinning thread that is preempted waits for the
+ * scheduler's next round (a tick, milliseconds) while the guest's command
+ * sits unseen, whereas a napping thread is woken by its timer and, having
+ * used little CPU, gets a CPU back at once (see docs/design.md,
+ * "Performance under load"). */
+#define NAP_NS           20000ull
+#define ACTIVE_NS        3000000ull
+/* Then sleep, doubling from MIN_SLEEP_NS, but never longer than a tenth of
+ * the time the guest has been quiet and never longer than MAX_SLEEP_NS: a
+ * guest's first write after a quiet spell waits for the poll thread at
+ * most a tenth of that spell, and an instance nobody uses wakes five times
+ * a second (hundreds of idle VMs on a host add up, and a timer wake-up is
+ * expensive on a virtualised host). The longest sleep stays well below the
+ * shortest wait of a guest driver for the device (Linux's TPM2 timeout A,
+ * 750 ms, for a locality request). */
 #define MIN_SLEEP_NS     20000ull
+#define MAX_SLEEP_NS     200000000ull
+#define QUIET_SHARE      10u
+/* Timer slack while sleeping, as a share of the sleep: lets the system
+ * serve the wake-ups of many idle instances together. */
+#define SLACK_SHARE      8u
+#define DEFAULT_SLACK_NS 50000ull
 
 struct tpmcrb_poller {
     struct tpmcrb_device *dev;
@@ -35,63 +51,48 @@ struct tpmcrb_poller {
     _Atomic bool stop;
 };
 
-/* Returns true when the guest wrote @reg of @loc; applies it. */
-static bool poll_reg(struct tpmcrb_device *dev, unsigned loc, unsigned idx)
+/* The next sleep of a quiet guest: double the last, within the caps. */
+static uint64_t next_sleep(uint64_t last, uint64_t quiet_ns)
 {
-    struct crb_core *c = &dev->core;
-    uint32_t *word = (uint32_t *)(c->regs + (size_t)loc * TPMCRB_PAGE_SIZE) + idx;
-    uint32_t seen = __atomic_load_n(word, __ATOMIC_ACQUIRE);
+    uint64_t cap = quiet_ns / QUIET_SHARE;
 
-    if (seen == c->image[loc][idx])
-        return false;
-    while (seen != c->image[loc][idx]) {
-        uint32_t again;
+    if (cap > MAX_SLEEP_NS)
+        cap = MAX_SLEEP_NS;
+    if (cap < MIN_SLEEP_NS)
+        cap = MIN_SLEEP_NS;
+    return last * 2 < cap ? last * 2 : cap;
+}
 
-        device_write_reg_locked(dev, loc, idx * 4, seen);
-        again = __atomic_exchange_n(word, c->image[loc][idx], __ATOMIC_ACQ_REL);
-        if (again == seen)
-            break;
-        seen = again; /* written again meanwhile: apply that too */
+/* The thread's timer slack for sleeps of @sleep_ns; set only on change. */
+static void set_slack(uint64_t *slack, uint64_t sleep_ns)
+{
+    uint64_t want = sleep_ns / SLACK_SHARE > DEFAULT_SLACK_NS ?
+                    sleep_ns / SLACK_SHARE : DEFAULT_SLACK_NS;
+
+    if (want != *slack) {
+        os_timer_slack(want);
+        *slack = want;
     }
-    return true;
-}
-
-static bool poll_once(struct tpmcrb_device *dev)
-{
-    bool active = false;
-
-    pthread_mutex_lock(&dev->lock);
-    for (unsigned loc = 0; loc < dev->core.nloc; loc++)
-        for (unsigned i = 0; i < CRB_NUM_DWORDS; i++)
-            active |= poll_reg(dev, loc, i);
-    pthread_mutex_unlock(&dev->lock);
-    return active;
-}
-
-static void sleep_ns(uint64_t ns)
-{
-    struct timespec ts = { (time_t)(ns / 1000000000ull),
-                           (long)(ns % 1000000000ull) };
-
-    nanosleep(&ts, NULL);
 }
 
 static void *poll_thread(void *arg)
 {
     struct tpmcrb_poller *p = arg;
-    uint64_t last_activity = crb_now_ns(), sleep = MIN_SLEEP_NS;
-    unsigned spins = 0;
+    uint64_t last_activity = crb_now_ns(), sleep = MIN_SLEEP_NS / 2;
+    uint64_t slack = DEFAULT_SLACK_NS, quiet;
 
     while (!atomic_load_explicit(&p->stop, memory_order_relaxed)) {
-        if (poll_once(p->dev)) {
-            device_run_inline(p->dev);
+        if (device_take_guest_writes(p->dev)) {
+            device_run_pending(p->dev);
             last_activity = crb_now_ns();
-            sleep = MIN_SLEEP_NS;
-        } else if (crb_now_ns() - last_activity < ACTIVE_SPIN_NS) {
-            crb_spin_step(&spins);
+            sleep = MIN_SLEEP_NS / 2;
+            set_slack(&slack, 0);
+        } else if ((quiet = crb_now_ns() - last_activity) < ACTIVE_NS) {
+            crb_sleep_ns(NAP_NS);
         } else {
-            sleep_ns(sleep);
-            sleep = sleep * 2 < MAX_SLEEP_NS ? sleep * 2 : MAX_SLEEP_NS;
+            sleep = next_sleep(sleep, quiet);
+            set_slack(&slack, sleep);
+            crb_sleep_ns(sleep);
         }
     }
     return NULL;
@@ -105,15 +106,15 @@ int tpmcrb_poller_start(struct tpmcrb_device *dev, struct tpmcrb_poller **out)
     if (!p)
         return -ENOMEM;
     p->dev = dev;
-    atomic_store(&dev->inline_exec, true);
+    device_set_inline(dev, true);
     err = pthread_create(&p->thread, NULL, poll_thread, p);
     if (err) {
         LOG_ERROR("cannot start the poll thread: %s", strerror(err));
-        atomic_store(&dev->inline_exec, false);
+        device_set_inline(dev, false);
         free(p);
         return -err;
     }
-    pthread_setname_np(p->thread, "tpmcrb-poll"); /* for top -H, perf */
+    os_thread_name(p->thread, "tpmcrb-poll"); /* for top -H, perf */
     *out = p;
     return 0;
 }
@@ -124,7 +125,7 @@ void tpmcrb_poller_stop(struct tpmcrb_poller *p)
         return;
     atomic_store(&p->stop, true);
     pthread_join(p->thread, NULL);
-    atomic_store(&p->dev->inline_exec, false);
-    device_run_inline(p->dev); /* a START seen last must still complete */
+    device_set_inline(p->dev, false);
+    device_run_pending(p->dev); /* a START seen last must still complete */
     free(p);
 }

@@ -7,9 +7,10 @@
 static enum tpmcrb_log_level max_level = TPMCRB_LOG_WARN;
 static tpmcrb_log_fn log_fn;
 static void *log_opaque;
+static crb_rc_decoder rc_decoder;
 
 static const char *const level_names[] = {
-    "error", "warn", "info", "debug", "trace",
+    "error", "warning", "info", "debug", "trace",
 };
 
 void tpmcrb_log_set(enum tpmcrb_log_level level, tpmcrb_log_fn fn,
@@ -38,5 +39,24 @@ void crb_log(enum tpmcrb_log_level level, const char *fmt, ...)
     if (log_fn)
         log_fn(level, msg, log_opaque);
     else
-        fprintf(stderr, "tpmcrb %s: %s\n", level_names[level], msg);
+        fprintf(stderr, "tpmcrb: %s: %s\n", level_names[level], msg);
+}
+
+void crb_log_set_rc_decoder(crb_rc_decoder decode)
+{
+    rc_decoder = decode;
+}
+
+const char *crb_rc_text(uint32_t rc, char *buf, size_t len)
+{
+    char text[CRB_RC_TEXT_MAX];
+
+    text[0] = '\0';
+    if (rc_decoder)
+        rc_decoder(rc, text, sizeof(text));
+    if (text[0])
+        snprintf(buf, len, "%#x (%s)", rc, text);
+    else
+        snprintf(buf, len, "%#x", rc);
+    return buf;
 }

@@ -12,7 +12,8 @@
 #include "backend/backends.h"
 #include "backend/state_store.h"
 #include "util/tpm_cmd.h"
-#include "test_util.h"
+#include "test_files.h"
+#include "tpm_commands.h"
 #include "tpmcrb.h"
 
 #include <libtpms/tpm_tis.h>
@@ -80,7 +81,7 @@ static int teardown(void **state)
 
 static int open_be(struct fx *f, bool with_dir, enum tpmcrb_state_sync sync)
 {
-    struct tpmcrb_backend_options o = {
+    struct tpmcrb_backend_options o = { .size = sizeof(o),
         .state_dir = with_dir ? f->dir : NULL, .sync = sync,
     };
 
@@ -108,7 +109,7 @@ static uint32_t run_at(struct fx *f, unsigned loc, uint32_t len)
                                  &f->rsp_len), 0);
     CHECK_EQ(f->rsp_len >= TPM_HEADER_SIZE, 1);
     CHECK_EQ(tpm_hdr_size(f->rsp), f->rsp_len);
-    return rsp_code(f->rsp);
+    return tpm_hdr_code(f->rsp);
 }
 
 static uint32_t run(struct fx *f, uint32_t len)
@@ -118,12 +119,12 @@ static uint32_t run(struct fx *f, uint32_t len)
 
 static void startup(struct fx *f)
 {
-    CHECK_EQ(run(f, cmd_startup(f->cmd, TPM_SU_CLEAR)), TPM_RC_SUCCESS);
+    CHECK_EQ(run(f, tc_startup(f->cmd, TPM_SU_CLEAR)), TPM_RC_SUCCESS);
 }
 
 static void pcr16(struct fx *f, uint8_t out[32])
 {
-    CHECK_EQ(run(f, cmd_pcr_read_sha256(f->cmd, 16)), TPM_RC_SUCCESS);
+    CHECK_EQ(run(f, tc_pcr_read(f->cmd, 1u << 16)), TPM_RC_SUCCESS);
     /* header, updateCounter, TPML_PCR_SELECTION (4+2+1+3), count, size */
     CHECK_EQ(f->rsp_len, 10 + 4 + 10 + 4 + 2 + 32);
     memcpy(out, f->rsp + f->rsp_len - 32, 32);
@@ -131,14 +132,14 @@ static void pcr16(struct fx *f, uint8_t out[32])
 
 static void nv_define_write(struct fx *f, const char *text)
 {
-    CHECK_EQ(run(f, cmd_nv_define(f->cmd, NV_INDEX, 8)), TPM_RC_SUCCESS);
-    CHECK_EQ(run(f, cmd_nv_write(f->cmd, NV_INDEX, (const uint8_t *)text, 8)),
+    CHECK_EQ(run(f, tc_nv_define(f->cmd, NV_INDEX, 8, TC_NV_OWNER_AUTH_RW)), TPM_RC_SUCCESS);
+    CHECK_EQ(run(f, tc_nv_write(f->cmd, NV_INDEX, (const uint8_t *)text, 8)),
              TPM_RC_SUCCESS);
 }
 
 static void expect_nv(struct fx *f, const char *text)
 {
-    assert_int_equal(run(f, cmd_nv_read(f->cmd, NV_INDEX, 8)), TPM_RC_SUCCESS);
+    assert_int_equal(run(f, tc_nv_read(f->cmd, NV_INDEX, 8)), TPM_RC_SUCCESS);
     /* header, parameterSize, TPM2B size, data */
     assert_memory_equal(f->rsp + 16, text, 8);
 }
@@ -192,17 +193,17 @@ static void test_memory_startup_random_resume(void **state)
 
     assert_int_equal(open_be(f, false, TPMCRB_STATE_SYNC_OWNER), 0);
     assert_false(power_on(f));
-    assert_int_equal(run(f, cmd_get_random(f->cmd, 16)), TPM_RC_INITIALIZE);
+    assert_int_equal(run(f, tc_get_random(f->cmd, 16)), TPM_RC_INITIALIZE);
     startup(f);
-    assert_int_equal(run(f, cmd_get_random(f->cmd, 16)), TPM_RC_SUCCESS);
+    assert_int_equal(run(f, tc_get_random(f->cmd, 16)), TPM_RC_SUCCESS);
     assert_int_equal(f->rsp_len, 10 + 2 + 16);
     assert_int_equal(tpm_be16(f->rsp + 10), 16);
-    assert_int_equal(run(f, cmd_startup(f->cmd, TPM_SU_CLEAR)),
+    assert_int_equal(run(f, tc_startup(f->cmd, TPM_SU_CLEAR)),
                      TPM_RC_INITIALIZE);
     /* Power-off keeps the volatile state in memory; power-on resumes it. */
     assert_int_equal(f->be->ops->power_off(f->be), 0);
     assert_true(power_on(f));
-    assert_int_equal(run(f, cmd_get_random(f->cmd, 8)), TPM_RC_SUCCESS);
+    assert_int_equal(run(f, tc_get_random(f->cmd, 8)), TPM_RC_SUCCESS);
 }
 
 /* A process that dies without power-off (SIGKILL) loses volatile state
@@ -239,7 +240,7 @@ static void test_resume_owner(void **state)
     assert_int_equal(open_be(f, true, TPMCRB_STATE_SYNC_OWNER), 0);
     assert_false(power_on(f));
     startup(f);
-    assert_int_equal(run(f, cmd_pcr_extend_sha256(f->cmd, 16, 0xab)),
+    assert_int_equal(run(f, tc_pcr_extend(f->cmd, 16, 0xab)),
                      TPM_RC_SUCCESS);
     pcr16(f, before);
     nv_gen = generation(f, NV_FILE);
@@ -253,7 +254,7 @@ static void test_resume_owner(void **state)
     assert_int_equal(generation(f, NV_FILE), nv_gen);
     pcr16(f, after);
     assert_memory_equal(before, after, 32);
-    assert_int_equal(run(f, cmd_startup(f->cmd, TPM_SU_CLEAR)),
+    assert_int_equal(run(f, tc_startup(f->cmd, TPM_SU_CLEAR)),
                      TPM_RC_INITIALIZE);
 }
 
@@ -273,7 +274,7 @@ static void test_per_command_saves_each_command(void **state)
         if (open_be(f, true, TPMCRB_STATE_SYNC_PER_COMMAND) < 0 || power_on(f))
             _exit(2);
         startup(f);
-        run(f, cmd_pcr_extend_sha256(f->cmd, 16, 0x11));
+        run(f, tc_pcr_extend(f->cmd, 16, 0x11));
         pcr16(f, child_pcr);
         if (write(fds[1], child_pcr, 32) != 32)
             _exit(3);
@@ -289,7 +290,7 @@ static void test_per_command_saves_each_command(void **state)
     pcr16(f, pcr);
     assert_memory_equal(pcr, child_pcr, 32);
     gen = generation(f, VOL_FILE);
-    assert_int_equal(run(f, cmd_get_random(f->cmd, 4)), TPM_RC_SUCCESS);
+    assert_int_equal(run(f, tc_get_random(f->cmd, 4)), TPM_RC_SUCCESS);
     assert_int_equal(generation(f, VOL_FILE), gen + 1);
 }
 
@@ -313,7 +314,7 @@ static void test_per_command_reload(void **state)
         if (open_be(f, true, TPMCRB_STATE_SYNC_PER_COMMAND) < 0 || !power_on(f))
             _exit(2);
         nv_define_write(f, "other-pr");
-        _exit(run(f, cmd_pcr_extend_sha256(f->cmd, 16, 0x22)) ? 3 : 0);
+        _exit(run(f, tc_pcr_extend(f->cmd, 16, 0x22)) ? 3 : 0);
     }
     assert_int_equal(wait_child(pid), 0);
     pcr16(f, pcr_b);
@@ -398,7 +399,7 @@ static void test_torn_volatile_write_falls_back(void **state)
     assert_false(power_on(f));
     startup(f);                     /* slot 0 */
     pcr16(f, initial);              /* slot 1 */
-    run(f, cmd_pcr_extend_sha256(f->cmd, 16, 0x55)); /* slot 0 */
+    run(f, tc_pcr_extend(f->cmd, 16, 0x55)); /* slot 0 */
     gen = generation(f, VOL_FILE);
     close_be(f);
     truncate_file(f->dir, VOL_SLOT0, 3000);
@@ -461,10 +462,10 @@ static void test_snapshot_roundtrip(void **state)
     assert_int_equal(open_be(f, false, TPMCRB_STATE_SYNC_OWNER), 0);
     assert_false(power_on(f));
     startup(f);
-    run(f, cmd_pcr_extend_sha256(f->cmd, 16, 0x33));
+    run(f, tc_pcr_extend(f->cmd, 16, 0x33));
     pcr16(f, saved);
     assert_int_equal(f->be->ops->save_state(f->be, &blob, &len), 0);
-    run(f, cmd_pcr_extend_sha256(f->cmd, 16, 0x44));
+    run(f, tc_pcr_extend(f->cmd, 16, 0x44));
     pcr16(f, now);
     assert_memory_not_equal(saved, now, 32);
 
@@ -486,9 +487,9 @@ static void test_locality_and_established(void **state)
     assert_false(power_on(f));
     startup(f);
     /* PCR 17 (DRTM) cannot be extended from locality 0 (PC Client). */
-    assert_int_not_equal(run_at(f, 0, cmd_pcr_extend_sha256(f->cmd, 17, 1)),
+    assert_int_not_equal(run_at(f, 0, tc_pcr_extend(f->cmd, 17, 1)),
                          TPM_RC_SUCCESS);
-    assert_int_equal(run_at(f, 4, cmd_pcr_extend_sha256(f->cmd, 17, 1)),
+    assert_int_equal(run_at(f, 4, tc_pcr_extend(f->cmd, 17, 1)),
                      TPM_RC_SUCCESS);
     /* A DRTM hash sequence (locality 4) sets tpmEstablished. */
     assert_int_equal(TPM_IO_Hash_Start(), 0);

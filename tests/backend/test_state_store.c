@@ -8,7 +8,8 @@
 #include <cmocka.h>
 
 #include "backend/state_store.h"
-#include "test_util.h"
+#include "test_files.h"
+#include "tpm_commands.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -378,6 +379,78 @@ static void test_all_slots_corrupt(void **state)
     }
 }
 
+/* Owners exclude everybody; per-command users only owners. flock belongs
+ * to the open file, so this holds inside one process too. */
+static void test_lifetime_lock(void **state)
+{
+    struct fx *f = *state;
+    struct state_store *a = NULL, *b = NULL, *c = NULL;
+
+    assert_int_equal(state_store_open_as(f->dir, STATE_STORE_OWNER, &a), 0);
+    assert_int_equal(state_store_open_as(f->dir, STATE_STORE_OWNER, &b), -EBUSY);
+    assert_int_equal(state_store_open_as(f->dir, STATE_STORE_SHARED, &b), -EBUSY);
+    assert_non_null(strstr(log_captured(), "is in use by"));
+    state_store_close(a);
+    assert_int_equal(state_store_open_as(f->dir, STATE_STORE_SHARED, &a), 0);
+    assert_int_equal(state_store_open_as(f->dir, STATE_STORE_SHARED, &b), 0);
+    assert_int_equal(state_store_open_as(f->dir, STATE_STORE_OWNER, &c), -EBUSY);
+    assert_null(c);
+    state_store_close(a);
+    state_store_close(b);
+    assert_int_equal(state_store_open_as(f->dir, STATE_STORE_OWNER, &c), 0);
+    state_store_close(c);
+}
+
+/* A directory others can write, or another user's, is refused with the
+ * reason; nothing is created in it. */
+static void test_unsafe_dir_refused(void **state)
+{
+    struct fx *f = *state;
+    struct state_store *st = NULL;
+
+    assert_int_equal(chmod(f->dir, 0770), 0);
+    assert_int_equal(state_store_open(f->dir, &st), -EPERM);
+    assert_non_null(strstr(log_captured(), "writable by group or others"));
+    assert_int_equal(chmod(f->dir, 0702), 0);
+    assert_int_equal(state_store_open(f->dir, &st), -EPERM);
+    assert_int_equal(chmod(f->dir, 0700), 0);
+    if (geteuid() == 0) {
+        assert_int_equal(chown(f->dir, 4321, (gid_t)-1), 0);
+        assert_int_equal(state_store_open(f->dir, &st), -EPERM);
+        assert_non_null(strstr(log_captured(), "owned by another user"));
+        assert_int_equal(chown(f->dir, 0, (gid_t)-1), 0);
+    }
+    assert_null(st);
+    assert_int_equal(chmod(f->dir, 0750), 0); /* readable is fine */
+    assert_int_equal(state_store_open(f->dir, &st), 0);
+    state_store_close(st);
+}
+
+/* Symlinks planted in the directory are never followed: the temporary is
+ * replaced, a state file that is a symlink is an error. */
+static void test_symlinks_not_followed(void **state)
+{
+    struct fx *f = *state;
+    char link[512], victim[512];
+    struct state_info info;
+    uint8_t *data = NULL;
+    struct stat sb;
+
+    snprintf(victim, sizeof(victim), "%s/victim", f->base);
+    snprintf(link, sizeof(link), "%s/.nv.tmp", f->dir);
+    assert_int_equal(symlink(victim, link), 0);
+    put(f, "nv", 1, "seed");
+    assert_int_equal(lstat(victim, &sb), -1);
+    snprintf(link, sizeof(link), "%s/nv", f->dir);
+    assert_int_equal(stat(link, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0600);
+    assert_int_equal(unlink(link), 0);
+    assert_int_equal(symlink(victim, link), 0);
+    assert_true(state_store_read(f->st, "nv", TYPE, &data, &info) < 0);
+    assert_null(data);
+    assert_int_equal(lstat(victim, &sb), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -398,6 +471,9 @@ int main(void)
         T(test_slots_alternate),
         T(test_torn_slot_falls_back),
         T(test_all_slots_corrupt),
+        T(test_lifetime_lock),
+        T(test_unsafe_dir_refused),
+        T(test_symlinks_not_followed),
 #undef T
     };
 

@@ -22,6 +22,7 @@ for c in pipe vm serve acpi bench state; do
     expect 2 $c --no-such-option
 done
 expect 2 bench no-such-benchmark
+expect 2 bench pipe --no-such-option
 expect 2 serve                                  # --shm is required
 expect 1 serve --shm /nonexistent/file
 expect 2 acpi --base 0x1001 -o /tmp             # not page aligned

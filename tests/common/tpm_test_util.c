@@ -7,8 +7,10 @@
 
 #include "tpm_test_util.h"
 #include "core/regs.h"
+#include "util/byteorder.h"
 #include "util/tpm_cmd.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 uint32_t *tt_reg_ptr(struct tpmcrb_device *dev, unsigned loc, uint32_t reg)
@@ -19,11 +21,14 @@ uint32_t *tt_reg_ptr(struct tpmcrb_device *dev, unsigned loc, uint32_t reg)
 
 uint32_t tt_reg_read(struct tpmcrb_device *dev, unsigned loc, uint32_t reg)
 {
-    uint32_t v;
+    /* Atomic: the device's threads store to the page meanwhile. */
+    return le32_load_acquire(tt_reg_ptr(dev, loc, reg));
+}
 
-    /* memcpy: a guest's view may be written by another thread (poll). */
-    memcpy(&v, tt_reg_ptr(dev, loc, reg), 4);
-    return v;
+void tt_reg_store(struct tpmcrb_device *dev, unsigned loc, uint32_t reg,
+                  uint32_t v)
+{
+    le32_store_release(tt_reg_ptr(dev, loc, reg), v);
 }
 
 void tt_reg_write(struct tpmcrb_device *dev, unsigned loc, uint32_t reg,
@@ -53,6 +58,28 @@ void tt_config(struct tpmcrb_config *cfg, enum tpmcrb_layout layout,
     cfg->layout = layout;
     cfg->localities = localities;
     cfg->sync_bound_us = sync_bound_us;
+}
+
+struct tt_fake_device *tt_fake_device_new(uint32_t bound_us,
+                                          uint32_t quick_code)
+{
+    struct tt_fake_device *f = calloc(1, sizeof(*f));
+
+    assert_non_null(f);
+    fake_backend_init(&f->fake);
+    f->fake.quick_code = quick_code;
+    tt_config(&f->cfg, TPMCRB_LAYOUT_SPLIT, 5, bound_us);
+    assert_int_equal(tpmcrb_device_new(&f->cfg, &f->fake.be, &f->dev), 0);
+    tt_request_locality(f->dev, 0);
+    return f;
+}
+
+void tt_fake_device_free(struct tt_fake_device *f)
+{
+    atomic_store(&f->fake.block, false);
+    atomic_store(&f->fake.block_commit, false);
+    tpmcrb_device_free(f->dev);
+    free(f);
 }
 
 void tt_device_open(const char *spec, const struct tpmcrb_backend_options *o,

@@ -8,6 +8,7 @@
 #ifndef TPMCRB_TPM_TEST_UTIL_H
 #define TPMCRB_TPM_TEST_UTIL_H
 
+#include "fake_backend.h"
 #include "tools/cli/crb_driver.h"
 #include "tpmcrb.h"
 
@@ -18,8 +19,12 @@
 
 /* The dword at @reg of locality @loc's page, where a guest mapping points. */
 uint32_t *tt_reg_ptr(struct tpmcrb_device *dev, unsigned loc, uint32_t reg);
-/* Read from the page memory (what a ROM-device guest reads). */
+/* Read from the page memory (what a ROM-device guest reads): a
+ * little-endian dword on every host, returned in host order. */
 uint32_t tt_reg_read(struct tpmcrb_device *dev, unsigned loc, uint32_t reg);
+/* A guest store of a dword into the page memory (poll mode), little-endian. */
+void tt_reg_store(struct tpmcrb_device *dev, unsigned loc, uint32_t reg,
+                  uint32_t v);
 /* A trapped dword write; the device must accept it. */
 void tt_reg_write(struct tpmcrb_device *dev, unsigned loc, uint32_t reg,
                   uint32_t v);
@@ -35,6 +40,19 @@ void tt_request_locality(struct tpmcrb_device *dev, unsigned loc);
 /* Defaults, with the shape the register and snapshot tests vary. */
 void tt_config(struct tpmcrb_config *cfg, enum tpmcrb_layout layout,
                unsigned localities, uint32_t sync_bound_us);
+
+/* A device on the fake backend: the split layout with five localities,
+ * sync bound @bound_us, the fake's fast path for @quick_code, locality 0
+ * granted. Free it with tt_fake_device_free(), which first releases
+ * whatever the fake is blocked on. */
+struct tt_fake_device {
+    struct fake_backend fake;
+    struct tpmcrb_config cfg;
+    struct tpmcrb_device *dev;
+};
+struct tt_fake_device *tt_fake_device_new(uint32_t bound_us,
+                                          uint32_t quick_code);
+void tt_fake_device_free(struct tt_fake_device *f);
 
 /* Open backend @spec and a device on it with @cfg (defaults when NULL). */
 void tt_device_open(const char *spec, const struct tpmcrb_backend_options *o,

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Register rules of the device core, one test per rule (DESIGN.md §3),
+/* Register rules of the device core, one test per rule (docs/design.md,
+ * "The register interface"),
  * through the ROM-device API (writes) with reads from the page memory,
  * checked against the full-trap read path as well. */
 #include <setjmp.h>
@@ -8,6 +9,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "core/device.h"
 #include "core/regs.h"
 #include "util/tpm_cmd.h"
 #include "fake_backend.h"
@@ -15,8 +17,10 @@
 #include "tpmcrb.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define PAGE TPMCRB_PAGE_SIZE
 
@@ -145,6 +149,26 @@ static void reset_values_five(void **state)
     assert_int_equal(tpmcrb_buffer_addr(&f->cfg), 0xFED45000u);
 }
 
+/* The page is guest memory of a little-endian device on every host: the
+ * bytes a guest reads, not only the values this host's loads return. */
+static void register_page_is_little_endian(void **state)
+{
+    struct fx *f = *state;
+    const uint8_t *page = tpmcrb_regs_mem(f->dev);
+    static const uint8_t intf_id[8] = { 0x11, 0x59, 0x02, 0x00,
+                                        0x14, 0x10, 0x01, 0x00 };
+    static const uint8_t cmd_addr[4] = { 0x00, 0x50, 0xD4, 0xFE };
+
+    assert_int_equal(page[CRB_LOC_STATE], 0x81);
+    assert_memory_equal(page + CRB_INTF_ID_LO, intf_id, sizeof(intf_id));
+    assert_memory_equal(page + CRB_CMD_LADDR, cmd_addr, sizeof(cmd_addr));
+    assert_int_equal(page[CRB_CMD_SIZE + 1], 0x10); /* 0x1000 */
+    /* A byte written through the trapped path lands where it was aimed. */
+    tt_reg_write(f->dev, 0, CRB_INT_ENABLE, INT_GLOBAL_ENABLE | INT_START);
+    assert_int_equal(page[CRB_INT_ENABLE], INT_START);
+    assert_int_equal(page[CRB_INT_ENABLE + 3], INT_GLOBAL_ENABLE >> 24);
+}
+
 static void reset_values_compat(void **state)
 {
     struct fx *f = *state;
@@ -236,6 +260,142 @@ static void reset_establishment_only_from_3_and_4(void **state)
         assert_false(rd(f, loc, CRB_LOC_STATE) & LOC_STATE_ESTABLISHED);
 }
 
+/* Microseconds one register write takes. */
+static double timed_wr(struct fx *f, unsigned loc, uint32_t reg, uint32_t v)
+{
+    struct timespec a, b;
+
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    wr(f, loc, reg, v);
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    return (double)(b.tv_sec - a.tv_sec) * 1e6 + (b.tv_nsec - a.tv_nsec) / 1e3;
+}
+
+/* With a slow backend (each establishment call takes 50 ms) and a command
+ * running, every register write returns at once: resetEstablishment from
+ * locality 3 and 4 clears the device's copy (what the guest reads) and
+ * reaches the backend only when the command has completed, on the thread
+ * that ran it — never beside the running command. */
+static void reset_establishment_deferred_while_running(void **state)
+{
+    struct fx *f = *state;
+    static const uint32_t others[][2] = {
+        { CRB_INT_ENABLE, INT_GLOBAL_ENABLE }, { CRB_CTRL_REQ, CTRL_REQ_GO_IDLE },
+        { CRB_CMD_SIZE, 4096 }, { CRB_RSP_SIZE, 4096 },
+        { CRB_INT_STS, INT_START },
+    };
+    double worst = 0;
+
+    f->fake.slow_est_us = 50000;
+    atomic_store(&f->fake.block, true);
+    activate(f, 4);
+    put_cmd(f, 4, 12);
+    wr(f, 4, CRB_CTRL_START, 1);
+    while (!atomic_load(&f->fake.running))
+        ;
+    for (unsigned loc = 3; loc < 5; loc++) {
+        double us = timed_wr(f, loc, CRB_LOC_CTRL, LOC_CTRL_RESET_EST);
+
+        worst = us > worst ? us : worst;
+        assert_false(rd(f, loc, CRB_LOC_STATE) & LOC_STATE_ESTABLISHED);
+    }
+    for (unsigned loc = 0; loc < 5; loc++) {
+        for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++) {
+            double us = timed_wr(f, loc, others[i][0], others[i][1]);
+
+            worst = us > worst ? us : worst;
+        }
+        assert_false(rd(f, loc, CRB_LOC_STATE) & LOC_STATE_ESTABLISHED);
+    }
+    print_message("slowest register write during the command: %.1f us\n",
+                  worst);
+    assert_true(worst < 1000.0);
+    assert_int_equal(f->fake.reset_est_calls, 0);
+    atomic_store(&f->fake.block, false);
+    wait_done(f);
+    assert_int_equal(f->fake.reset_est_calls, 1);
+    assert_int_equal(atomic_load(&f->fake.est_calls_while_running), 0);
+    assert_false(f->fake.established);
+    assert_false(rd(f, 0, CRB_LOC_STATE) & LOC_STATE_ESTABLISHED);
+}
+
+/* A guest that rewrites the size field while START copies the command:
+ * what reaches the backend always agrees with its own header (START checks
+ * its private copy against the size it validated). */
+struct size_flipper {
+    uint8_t *buf;
+    _Atomic bool stop;
+};
+
+/* The guest's side of a race with the device on guest memory, which the
+ * device must survive: kept out of ThreadSanitizer's sight (it would
+ * report the race the test makes on purpose). */
+__attribute__((no_sanitize_thread))
+static void *flip_size(void *arg)
+{
+    struct size_flipper *fl = arg;
+    volatile uint8_t *size_lo = fl->buf + 4;   /* low half of the size */
+    uint32_t n = 0;
+
+    while (!atomic_load(&fl->stop)) {
+        uint16_t v = (n++ & 1) ? 12 : 4000;
+
+        size_lo[0] = (uint8_t)(v >> 8);
+        size_lo[1] = (uint8_t)v;
+    }
+    return NULL;
+}
+
+static void start_copies_what_it_checked(void **state)
+{
+    struct fx *f = *state;
+    struct size_flipper fl = { .buf = tt_cmd_buffer(f->dev, 0) };
+    unsigned refused = 0;
+    pthread_t t;
+
+    activate(f, 0);
+    put_cmd(f, 0, 12);
+    assert_int_equal(pthread_create(&t, NULL, flip_size, &fl), 0);
+    for (unsigned i = 0; i < 20000; i++) {
+        wr(f, 0, CRB_CTRL_START, 1);
+        wait_done(f);
+        refused += tpm_hdr_code(fl.buf) == TPM_RC_COMMAND_SIZE;
+    }
+    atomic_store(&fl.stop, true);
+    pthread_join(t, NULL);
+    print_message("%u commands ran, %u refused after a size change\n",
+                  atomic_load(&f->fake.executed), refused);
+    assert_int_equal(atomic_load(&f->fake.size_mismatches), 0);
+    assert_true(atomic_load(&f->fake.executed) > 0);
+}
+
+/* A reset that gave up waiting for a command: that command's late
+ * response never lands on the guest's next command. */
+static void late_response_after_reset_dropped(void **state)
+{
+    struct fx *f = *state;
+    uint8_t *rsp = tt_cmd_buffer(f->dev, 0);
+
+    f->dev->reset_wait_ms = 50;
+    atomic_store(&f->fake.block, true);
+    activate(f, 0);
+    put_cmd(f, 0, 12);
+    wr(f, 0, CRB_CTRL_START, 1);
+    tpmcrb_device_reset(f->dev);          /* gives up after 50 ms */
+    activate(f, 0);
+    /* The next command: a longer response tells the two apart. */
+    put_cmd(f, 0, 12);
+    wr(f, 0, CRB_CTRL_START, 1);
+    assert_int_equal(rd(f, 0, CRB_CTRL_START), 1);
+    f->fake.rsp_len = 32;
+    atomic_store(&f->fake.block, false);  /* the old command ends now */
+    wait_done(f);
+    assert_int_equal(atomic_load(&f->fake.executed), 2);
+    assert_int_equal(tpm_hdr_size(rsp), 32);
+    assert_int_equal(tpm_hdr_code(rsp), TPM_RC_SUCCESS);
+    assert_int_equal(rd(f, 0, CRB_CTRL_START), 0);
+}
+
 /* ------------------------------------------------------------ control */
 
 static void cmd_ready_and_go_idle(void **state)
@@ -301,6 +461,7 @@ static void start_while_busy_and_cancel(void **state)
     wr(f, 0, CRB_CTRL_START, 1); /* one command at a time */
     wr(f, 0, CRB_CTRL_REQ, CTRL_REQ_GO_IDLE); /* not while busy */
     assert_int_equal(rd(f, 0, CRB_CTRL_STS), 0);
+    assert_true(fake_backend_wait_entered(&f->fake, 1)); /* it runs */
     wr(f, 0, CRB_CTRL_CANCEL, 1);
     assert_int_equal(rd(f, 0, CRB_CTRL_CANCEL), 1);
     wait_done(f);
@@ -550,7 +711,7 @@ static void dirty_ranges_cover_every_change(void **state)
 static void async_mode_completes_later(void **state)
 {
     struct fx *f = make(TPMCRB_LAYOUT_SPLIT, 5, 0);
-    struct tpmcrb_stats st;
+    struct tpmcrb_stats st = TPMCRB_STATS_INIT;
 
     (void)state;
     activate(f, 0);
@@ -565,7 +726,7 @@ static void async_mode_completes_later(void **state)
 static void sync_bound_completes_in_write(void **state)
 {
     struct fx *f = *state;
-    struct tpmcrb_stats st;
+    struct tpmcrb_stats st = TPMCRB_STATS_INIT;
 
     activate(f, 0);
     put_cmd(f, 0, 12);
@@ -620,12 +781,16 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(reset_values_five, setup_split, teardown),
+        cmocka_unit_test_setup_teardown(register_page_is_little_endian, setup_split, teardown),
         cmocka_unit_test_setup_teardown(reset_values_compat, setup_compat, teardown),
         cmocka_unit_test_setup_teardown(reset_values_one_locality, setup_one, teardown),
         cmocka_unit_test_setup_teardown(locality_request_relinquish, setup_split, teardown),
         cmocka_unit_test_setup_teardown(locality_pending_request_granted_on_relinquish, setup_split, teardown),
         cmocka_unit_test_setup_teardown(locality_seize, setup_split, teardown),
         cmocka_unit_test_setup_teardown(reset_establishment_only_from_3_and_4, setup_split, teardown),
+        cmocka_unit_test_setup_teardown(reset_establishment_deferred_while_running, setup_split, teardown),
+        cmocka_unit_test_setup_teardown(start_copies_what_it_checked, setup_split, teardown),
+        cmocka_unit_test_setup_teardown(late_response_after_reset_dropped, setup_split, teardown),
         cmocka_unit_test_setup_teardown(cmd_ready_and_go_idle, setup_split, teardown),
         cmocka_unit_test_setup_teardown(start_round_trip, setup_split, teardown),
         cmocka_unit_test_setup_teardown(start_round_trip, setup_compat, teardown),

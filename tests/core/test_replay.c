@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Replays of what the real clients do (DESIGN.md §3a) — Linux tpm_crb,
+ * Replays of what the real clients do (docs/design.md, "The register
+ * interface") — Linux tpm_crb,
  * EDK2/OVMF and SeaBIOS — each carrying real TPM commands through the device
  * to the embedded libtpms, in both buffer layouts; then a Linux-style
  * sequence after an EDK2-style one, as at boot.

@@ -13,6 +13,7 @@
 #include "fuzz_common.h"
 #include "counter_backend.h"
 #include "core/regs.h"
+#include "util/byteorder.h"
 #include "util/tpm_cmd.h"
 
 #include <stdlib.h>
@@ -32,7 +33,7 @@ static uint32_t rd(unsigned loc, uint32_t reg)
     uint32_t v;
 
     memcpy(&v, (uint8_t *)tpmcrb_regs_mem(dev) + loc * PAGE + reg, 4);
-    return v;
+    return le32_to_host(v);
 }
 
 static void wr(unsigned loc, uint32_t reg, uint32_t v)
@@ -83,7 +84,7 @@ static void send_startup(void)
 
 static void init(void)
 {
-    const struct tpmcrb_backend_options opts = { 0 };
+    const struct tpmcrb_backend_options opts = { .size = sizeof(opts) };
 
     if (tpmcrb_backend_open("libtpms", &opts, &backend) < 0) {
         counter_backend_init(&fallback, true);

@@ -2,7 +2,8 @@
 /*
  * Writes the seed corpus of the fuzz targets: gen-corpus DIR makes
  * DIR/regs, DIR/snapshot and DIR/tpm_cmd. The seeds are the sequences the
- * real clients use (DESIGN.md §3a: Linux, EDK2, SeaBIOS) on every
+ * real clients use (Linux, EDK2, SeaBIOS: docs/design.md, "The register
+ * interface") on every
  * transport and configuration, snapshots of devices in interesting states,
  * QEMU pages, and TPM commands with good and bad headers. The committed
  * corpus is this program's output plus what fuzzing found.

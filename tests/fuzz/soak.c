@@ -112,7 +112,7 @@ static int snapshot_cycle(struct soak *s)
 
 static int open_soak(struct soak *s)
 {
-    const struct tpmcrb_backend_options opts = { 0 };
+    const struct tpmcrb_backend_options opts = { .size = sizeof(opts) };
     struct tpmcrb_config cfg;
     int err;
 

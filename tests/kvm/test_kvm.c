@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Trap mode on KVM (DESIGN.md §7): the freestanding guest of
+ * Trap mode on KVM (docs/design.md, "One command, three transports"):
+ * the freestanding guest of
  * examples/kvm-vmm drives the CRB protocol in Linux's order through each
  * mapping, and the host checks the responses, the exits they cost, and
- * that misbehaving guests get no more than §3 allows.
+ * that misbehaving guests get no more than the register rules allow.
  *
  * Needs /dev/kvm; exits 77 (skipped) without it. Where the host has none,
- * the kvm-nested test runs this program inside a QEMU TCG guest that has
- * (examples/kvm-vmm/nested-test.sh).
+ * examples/kvm-vmm/nested-test.sh runs this program inside a QEMU TCG
+ * guest that has.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +16,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "tpm_commands.h"
 #include "util/tpm_cmd.h"
 #include "vmm.h"
 
@@ -26,8 +28,6 @@
 
 #define TEST_PCR        16u          /* debug PCR */
 #define TPM_CC_Hash     0x17Du
-#define TPM_RS_PW       0x40000009u
-#define TPM_ALG_SHA256  0x000Bu
 #define TPM_RH_NULL     0x40000007u
 /* Answered by the probe backend itself with the command echoed back: the
  * one way to get a response as large as the buffer, since TPM 2.0 limits
@@ -86,6 +86,7 @@ static int probe_power_off(struct tpmcrb_backend *be)
 }
 
 static const struct tpmcrb_backend_ops probe_ops = {
+    .size = sizeof(struct tpmcrb_backend_ops),
     .name = "probe",
     .power_on = probe_power_on,
     .execute = probe_execute,
@@ -111,43 +112,27 @@ static struct cmd *simple(struct cmd *c, uint32_t code, const void *p,
 
 static struct cmd *startup(struct cmd *c)
 {
-    return simple(c, TPM_CC_Startup, "\0\0", 2);
+    c->len = tc_startup(c->b, TPM_SU_CLEAR);
+    return c;
 }
 
 static struct cmd *getrandom(struct cmd *c, uint16_t n)
 {
-    uint8_t p[2];
-
-    tpm_put_be16(p, n);
-    return simple(c, TPM_CC_GetRandom, p, 2);
+    c->len = tc_get_random(c->b, n);
+    return c;
 }
 
 static struct cmd *pcr_extend(struct cmd *c, uint32_t pcr,
                               const uint8_t digest[32])
 {
-    uint8_t *b = c->b + TPM_HEADER_SIZE;
-
-    tpm_put_be32(b, pcr);
-    tpm_put_be32(b + 4, 9);          /* authorizationSize: empty password */
-    tpm_put_be32(b + 8, TPM_RS_PW);
-    memset(b + 12, 0, 5);            /* nonce, attributes, hmac */
-    tpm_put_be32(b + 17, 1);         /* one digest */
-    tpm_put_be16(b + 21, TPM_ALG_SHA256);
-    memcpy(b + 23, digest, 32);
-    c->len = TPM_HEADER_SIZE + 23 + 32;
-    tpm_put_be16(c->b, TPM_ST_SESSIONS);
-    tpm_put_be32(c->b + 2, c->len);
-    tpm_put_be32(c->b + 6, TPM_CC_PCR_Extend);
+    c->len = tc_pcr_extend_digest(c->b, pcr, digest);
     return c;
 }
 
 static struct cmd *pcr_read(struct cmd *c, uint32_t pcr)
 {
-    uint8_t p[10] = { 0, 0, 0, 1, 0, 0, 3, 0, 0, 0 };
-
-    tpm_put_be16(p + 4, TPM_ALG_SHA256);
-    p[7 + pcr / 8] = (uint8_t)(1u << (pcr % 8));
-    return simple(c, TPM_CC_PCR_Read, p, sizeof(p));
+    c->len = tc_pcr_read(c->b, 1u << pcr);
+    return c;
 }
 
 static struct cmd *hash(struct cmd *c, const uint8_t *data, uint16_t n)
@@ -387,7 +372,7 @@ static void test_full_trap(void **state)
 }
 
 /* Writes to LOC_STATE, LOC_STS, INTF_ID_HI and CTRL_STS of every locality
- * exit and change nothing (§3: they are read-only); the TPM still works. */
+ * exit and change nothing (they are read-only); the TPM still works. */
 static void test_readonly_registers(void **state)
 {
     static const uint32_t ro[] = { 0x00, 0x0C, 0x34, 0x44 };
@@ -424,12 +409,12 @@ static void test_readonly_registers(void **state)
 }
 
 /* Locality 0 holds the TPM with a command in the buffer; START written in
- * locality 1's page is ignored (§3: only the active locality starts), and
+ * locality 1's page is ignored (only the active locality starts), and
  * the same START from locality 0 then runs the command. */
 static void test_start_from_inactive_locality(void **state)
 {
     const uint32_t loc1 = TPMCRB_PAGE_SIZE;
-    struct tpmcrb_stats st0, st1;
+    struct tpmcrb_stats st0 = TPMCRB_STATS_INIT, st1 = TPMCRB_STATS_INIT;
     struct cmd c;
     uint32_t buf;
     int r1;
@@ -464,7 +449,7 @@ static void test_start_from_inactive_locality(void **state)
 }
 
 /* A header size below 10 or beyond the buffer: TPM_RC_COMMAND_SIZE from
- * the device, the backend never called (§3), in both layouts. */
+ * the device, the backend never called, in both layouts. */
 static void test_bad_size(void **state)
 {
     enum tpmcrb_layout layouts[] = { TPMCRB_LAYOUT_SPLIT, TPMCRB_LAYOUT_COMPAT };
@@ -565,8 +550,8 @@ int main(void)
 
     if (access("/dev/kvm", R_OK | W_OK) != 0) {
         printf("SKIP: /dev/kvm: %s. These tests need KVM; where the host has "
-               "none, the kvm-nested test runs them in a QEMU TCG guest "
-               "(examples/kvm-vmm/nested-test.sh).\n", strerror(errno));
+               "none, examples/kvm-vmm/nested-test.sh runs them in a QEMU "
+               "TCG guest.\n", strerror(errno));
         return 77;
     }
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -30,6 +30,12 @@ expect_refused() {
 cp "$NV" nv.good
 corrupt "$NV" 100
 expect_refused "$NV"
+# The advice fits the file: the NV file is the TPM itself.
+grep -q "restore it from a backup" err.txt || fail "NV advice: $(cat err.txt)"
+grep -q -- "--power-cycle" err.txt && fail "--power-cycle offered for the NV file"
+if timeout "$LIMIT" tpm2 getrandom -T "$TCTI --power-cycle" 8 >/dev/null 2>&1; then
+    fail "--power-cycle started past a corrupt NV file"
+fi
 cp nv.good "$NV"
 truncate -s -7 "$NV"
 expect_refused "$NV"
@@ -45,4 +51,22 @@ expect_refused "$STATE/tpm2-volatile.state.0"
 grep -q "tpm2-volatile.state.1" err.txt || fail "slot 1 not named: $(cat err.txt)"
 [ "$(sha256_hex "$STATE/tpm2-volatile.state.1")" != "$(sha256_hex vol.1)" ] ||
     fail "slot 1 was repaired behind our back"
+# The advice fits volatile state: a fresh boot does without it.
+grep -q -- "--power-cycle" err.txt || fail "volatile advice: $(cat err.txt)"
+
+# ... and a fresh boot works past it, keeping NV: an index defined before
+# the corruption is still there.
+t2 nvdefine 0x1500021 -C o -s 8 -a "ownerread|ownerwrite" >/dev/null 2>&1 &&
+    fail "nvdefine worked on corrupt volatile state"
+cp vol.0 "$STATE/tpm2-volatile.state.0"
+cp vol.1 "$STATE/tpm2-volatile.state.1"
+t2 nvdefine 0x1500021 -C o -s 8 -a "ownerread|ownerwrite" >/dev/null ||
+    fail "nvdefine"
+for slot in 0 1; do
+    corrupt "$STATE/tpm2-volatile.state.$slot" 60
+done
+timeout "$LIMIT" tpm2 getrandom -T "$TCTI --power-cycle" 8 >/dev/null 2>pc.err ||
+    fail "--power-cycle does not start past corrupt volatile state: $(cat pc.err)"
+t2 nvreadpublic 0x1500021 >/dev/null || fail "NV index lost by --power-cycle"
+t2 getrandom 8 >/dev/null || fail "the next call after --power-cycle"
 echo "ok"

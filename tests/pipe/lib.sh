@@ -55,3 +55,17 @@ wait_size() {
     done
     fail "$1 never reached $2 bytes"
 }
+
+# A secret (@1) sealed under a PCR 0 policy: seal.pub/seal.priv under a
+# primary key, loaded into seal.ctx; the policy digest in pol.bin. Only a
+# policy session (tpm2 unseal -p pcr:sha256:0) opens it.
+make_sealed() {
+    t2 createprimary -C o -G ecc -c prim.ctx >/dev/null || fail "createprimary"
+    t2 pcrread sha256:0 -o pcr0.bin >/dev/null || fail "pcrread"
+    t2 createpolicy --policy-pcr -l sha256:0 -f pcr0.bin -L pol.bin >/dev/null ||
+        fail "createpolicy"
+    printf '%s' "$1" | t2 create -C prim.ctx -L pol.bin -i- -u seal.pub \
+        -r seal.priv >/dev/null || fail "create sealed object"
+    t2 load -C prim.ctx -u seal.pub -r seal.priv -c seal.ctx >/dev/null ||
+        fail "load sealed object"
+}

@@ -30,9 +30,8 @@ t2 nvdefine "$CTR" -C o -s 8 -a "ownerread|ownerwrite|nt=counter" >/dev/null ||
 t2 nvincrement "$CTR" -C o || fail "first nvincrement"
 t2 pcrread sha256:16 -o pcr0.bin >/dev/null || fail "pcrread"
 digest=$(printf 'parallel' | sha256_hex)
-# Two at a time, as in a shell pipeline: each tool call may hold a session,
-# and the TPM has three session slots that pipe does not swap between
-# processes (the kernel's resource manager would; see the README).
+# Two at a time, as in a shell pipeline (concurrent.sh runs eight loops
+# that hold sessions and objects).
 LOOPS=2 ROUNDS=6
 for j in $(seq $LOOPS); do
     ( for i in $(seq $ROUNDS); do

@@ -42,7 +42,10 @@ check "convert to qemu" "$TPMCRB" state convert --to qemu \
 check "the QEMU page is 4096 bytes" test "$(wc -c <"$tmp/page")" -eq 4096
 check "convert back to tpmcrb" "$TPMCRB" state convert --to tpmcrb \
     "$tmp/page" "$tmp/back.snap"
-"$TPMCRB" state convert --to qemu "$tmp/back.snap" "$tmp/page2"
+(umask 022; "$TPMCRB" state convert --to qemu "$tmp/back.snap" "$tmp/page2" \
+    --backend-out "$tmp/be.bin")
+check "outputs are 0600 whatever the umask (they hold the TPM's secrets)" \
+    test "$(stat -c %a "$tmp/page2" "$tmp/be.bin" | sort -u)" = 600
 check "QEMU -> tpmcrb -> QEMU is lossless" cmp -s "$tmp/page" "$tmp/page2"
 check "inspect reads a QEMU page" sh -c \
     "'$TPMCRB' state inspect '$tmp/page' | grep -q 'QEMU tpm-crb page'"

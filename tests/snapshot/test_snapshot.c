@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Snapshot/restore and the QEMU layout (DESIGN.md §6): round trips for
+ * Snapshot/restore and the QEMU layout (docs/design.md, "Snapshot format"): round trips for
  * every configuration, a command in flight, corrupt blobs (each refused
  * with its own message, the device unchanged), pause/resume rules.
  */
@@ -517,6 +517,37 @@ static void corrupt_content(void **state)
     corrupt_teardown(c);
 }
 
+/* An in-flight command larger than the layout's buffer is refused: START
+ * never takes one, so a snapshot with one is made up. Made here from a
+ * split-layout snapshot (4000 bytes fit its buffer) relabelled compat. */
+static void in_flight_larger_than_layout_buffer(void **state)
+{
+    struct fx *src = open_std(TPMCRB_LAYOUT_SPLIT, 5);
+    struct fx *dst = open_std(TPMCRB_LAYOUT_COMPAT, 5);
+    struct snap_view v;
+    uint8_t *blob;
+    size_t len;
+
+    (void)state;
+    assert_int_equal(tpmcrb_device_pause(src->dev, 1000), 0);
+    tt_request_locality(src->dev, 0);
+    wr(src, 0, CRB_CTRL_REQ, CTRL_REQ_CMD_READY);
+    counter_command(buffer_of(src, 0), 7);
+    tpm_put_be32(buffer_of(src, 0) + 2, TPMCRB_COMPAT_BUFFER_SIZE + 32);
+    wr(src, 0, CRB_CTRL_START, 1);
+    save(src, &blob, &len);
+    assert_int_equal(snap_parse(blob, len, &v), 0);
+    assert_int_equal(v.cmd_len, TPMCRB_COMPAT_BUFFER_SIZE + 32);
+    put_le32(blob + v.sec[0].offset + 8, TPMCRB_LAYOUT_COMPAT);
+    snap_fix_checksums(blob, len);
+    last_error[0] = '\0';
+    assert_int_equal(tpmcrb_snapshot_load(dst->dev, blob, len), -EBADMSG);
+    expect_error("larger than the layout's buffer");
+    free(blob);
+    close_fx(src);
+    close_fx(dst);
+}
+
 static void every_byte_and_length(void **state)
 {
     struct corrupt_fx *c = corrupt_setup();
@@ -780,6 +811,7 @@ int main(void)
         cmocka_unit_test(pause_holds_start),
         cmocka_unit_test(corrupt_framing),
         cmocka_unit_test(corrupt_content),
+        cmocka_unit_test(in_flight_larger_than_layout_buffer),
         cmocka_unit_test(every_byte_and_length),
         cmocka_unit_test(configuration_mismatch),
         cmocka_unit_test(backend_mismatch_and_failure),

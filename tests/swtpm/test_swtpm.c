@@ -15,7 +15,8 @@
 #include "backend/test_hooks.h"
 #include "util/tpm_cmd.h"
 #include "tools/cli/crb_driver.h"
-#include "test_util.h"
+#include "test_files.h"
+#include "tpm_commands.h"
 #include "tpm_test_util.h"
 #include "tpmcrb.h"
 
@@ -65,7 +66,7 @@ static void sleep_ms(long ms)
 
 static int open_be(struct fx *f, const char *spec, bool power_cycle)
 {
-    struct tpmcrb_backend_options o = { .state_dir = f->dir,
+    struct tpmcrb_backend_options o = { .size = sizeof(o), .state_dir = f->dir,
                                         .power_cycle = power_cycle };
 
     return tpmcrb_backend_open(spec, &o, &f->io.be);
@@ -91,12 +92,12 @@ static uint32_t run(struct fx *f, unsigned locality, uint32_t len)
  * dead-swtpm cases expect it to fail. */
 static int getrandom_rc(struct fx *f)
 {
-    return tt_exec(&f->io, 0, cmd_get_random(f->io.cmd, 8));
+    return tt_exec(&f->io, 0, tc_get_random(f->io.cmd, 8));
 }
 
 static void startup(struct fx *f)
 {
-    assert_int_equal(run(f, 0, cmd_startup(f->io.cmd, TPM_SU_CLEAR)),
+    assert_int_equal(run(f, 0, tc_startup(f->io.cmd, TPM_SU_CLEAR)),
                      TPM_RC_SUCCESS);
 }
 
@@ -138,7 +139,7 @@ static void power_off_and_close(struct fx *f)
 
 static void extend(struct fx *f, uint8_t fill)
 {
-    assert_int_equal(run(f, 0, cmd_pcr_extend_sha256(f->io.cmd, PCR, fill)),
+    assert_int_equal(run(f, 0, tc_pcr_extend(f->io.cmd, PCR, fill)),
                      TPM_RC_SUCCESS);
 }
 
@@ -146,7 +147,7 @@ static void extend(struct fx *f, uint8_t fill)
  * TPM2B digest. */
 static void read_pcr(struct fx *f, uint8_t out[32])
 {
-    assert_int_equal(run(f, 0, cmd_pcr_read_sha256(f->io.cmd, PCR)),
+    assert_int_equal(run(f, 0, tc_pcr_read(f->io.cmd, 1u << (PCR))),
                      TPM_RC_SUCCESS);
     assert_int_equal(f->io.rsp_len, 10 + 4 + 10 + 4 + 2 + 32);
     assert_int_equal(tpm_be16(f->io.rsp + 28), 32);
@@ -177,21 +178,21 @@ static void check_pcr(struct fx *f, const uint8_t *fills, size_t n)
 
 static void nv_write(struct fx *f, const char *text)
 {
-    assert_int_equal(run(f, 0, cmd_nv_write(f->io.cmd, NV_INDEX,
+    assert_int_equal(run(f, 0, tc_nv_write(f->io.cmd, NV_INDEX,
                                             (const uint8_t *)text, 8)),
                      TPM_RC_SUCCESS);
 }
 
 static void nv_define_write(struct fx *f, const char *text)
 {
-    assert_int_equal(run(f, 0, cmd_nv_define(f->io.cmd, NV_INDEX, 8)),
+    assert_int_equal(run(f, 0, tc_nv_define(f->io.cmd, NV_INDEX, 8, TC_NV_OWNER_AUTH_RW)),
                      TPM_RC_SUCCESS);
     nv_write(f, text);
 }
 
 static void check_nv(struct fx *f, const char *text)
 {
-    assert_int_equal(run(f, 0, cmd_nv_read(f->io.cmd, NV_INDEX, 8)),
+    assert_int_equal(run(f, 0, tc_nv_read(f->io.cmd, NV_INDEX, 8)),
                      TPM_RC_SUCCESS);
     /* header, parameterSize, TPM2B size, data */
     assert_int_equal(tpm_be16(f->io.rsp + 14), 8);
@@ -238,10 +239,10 @@ static void startup_getrandom_pcr(void **state)
     assert_string_equal(f->io.be->ops->name, "swtpm");
     assert_false(power_on(f));
     /* Not started yet: the TPM itself says so. */
-    assert_int_equal(run(f, 0, cmd_get_random(f->io.cmd, 16)),
+    assert_int_equal(run(f, 0, tc_get_random(f->io.cmd, 16)),
                      TPM_RC_INITIALIZE);
     startup(f);
-    assert_int_equal(run(f, 0, cmd_get_random(f->io.cmd, 16)), TPM_RC_SUCCESS);
+    assert_int_equal(run(f, 0, tc_get_random(f->io.cmd, 16)), TPM_RC_SUCCESS);
     tt_check_getrandom(f->io.rsp, f->io.rsp_len, 16);
     extend(f, fills[0]);
     extend(f, fills[1]);
@@ -277,7 +278,7 @@ static void resume_after_power_off(void **state)
     assert_int_equal(open_be(f, "swtpm", false), 0);
     tt_power_on_expect(&f->io, BUF, true);
     check_pcr(f, fills, 1);             /* volatile state came back */
-    assert_int_equal(run(f, 0, cmd_startup(f->io.cmd, TPM_SU_CLEAR)),
+    assert_int_equal(run(f, 0, tc_startup(f->io.cmd, TPM_SU_CLEAR)),
                      TPM_RC_INITIALIZE);
     close_be(f);                        /* crash: nothing saved */
 
@@ -355,7 +356,7 @@ static void local_answers_keep_stream_in_sync(void **state)
     open_started(f, "swtpm");
     /* Bigger than the negotiated buffer: answered here. */
     memset(big, 0, BUF);
-    cmd_get_random(big, 8);
+    tc_get_random(big, 8);
     tpm_put_be32(big + 2, BUF);
     /* Exactly the buffer size: forwarded; the TPM itself objects to the
      * trailing bytes (TPM_RC_SIZE), not we with TPM_RC_COMMAND_SIZE. */
@@ -368,7 +369,7 @@ static void local_answers_keep_stream_in_sync(void **state)
     tpm_put_be32(big + 4, 0);
     tpm_put_be32(big + 8, 12);
     assert_int_equal(tt_exec_code(&f->io, 0, 12), 0x01E);
-    assert_int_equal(run(f, 0, cmd_get_random(f->io.cmd, 32)), TPM_RC_SUCCESS);
+    assert_int_equal(run(f, 0, tc_get_random(f->io.cmd, 32)), TPM_RC_SUCCESS);
     tt_check_getrandom(f->io.rsp, f->io.rsp_len, 32);
 }
 
@@ -450,7 +451,7 @@ static struct tpmcrb_device *device_started(struct fx *f,
     assert_int_equal(tpmcrb_device_new(&cfg, f->io.be, &dev), 0);
     assert_int_equal(crb_driver_init(drv, dev, 0), 0);
     assert_int_equal(tt_transmit(drv, f->io.cmd,
-                                 cmd_startup(f->io.cmd, TPM_SU_CLEAR),
+                                 tc_startup(f->io.cmd, TPM_SU_CLEAR),
                                  f->io.rsp, BUF, &f->io.rsp_len),
                      TPM_RC_SUCCESS);
     return dev;
@@ -473,7 +474,7 @@ static void device_reports_dead_swtpm(void **state)
     kill(crb_swtpm_child_pid(f->io.be), SIGKILL);
     log_capture_start();
     t0 = now_ms();
-    len = cmd_get_random(f->io.cmd, 8);
+    len = tc_get_random(f->io.cmd, 8);
     assert_int_equal(crb_driver_transmit(&drv, f->io.cmd, len, f->io.rsp, BUF,
                                          &f->io.rsp_len), -EIO);
     assert_true(now_ms() - t0 < 2000);
@@ -535,34 +536,7 @@ static void cancel_does_not_block(void **state)
     /* Their answers are collected before the next control transaction. */
     assert_false(f->io.be->ops->get_established(f->io.be));
     assert_int_equal(f->io.be->ops->reset_established(f->io.be, 3), 0);
-    assert_int_equal(run(f, 1, cmd_get_random(f->io.cmd, 8)), TPM_RC_SUCCESS);
-}
-
-/* TPM2_CreatePrimary(owner, RSA-2048 restricted decryption key): seconds
- * of prime search in swtpm. */
-static uint32_t cmd_create_primary_rsa(uint8_t *b)
-{
-    static const uint8_t params[] = {
-        0x40, 0x00, 0x00, 0x01,             /* TPM_RH_OWNER */
-        0x00, 0x00, 0x00, 0x09,             /* password session, empty */
-        0x40, 0x00, 0x00, 0x09, 0x00, 0x00, 0x00, 0x00, 0x00,
-        0x00, 0x04, 0x00, 0x00, 0x00, 0x00, /* inSensitive: empty */
-        0x00, 0x1A,                         /* inPublic, 26 bytes */
-        0x00, 0x01, 0x00, 0x0B,             /* RSA, SHA-256 */
-        0x00, 0x03, 0x00, 0x72,             /* restricted decrypt key */
-        0x00, 0x00,                         /* no policy */
-        0x00, 0x06, 0x00, 0x80, 0x00, 0x43, /* AES-128-CFB */
-        0x00, 0x10, 0x08, 0x00,             /* no scheme, 2048 bits */
-        0x00, 0x00, 0x00, 0x00,             /* default exponent */
-        0x00, 0x00,                         /* unique: empty */
-        0x00, 0x00,                         /* outsideInfo */
-        0x00, 0x00, 0x00, 0x00,             /* creationPCR: none */
-    };
-    uint32_t len = tpm_build_command(b, BUF, TPM_CC_CreatePrimary, params,
-                                     sizeof(params));
-
-    tpm_put_be16(b, TPM_ST_SESSIONS);
-    return len;
+    assert_int_equal(run(f, 1, tc_get_random(f->io.cmd, 8)), TPM_RC_SUCCESS);
 }
 
 struct long_cmd {
@@ -593,7 +567,8 @@ static void cancel_from_another_thread(void **state)
     int64_t t0, slowest = 0;
 
     open_started(f, "swtpm");
-    c.len = cmd_create_primary_rsa(f->io.cmd);
+    /* RSA-2048 primary key: seconds of prime search in swtpm. */
+    c.len = tc_create_primary_rsa(f->io.cmd, 2048);
     pthread_create(&t, NULL, run_long, &c);
     while (!atomic_load(&c.done)) {
         t0 = now_ms();
@@ -609,7 +584,7 @@ static void cancel_from_another_thread(void **state)
     assert_true(slowest < 50);
     assert_true(cancels > 0);
     assert_false(f->io.be->ops->get_established(f->io.be));
-    assert_int_equal(run(f, 2, cmd_get_random(f->io.cmd, 8)), TPM_RC_SUCCESS);
+    assert_int_equal(run(f, 2, tc_get_random(f->io.cmd, 8)), TPM_RC_SUCCESS);
 }
 
 /* No private state directory is left behind; swtpm gets our stderr, not
@@ -623,7 +598,7 @@ static void private_dir_and_child_fds(void **state)
     int fd;
     pid_t pid;
 
-    struct tpmcrb_backend_options o = { 0 };
+    struct tpmcrb_backend_options o = { .size = sizeof(o) };
     int sockets = 0, canary;
 
     /* A descriptor without close-on-exec, as embedders often have. */
@@ -668,7 +643,7 @@ static void private_dir_and_child_fds(void **state)
         if (n < 0)
             continue;
         link[n] = '\0';
-        assert_null(strstr(link, ".tpmcrb-swtpm.lock"));
+        assert_null(strstr(link, "owner.lock"));
         assert_null(strstr(link, "leak-canary"));
         sockets += !strncmp(link, "socket:", 7);
     }
@@ -695,7 +670,7 @@ static void child_exits_when_we_die(void **state)
     embedder = fork();
     assert_true(embedder >= 0);
     if (embedder == 0) {
-        struct tpmcrb_backend_options o = { .state_dir = f->dir };
+        struct tpmcrb_backend_options o = { .size = sizeof(o), .state_dir = f->dir };
         struct tpmcrb_backend *be;
         bool resumed;
 
@@ -833,7 +808,7 @@ static void external_session(void **state, bool data)
     assert_int_equal(crb_swtpm_child_pid(f->io.be), -1);
     assert_false(power_on(f));
     startup(f);
-    assert_int_equal(run(f, 0, cmd_get_random(f->io.cmd, 16)), TPM_RC_SUCCESS);
+    assert_int_equal(run(f, 0, tc_get_random(f->io.cmd, 16)), TPM_RC_SUCCESS);
     extend(f, fills[0]);
     power_off_and_close(f);
     assert_int_equal(kill(f->external, 0), 0); /* not ours to stop */

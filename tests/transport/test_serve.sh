@@ -11,7 +11,7 @@ shm=$work/ram
 truncate -s 64K "$shm"
 
 serve() {
-    "$TPMCRB" serve --shm "$shm" --offset 0 --state "$work/state" 2>"$work/log" &
+    "$TPMCRB" serve --log-level info --shm "$shm" --offset 0 --state "$work/state" 2>"$work/log" &
     pid=$!
     for _ in $(seq 100); do
         grep -q "device at" "$work/log" && return 0

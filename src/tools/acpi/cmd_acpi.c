@@ -1,10 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* tpmcrb acpi: write the TPM2 table and the SSDT that describe a device. */
-#include "tools/cli/acpi_files.h"
-#include "tools/cli/cli_number.h"
-#include "tools/cli/commands.h"
-#include "tools/cli/device_options.h"
-#include "tpmcrb.h"
+#include "tools/tool.h"
 
 #include <getopt.h>
 #include <stdarg.h>
@@ -38,6 +34,7 @@ static void usage(FILE *out)
 "\n"
 "Numbers are decimal or 0x-prefixed hex. Exit status: 0 ok, 1 error,\n"
 "2 usage error.\n");
+    tool_log_usage(out);
 }
 
 static int usage_error(const char *fmt, ...)
@@ -45,13 +42,13 @@ static int usage_error(const char *fmt, ...)
 
 static int usage_error(const char *fmt, ...)
 {
+    char msg[256];
     va_list ap;
 
-    fprintf(stderr, "tpmcrb acpi: ");
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    fprintf(stderr, "\n(see 'tpmcrb acpi --help')\n");
+    LOG_ERROR("%s (see 'tpmcrb acpi --help')", msg);
     return EXIT_USAGE;
 }
 
@@ -151,5 +148,5 @@ int cmd_acpi(int argc, char **argv)
     if (args.have_log_size != args.have_log_addr)
         return usage_error("--log-size and --log-addr go together");
     device_options_acpi(&args.dev, &args.o);
-    return acpi_write_tables("acpi", &args.o, args.dir, true);
+    return acpi_write_tables(&args.o, args.dir, true);
 }

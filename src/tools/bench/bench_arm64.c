@@ -10,9 +10,9 @@
  * same integrations/qemu/build-qemu build. The guests differ only in architecture:
  * Debian's kernel of the same version, the same tpm2-tools and tpmloop.
  */
-#include "tools/bench/bench_arm64.h"
+#include "tools/bench/bench.h"
 #include "tools/bench/bench_guest.h"
-#include "tools/cli/commands.h"
+#include "tools/tool.h"
 #include "tools/vm/vm.h"
 #include "tools/vm/vm_arm64.h"
 #include "tools/vm/vm_patched_qemu.h"

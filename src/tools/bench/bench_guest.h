@@ -21,11 +21,15 @@ struct bench_config {
     unsigned start_method;
 };
 
-/* What tpmloop reported for one device node. */
+#define BENCH_MAX_LOOPS 32
+
+/* What tpmloop reported for one device node: one or more loops. */
 struct bench_loop {
-    double rate;        /* commands/s; 0 = not measured */
-    double p50_us;      /* median latency (tpmloop -l), else 0 */
-    uint64_t commands;  /* guest commands in the loop */
+    double rate;        /* commands/s, median of the loops; 0 = not measured */
+    double p50_us;      /* median latency (tpmloop -l) of the last loop, else 0 */
+    uint64_t commands;  /* guest commands in all loops */
+    double rates[BENCH_MAX_LOOPS]; /* each loop's commands/s */
+    unsigned n;         /* loops */
 };
 
 /* One guest run: a loop through /dev/tpm0, then one through /dev/tpmrm0. */
@@ -35,13 +39,19 @@ struct bench_loops {
 };
 
 /* Options beyond --seconds, --verbose and --help that a benchmark takes. */
-enum { BENCH_TAKES_IDLE = 1u << 0, BENCH_TAKES_ONLY = 1u << 1 };
+enum {
+    BENCH_TAKES_IDLE = 1u << 0,
+    BENCH_TAKES_ONLY = 1u << 1,
+    BENCH_TAKES_LOAD = 1u << 2,   /* --load N and --loops N */
+};
 
 struct bench_args {
     unsigned seconds;   /* --seconds N: each loop's length (default 5) */
     unsigned idle;      /* --idle N: guest idle time (default 5) */
     const char *only;   /* --only VALUE, unchecked; NULL: not given */
     bool verbose;       /* --verbose: guest consoles to stderr */
+    unsigned load;      /* --load N: busy loops beside the guests (default 0) */
+    unsigned loops;     /* --loops N: guest loops per device node (default 1) */
 };
 
 /* Parse argv (argv[0] is the benchmark's name) into @a, accepting the
@@ -56,6 +66,9 @@ int bench_parse_args(int argc, char **argv, unsigned takes,
  * after each loop (NULL: nothing; @after NULL: nothing anywhere). Returns a malloc'd string, or NULL. */
 char *bench_guest_script(unsigned seconds, bool latency,
                          const char *const after[3]);
+/* The same with @loops loops (at most BENCH_MAX_LOOPS) per device node. */
+char *bench_guest_script_loops(unsigned seconds, unsigned loops, bool latency,
+                               const char *const after[3]);
 
 /* Read a console line into @r if it is tpmloop's result ("TPMLOOP
  * dev=DEV commands=N seconds=S rate=R [p50_us=P ...]"); false if not. */
@@ -85,10 +98,12 @@ void bench_print(const char *bench, const char *name, const char *key,
                  int digits, double value);
 /* The host's CPU count. */
 void bench_print_host_cpus(const char *bench);
-/* Both loops' commands/s. */
+/* Both nodes' commands/s (the median of their loops), and with more than
+ * one loop each loop's and the worst. */
 void bench_print_rates(const char *bench, const char *name,
                        const struct bench_loops *r);
-/* Both loops' rates relative to @ref's, run as @ref_name. */
+/* Both nodes' rates relative to @ref's, run as @ref_name (medians), and
+ * with more than one loop the worst loop's relative to @ref's median. */
 void bench_print_ratios(const char *bench, const char *name,
                         const struct bench_loops *r,
                         const struct bench_loops *ref, const char *ref_name,

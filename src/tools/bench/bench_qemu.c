@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * `tpmcrb bench qemu`: guest TPM2_GetRandom(32) throughput through
+ * `tpmcrb bench qemu` (docs/design.md, "Tests and benchmarks"): guest TPM2_GetRandom(32) throughput through
  * /dev/tpm0 and /dev/tpmrm0, same kernel, same initramfs, one run, every
  * TPM a swtpm, on two builds of one QEMU 10 source
  * (integrations/qemu/build-qemu and build-qemu --stock):
@@ -17,9 +17,10 @@
  * write itself (libtpmcrb's completed_sync), read from the device's QOM
  * properties over QMP before and after each loop.
  */
-#include "tools/bench/bench_qemu.h"
+#include "tools/bench/bench.h"
 #include "tools/bench/bench_guest.h"
-#include "tools/cli/commands.h"
+#include "tools/bench/bench_load.h"
+#include "tools/tool.h"
 #include "tools/vm/vm.h"
 #include "tools/vm/vm_patched_qemu.h"
 
@@ -174,7 +175,7 @@ static void on_line(void *opaque, const char *line)
 
 /* The guest pauses after each mark, so that the statistics read while it
  * sleeps belong to one loop. */
-static char *guest_script(unsigned seconds)
+static char *guest_script(unsigned seconds, unsigned loops)
 {
     static const char *const marks[NMARKS] = {
         "echo " MARK "0; sleep 1\n",
@@ -182,7 +183,7 @@ static char *guest_script(unsigned seconds)
         "echo " MARK "2; sleep 1\n",
     };
 
-    return bench_guest_script(seconds, false, marks);
+    return bench_guest_script_loops(seconds, loops, false, marks);
 }
 
 /* Trap mode's QMP socket, in a fresh directory, for the statistics. */
@@ -284,7 +285,8 @@ static void print_device_stats(const char *n, const struct bench_result *r)
 }
 
 static void print_results(const struct bench_result res[NCONFIGS],
-                          const bool ok[NCONFIGS], double load_at_start)
+                          const bool ok[NCONFIGS], double load_at_start,
+                          unsigned busy_loops)
 {
     const struct bench_result *stock = ok[0] ? &res[0] : NULL;
 
@@ -292,6 +294,7 @@ static void print_results(const struct bench_result res[NCONFIGS],
     /* Spinning hand-offs need idle cores: say how busy the host was. */
     if (load_at_start >= 0)
         bench_print(BENCH, NULL, "host_loadavg_1min_at_start", 2, load_at_start);
+    bench_print(BENCH, NULL, "busy_loops", 0, busy_loops);
     for (size_t i = 0; i < NCONFIGS; i++) {
         const char *n = configs[i].name;
         const struct bench_result *r = &res[i];
@@ -309,8 +312,11 @@ static void print_results(const struct bench_result res[NCONFIGS],
 static void usage(FILE *out)
 {
     fprintf(out,
-"usage: tpmcrb bench qemu [--seconds N] [--only NAME[,NAME...]] [--verbose]\n"
+"usage: tpmcrb bench qemu [--seconds N] [--loops N] [--load N]\n"
+"                         [--only NAME[,NAME...]] [--verbose]\n"
 "  --seconds N  length of each guest loop (default 5)\n"
+"  --loops N    guest loops per device node, each reported (default 1)\n"
+"  --load N     N busy loops on the host meanwhile, one pinned per CPU in turn\n"
 "  --only LIST  run only these of:");
     for (size_t i = 0; i < NCONFIGS; i++)
         fprintf(out, " %s", configs[i].name);
@@ -342,13 +348,19 @@ int bench_qemu(int argc, char **argv)
     struct bench_args a;
     char *script, *patched = NULL, *stock = NULL;
     double load_at_start;
-    int rc = bench_parse_args(argc, argv, BENCH_TAKES_ONLY, usage, &a);
+    struct bench_load load;
+    int rc = bench_parse_args(argc, argv, BENCH_TAKES_ONLY | BENCH_TAKES_LOAD,
+                              usage, &a);
 
     if (rc >= 0)
         return rc;
-    if (!(script = guest_script(a.seconds)))
+    if (!(script = guest_script(a.seconds, a.loops)))
         return EXIT_RUNTIME;
     load_at_start = bench_host_load();
+    if (!bench_load_start(&load, a.load)) {
+        free(script);
+        return EXIT_RUNTIME;
+    }
     for (size_t i = 0; i < NCONFIGS; i++) {
         if (!selected(a.only, configs[i].name))
             continue;
@@ -369,9 +381,10 @@ int bench_qemu(int argc, char **argv)
         if (rc == -2)
             break; /* interrupted: report what we have */
     }
+    bench_load_stop(&load);
     free(script);
     free(patched);
     free(stock);
-    print_results(res, ok, load_at_start);
+    print_results(res, ok, load_at_start, a.load);
     return all_ok ? EXIT_OK : EXIT_RUNTIME;
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * `tpmcrb bench trap [COUNT [BIG_COUNT]]`: what trap mode costs on real hardware
- * virtualization (DESIGN.md §8.1, §8.2).
+ * virtualization (docs/design.md, "Tests and benchmarks").
  *
  * KVM part: runs the example monitor (examples/kvm-vmm, found next to this
  * binary or through $TPMCRB_KVM_VMM) with its freestanding guest for each
@@ -20,11 +20,9 @@
  * the device, driven in-process in Linux's order, against calling the
  * backend directly.
  */
-#include "tools/bench/bench_trap.h"
-#include "exec/executor.h"
-#include "util/tpm_cmd.h"
-#include "tools/cli/commands.h"
-#include "tools/cli/crb_driver.h"
+#include "tools/bench/bench.h"
+#include "tools/tool.h"
+#include "tools/vm/vm_proc.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -38,7 +36,6 @@
 
 #define DEFAULT_COUNT     200u
 #define CALLGRIND_COUNT   200u
-#define OUTPUT_MAX        (64u * 1024u)
 /* Long enough that START always completes inside the write under
  * valgrind, so nothing polls: polling would count the emulator's thread
  * scheduling, not the device. */
@@ -56,47 +53,6 @@ static const struct mapping {
 static const unsigned bounds[] = { 0, TPMCRB_SYNC_BOUND_DEFAULT_US };
 
 /* ------------------------------------------------------------ processes */
-
-/* Run @argv with its stdout in @out (NUL-terminated); stderr passes
- * through. Returns the exit status, or -1 when it could not run. */
-static int run_capture(char *const argv[], char *out, size_t cap,
-                       bool quiet_stderr)
-{
-    int fds[2], status;
-    size_t len = 0;
-    ssize_t n;
-    pid_t pid;
-
-    if (pipe(fds) < 0)
-        return -1;
-    pid = fork();
-    if (pid < 0) {
-        close(fds[0]);
-        close(fds[1]);
-        return -1;
-    }
-    if (pid == 0) {
-        dup2(fds[1], STDOUT_FILENO);
-        if (quiet_stderr) {
-            int null = open("/dev/null", O_WRONLY);
-
-            if (null >= 0)
-                dup2(null, STDERR_FILENO);
-        }
-        close(fds[0]);
-        close(fds[1]);
-        execvp(argv[0], argv);
-        _exit(127);
-    }
-    close(fds[1]);
-    while ((n = read(fds[0], out + len, cap - 1 - len)) > 0)
-        len += (size_t)n;
-    close(fds[0]);
-    out[len] = '\0';
-    if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status))
-        return -1;
-    return WEXITSTATUS(status);
-}
 
 static bool self_dir(char *dir, size_t cap)
 {
@@ -194,20 +150,18 @@ static int run_mapping(const char *monitor, const struct mapping *m,
                        unsigned bound, const unsigned count[2],
                        struct summary *sum)
 {
-    char bound_s[16], count_s[16], big_s[16], *out = malloc(OUTPUT_MAX);
+    char bound_s[16], count_s[16], big_s[16], *out = NULL;
     char *argv[] = { (char *)monitor, "--quiet", "--mapping", (char *)m->mapping,
                      "--layout", (char *)m->layout, "--bound", bound_s,
                      "--bench", count_s, "--big-count", big_s, NULL };
     unsigned lines = 0;
     int rc;
 
-    if (!out)
-        return -ENOMEM;
     snprintf(bound_s, sizeof(bound_s), "%u", bound);
     snprintf(count_s, sizeof(count_s), "%u", count[0]);
     snprintf(big_s, sizeof(big_s), "%u", count[1]);
-    rc = run_capture(argv, out, OUTPUT_MAX, false);
-    for (char *line = strtok(out, "\n"); rc == 0 && line;
+    rc = vm_capture(argv, &out);
+    for (char *line = out ? strtok(out, "\n") : NULL; rc == 0 && line;
          line = strtok(NULL, "\n")) {
         struct stat_line s;
 
@@ -226,8 +180,8 @@ static int run_mapping(const char *monitor, const struct mapping *m,
     }
     free(out);
     if (rc != 0 || lines != 4) {
-        fprintf(stderr, "tpmcrb bench trap: %s --mapping %s --layout %s "
-                "failed (exit %d)\n", monitor, m->mapping, m->layout, rc);
+        LOG_ERROR("%s --mapping %s --layout %s "
+                "failed (exit %d)", monitor, m->mapping, m->layout, rc);
         return -EIO;
     }
     return 0;
@@ -348,7 +302,7 @@ static double callgrind_run(const char *mode, const char *const toggles[],
                             unsigned count)
 {
     char dir[] = "/tmp/tpmcrb-callgrind.XXXXXX", out_opt[64 + sizeof(dir)];
-    char file[32 + sizeof(dir)], self[PATH_MAX], count_s[16], buf[256];
+    char file[32 + sizeof(dir)], self[PATH_MAX], count_s[16], *ignored;
     char *argv[16];
     unsigned n = 0;
     ssize_t len;
@@ -376,7 +330,8 @@ static double callgrind_run(const char *mode, const char *const toggles[],
     argv[n++] = (char *)mode;
     argv[n++] = count_s;
     argv[n] = NULL;
-    rc = run_capture(argv, buf, sizeof(buf), true);
+    rc = vm_capture_stdout(argv, &ignored, true);
+    free(ignored);
     total = rc == 0 ? callgrind_total(file) : -1;
     unlink(file);
     rmdir(dir);
@@ -388,18 +343,19 @@ static double callgrind_run(const char *mode, const char *const toggles[],
 /*
  * Through the device, what is counted: the driver's register accesses
  * and buffer copies, every tpmcrb_write (lock, core, publishing), the
- * worker running the command (run_command, on its own thread) and the
- * hand-off, but not the time spent waiting for the worker
- * (crb_executor_wait, toggled off): under valgrind's serialised threads
- * that spin measures the emulator's scheduler.
+ * command on the START thread (executor_run_quick) or on the worker
+ * (executor_run_job) and the hand-off, but not the time spent waiting for
+ * the worker (crb_executor_wait, toggled off): under valgrind's serialised
+ * threads that spin measures the emulator's scheduler.
  */
 static int callgrind_part(void)
 {
     static const char *const direct[] = {
         "--toggle-collect=trap_cg_direct", NULL };
     static const char *const device[] = {
-        "--toggle-collect=trap_cg_device", "--toggle-collect=run_command",
-        "--toggle-collect=crb_executor_wait", NULL };
+        "--toggle-collect=trap_cg_device", "--toggle-collect=executor_run_job",
+        "--toggle-collect=crb_executor_wait",
+        "--toggle-collect=executor_run_quick", NULL };
     double d = callgrind_run("direct", direct, CALLGRIND_COUNT);
     double v = d > 0 ? callgrind_run("device", device, CALLGRIND_COUNT) : d;
 
@@ -409,7 +365,7 @@ static int callgrind_part(void)
         return 0;
     }
     if (d <= 0 || v <= 0) {
-        fprintf(stderr, "tpmcrb bench trap: callgrind run failed\n");
+        LOG_ERROR("callgrind run failed");
         return -EIO;
     }
     printf("BENCH trap.callgrind.direct_instructions_per_command=%.0f\n", d);

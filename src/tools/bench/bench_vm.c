@@ -1,15 +1,15 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * `tpmcrb bench vm` (DESIGN.md §8.3): boot the default guest once per
+ * `tpmcrb bench vm` (docs/design.md, "Tests and benchmarks"): boot the default guest once per
  * device configuration and run the static tpmloop program in it, a loop of
  * TPM2_GetRandom(32) through /dev/tpm0 and then /dev/tpmrm0. Then the guest
  * sleeps while we measure the CPU time this process (device thread,
  * executor, console pump) uses: the poll transport must back off when the
  * guest is quiet.
  */
-#include "tools/bench/bench_vm.h"
+#include "tools/bench/bench.h"
 #include "tools/bench/bench_guest.h"
-#include "tools/cli/commands.h"
+#include "tools/tool.h"
 #include "tools/vm/vm.h"
 
 #include <stdio.h>

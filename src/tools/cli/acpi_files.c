@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "tools/cli/acpi_files.h"
 #include "tools/cli/commands.h"
+#include "tools/cli/file_io.h"
+#include "util/log.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -10,41 +12,26 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int write_all(int fd, const uint8_t *data, size_t len)
-{
-    while (len) {
-        ssize_t w = write(fd, data, len);
-
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return -errno;
-        data += w;
-        len -= (size_t)w;
-    }
-    return 0;
-}
-
-static int write_file(const char *cmd, const char *dir, const char *name,
+static int write_file(const char *dir, const char *name,
                       const uint8_t *data, size_t len, bool announce)
 {
     char path[4096];
     int fd, rc, n = snprintf(path, sizeof(path), "%s/%s", dir, name);
 
     if (n < 0 || (size_t)n >= sizeof(path)) {
-        fprintf(stderr, "tpmcrb %s: path too long: %s/%s\n", cmd, dir, name);
+        LOG_ERROR("path too long: %s/%s", dir, name);
         return -ENAMETOOLONG;
     }
     fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) {
         rc = -errno;
     } else {
-        rc = write_all(fd, data, len);
+        rc = fd_write_all(fd, data, len);
         if (close(fd) < 0 && !rc)
             rc = -errno;
     }
     if (rc) {
-        fprintf(stderr, "tpmcrb %s: %s: %s\n", cmd, path, strerror(-rc));
+        LOG_ERROR("%s: %s", path, strerror(-rc));
         return rc;
     }
     if (announce)
@@ -52,7 +39,7 @@ static int write_file(const char *cmd, const char *dir, const char *name,
     return 0;
 }
 
-int acpi_write_tables(const char *cmd, const struct tpmcrb_acpi_options *o,
+int acpi_write_tables(const struct tpmcrb_acpi_options *o,
                       const char *dir, bool announce)
 {
     uint8_t *tpm2, *ssdt;
@@ -63,18 +50,17 @@ int acpi_write_tables(const char *cmd, const struct tpmcrb_acpi_options *o,
     if (rc == -EINVAL)
         return EXIT_USAGE;
     if (rc) {
-        fprintf(stderr, "tpmcrb %s: building the ACPI tables: %s\n", cmd,
-                strerror(-rc));
+        LOG_ERROR("building the ACPI tables: %s", strerror(-rc));
         return EXIT_RUNTIME;
     }
     if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
         rc = -errno;
-        fprintf(stderr, "tpmcrb %s: %s: %s\n", cmd, dir, strerror(-rc));
+        LOG_ERROR("%s: %s", dir, strerror(-rc));
     }
     if (!rc)
-        rc = write_file(cmd, dir, "tpm2.aml", tpm2, tpm2_len, announce);
+        rc = write_file(dir, "tpm2.aml", tpm2, tpm2_len, announce);
     if (!rc)
-        rc = write_file(cmd, dir, "ssdt.aml", ssdt, ssdt_len, announce);
+        rc = write_file(dir, "ssdt.aml", ssdt, ssdt_len, announce);
     free(tpm2);
     free(ssdt);
     return rc ? EXIT_RUNTIME : EXIT_OK;

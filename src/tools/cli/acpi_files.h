@@ -10,9 +10,9 @@
 
 /* Build @o's TPM2 table and SSDT and write them as @dir/tpm2.aml and
  * @dir/ssdt.aml, creating @dir if missing; with @announce, print "wrote
- * PATH" for each. Messages start with "tpmcrb @cmd: ". Returns EXIT_OK,
+ * PATH" for each; errors are logged. Returns EXIT_OK,
  * EXIT_USAGE when the library rejected @o (it said why) or EXIT_RUNTIME. */
-int acpi_write_tables(const char *cmd, const struct tpmcrb_acpi_options *o,
-                      const char *dir, bool announce);
+int acpi_write_tables(const struct tpmcrb_acpi_options *o, const char *dir,
+                      bool announce);
 
 #endif

@@ -11,5 +11,6 @@ int cmd_acpi(int argc, char **argv);
 int cmd_vm(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_setup(int argc, char **argv);
 
 #endif

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "tools/cli/crb_driver.h"
-#include "exec/executor.h"
+#include "util/byteorder.h"
+#include "util/clock.h"
 #include "util/log.h"
-#include "core/crb.h"
+#include "core/regs.h"
 #include "util/tpm_cmd.h"
 
 #include <errno.h>
@@ -23,7 +24,7 @@ uint32_t crb_driver_read32(struct crb_driver *d, uint32_t reg)
 
     if (d->full_trap)
         return (uint32_t)tpmcrb_read(d->dev, off, 4);
-    return __atomic_load_n((uint32_t *)(d->regs + off), __ATOMIC_ACQUIRE);
+    return le32_load_acquire((const uint32_t *)(d->regs + off));
 }
 
 void crb_driver_write32(struct crb_driver *d, uint32_t reg, uint32_t val)
@@ -31,7 +32,7 @@ void crb_driver_write32(struct crb_driver *d, uint32_t reg, uint32_t val)
     uint64_t off = reg_offset(d, reg);
 
     if (d->shared_memory)
-        __atomic_store_n((uint32_t *)(d->regs + off), val, __ATOMIC_RELEASE);
+        le32_store_release((uint32_t *)(d->regs + off), val);
     else
         tpmcrb_write(d->dev, off, 4, val);
 }
@@ -126,17 +127,16 @@ static void copy_in(struct crb_driver *d, uint8_t *dst, bool trapped,
                     const uint8_t *src, uint32_t len)
 {
     uint64_t off = d->cmd_addr - d->cfg.base;
-    uint32_t i = 0, v;
+    uint32_t i = 0;
 
     if (!trapped) {
         memcpy(dst, src, len);
         return;
     }
-    /* Every store exits: dword writes, as a guest's memcpy_toio does. */
-    for (; i + 4 <= len; i += 4) {
-        memcpy(&v, src + i, 4);
-        tpmcrb_write(d->dev, off + i, 4, v);
-    }
+    /* Every store exits: dword writes, as a guest's memcpy_toio does (the
+     * value of a dword is its bytes in little-endian order). */
+    for (; i + 4 <= len; i += 4)
+        tpmcrb_write(d->dev, off + i, 4, get_le32(src + i));
     for (; i < len; i++)
         tpmcrb_write(d->dev, off + i, 1, src[i]);
 }

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "tools/cli/device_options.h"
 #include "tools/cli/cli_number.h"
+#include "tools/cli/tool_log.h"
+#include "util/log.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -12,7 +14,7 @@ void device_options_init(struct device_options *d)
     d->base = TPMCRB_X86_BASE;
     d->layout = TPMCRB_LAYOUT_SPLIT;
     d->localities = TPMCRB_MAX_LOCALITIES;
-    d->start_method = 8;
+    d->start_method = TPMCRB_START_METHOD_CRB_ACPI;
 }
 
 const char *device_layout_name(enum tpmcrb_layout layout)
@@ -60,7 +62,9 @@ enum device_option_result device_option_apply(struct device_options *d,
             parse_either(arg, 1, TPMCRB_MAX_LOCALITIES, &d->localities);
         break;
     case DEVOPT_START_METHOD:
-        ok = d->start_method_given = parse_either(arg, 7, 8, &d->start_method);
+        ok = d->start_method_given = parse_either(arg, TPMCRB_START_METHOD_CRB,
+                                                       TPMCRB_START_METHOD_CRB_ACPI,
+                                                       &d->start_method);
         break;
     case DEVOPT_BACKEND:
         d->backend = arg;
@@ -68,8 +72,11 @@ enum device_option_result device_option_apply(struct device_options *d,
     case DEVOPT_STATE:
         d->state_dir = arg;
         break;
+    case DEVOPT_KEY:
+        d->key = arg;
+        break;
     case DEVOPT_TRACE:
-        tpmcrb_log_set(TPMCRB_LOG_TRACE, NULL, NULL);
+        tool_log_raise(TPMCRB_LOG_TRACE);
         break;
     default:
         return DEVOPT_NOT_MINE;
@@ -78,14 +85,12 @@ enum device_option_result device_option_apply(struct device_options *d,
 }
 
 enum device_option_result device_option_take(struct device_options *d,
-                                             const char *cmd, int opt,
-                                             const char *arg)
+                                             int opt, const char *arg)
 {
     enum device_option_result r = device_option_apply(d, opt, arg);
 
     if (r == DEVOPT_BAD)
-        fprintf(stderr, "tpmcrb %s: %s, not '%s'\n", cmd,
-                device_option_rule(opt), arg);
+        LOG_ERROR("%s, not '%s'", device_option_rule(opt), arg);
     return r;
 }
 

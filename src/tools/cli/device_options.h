@@ -20,6 +20,7 @@
 enum {
     DEVOPT_BASE = 0x1000, DEVOPT_LAYOUT, DEVOPT_LOCALITIES,
     DEVOPT_START_METHOD, DEVOPT_BACKEND, DEVOPT_STATE, DEVOPT_TRACE,
+    DEVOPT_KEY,
 };
 
 #define DEVOPT_ARG(name, code) { name, required_argument, NULL, code }
@@ -29,9 +30,10 @@ enum {
 /* How the guest sees the device: --layout, --localities, --start-method. */
 #define DEVICE_OPTIONS_INTERFACE DEVICE_OPTION_LAYOUT, DEVICE_OPTION_LOCALITIES, \
     DEVOPT_ARG("start-method", DEVOPT_START_METHOD)
-/* What runs its commands: --backend, --state, --trace. */
+/* What runs its commands: --backend, --state, --key, --trace. */
 #define DEVICE_OPTIONS_BACKEND DEVOPT_ARG("backend", DEVOPT_BACKEND), \
-    DEVOPT_ARG("state", DEVOPT_STATE), { "trace", no_argument, NULL, DEVOPT_TRACE }
+    DEVOPT_ARG("state", DEVOPT_STATE), DEVOPT_ARG("key", DEVOPT_KEY), \
+    { "trace", no_argument, NULL, DEVOPT_TRACE }
 
 struct device_options {
     uint64_t base;
@@ -40,6 +42,7 @@ struct device_options {
     unsigned start_method;      /* ACPI TPM2 start method: 7 or 8 */
     const char *backend;        /* tpmcrb_backend_open() spec; NULL: libtpms */
     const char *state_dir;      /* NULL: no persistence */
+    const char *key;            /* --key spec (state_key.h); NULL: none */
     bool base_given, start_method_given, layout_given, localities_given;
 };
 
@@ -55,11 +58,10 @@ enum device_option_result { DEVOPT_NOT_MINE, DEVOPT_OK, DEVOPT_BAD };
 enum device_option_result device_option_apply(struct device_options *d,
                                               int opt, const char *arg);
 
-/* device_option_apply(), saying on stderr what was wrong with a bad value:
- * "tpmcrb @cmd: localities must be 1 or 5, not '3'". */
+/* device_option_apply(), logging what was wrong with a bad value:
+ * "localities must be 1 or 5, not '3'". */
 enum device_option_result device_option_take(struct device_options *d,
-                                             const char *cmd, int opt,
-                                             const char *arg);
+                                             int opt, const char *arg);
 
 /* What a value of device option @opt must be, for error messages, e.g.
  * "layout must be split or compat". */

@@ -13,7 +13,8 @@ struct subcommand {
 
 /* Run the subcommand named by argv[1] with argv shifted by one. --help
  * prints @usage_line and the table to stdout; a missing or unknown name
- * prints them to stderr and returns the usage exit code. */
+ * prints them to stderr and returns the usage exit code. The subcommand's
+ * argv[0] is "@prog: error", which getopt puts before what it reports. */
 int subcommand_run(const char *prog, const char *usage_line,
                    const struct subcommand *table, size_t n,
                    int argc, char **argv);

@@ -2,20 +2,19 @@
 /*
  * `tpmcrb pipe`: raw TPM commands on stdin, raw responses on stdout, each
  * carried through the CRB register protocol of a tpmcrb device, as Linux's
- * tpm_crb driver does it. Made for the TSS `cmd` TCTI (DESIGN.md §5a):
+ * tpm_crb driver does it. Made for the TSS `cmd` TCTI (docs/design.md,
+ * "Tools"):
  * every tool call is a new process, so the TPM behaves as one machine that
  * stays powered between calls (state saved before each response, shared
  * safely between concurrent processes), and like /dev/tpmrm0 toward its
- * client (what the client left loaded is flushed at exit).
+ * client: a resource manager (resource_manager.h) keeps the client's
+ * objects and sessions out of the TPM between its commands, and flushes
+ * them at exit; the client registry (client_registry.h) flushes what a
+ * pipe that died left behind.
  */
-#include "util/log.h"
-#include "util/tpm_cmd.h"
-#include "tools/cli/cli_number.h"
-#include "tools/cli/commands.h"
-#include "tools/cli/crb_driver.h"
-#include "tools/cli/device_options.h"
-#include "tools/pipe/resource_tracker.h"
-#include "tpmcrb.h"
+#include "tools/tool.h"
+#include "tools/pipe/client_registry.h"
+#include "tools/pipe/resource_manager.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -40,8 +39,11 @@ struct pipe {
     struct tpmcrb_backend *be;
     struct tpmcrb_device *dev;
     struct crb_driver drv;
-    struct resource_tracker rt;
-    bool flush;
+    struct resource_manager rm;
+    struct client_registry reg;
+    bool managed;       /* resource manager on (not --no-flush) */
+    bool registered;    /* in the state directory's client registry */
+    bool flush;         /* flush the client's resources at exit */
     uint32_t max_cmd;
     uint8_t cmd[PIPE_BUF_SIZE], rsp[PIPE_BUF_SIZE];
 };
@@ -99,14 +101,14 @@ static enum rd read_exact(uint8_t *buf, size_t len)
         if (ppoll(&pfd, 1, NULL, &wait_mask) < 0) {
             if (errno == EINTR)
                 continue;
-            LOG_ERROR("pipe: poll on stdin: %s", strerror(errno));
+            LOG_ERROR("poll on stdin: %s", strerror(errno));
             return RD_ERR;
         }
         n = read(STDIN_FILENO, buf + got, len - got);
         if (n < 0 && (errno == EINTR || errno == EAGAIN))
             continue;
         if (n < 0) {
-            LOG_ERROR("pipe: read from stdin: %s", strerror(errno));
+            LOG_ERROR("read from stdin: %s", strerror(errno));
             return RD_ERR;
         }
         if (n == 0)
@@ -118,20 +120,11 @@ static enum rd read_exact(uint8_t *buf, size_t len)
 
 static int write_all(const uint8_t *buf, size_t len)
 {
-    while (len) {
-        ssize_t n = write(STDOUT_FILENO, buf, len);
+    int err = fd_write_all(STDOUT_FILENO, buf, len);
 
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            if (errno != EPIPE)
-                LOG_ERROR("pipe: write to stdout: %s", strerror(errno));
-            return -errno;
-        }
-        buf += n;
-        len -= (size_t)n;
-    }
-    return 0;
+    if (err < 0 && err != -EPIPE)
+        LOG_ERROR("write to stdout: %s", strerror(-err));
+    return err;
 }
 
 /* Throw away @len bytes of an oversized command. */
@@ -156,28 +149,89 @@ static void trace_command(const uint8_t *cmd, uint32_t len)
 {
     const char *name = tpm_command_name(tpm_hdr_code(cmd));
 
-    LOG_TRACE("pipe: command %s (0x%x), %u bytes", name ? name : "unknown",
+    LOG_TRACE("command %s (0x%x), %u bytes", name ? name : "unknown",
               tpm_hdr_code(cmd), len);
 }
 
-/* One command through the device. A device failure is answered with
- * TPM_RC_FAILURE so the client gets a response; the caller then stops. */
-static int transact(struct pipe *p, const uint8_t *cmd, uint32_t len,
+/* One command through the device (the resource manager's own too). A
+ * device failure is answered with TPM_RC_FAILURE so the client gets a
+ * response; the caller then stops. */
+static int device_send(void *ctx, const uint8_t *cmd, uint32_t len,
+                       uint8_t *rsp, uint32_t cap, uint32_t *rsp_len)
+{
+    struct pipe *p = ctx;
+    int err;
+
+    trace_command(cmd, len);
+    err = crb_driver_transmit(&p->drv, cmd, len, rsp, cap, rsp_len);
+    if (err < 0) {
+        LOG_ERROR("the device failed the command: %s", strerror(-err));
+        *rsp_len = tpm_error_response(rsp, TPM_RC_FAILURE);
+        return err;
+    }
+    LOG_TRACE("response 0x%x, %u bytes", tpm_hdr_code(rsp), *rsp_len);
+    return 0;
+}
+
+static int flush_dead_client(void *ctx, const uint32_t *handles, unsigned n)
+{
+    struct pipe *p = ctx;
+
+    return rm_flush_handles(&p->rm, handles, n);
+}
+
+/* Enter the registry's lock for one command; clean up after a pipe that
+ * died inside its command. */
+static int command_begin(struct pipe *p)
+{
+    bool interrupted;
+    int err;
+
+    if (!p->registered)
+        return 0;
+    if ((err = registry_begin(&p->reg, &interrupted)) < 0)
+        return err;
+    if (interrupted &&
+        ((err = rm_flush_loaded(&p->rm)) < 0 ||
+         (err = registry_reap(&p->reg, flush_dead_client, p)) < 0)) {
+        registry_end(&p->reg);
+        return err;
+    }
+    return 0;
+}
+
+/* Record a changed set of sessions before anyone else runs a command. */
+static void command_end(struct pipe *p)
+{
+    uint32_t handles[REGISTRY_MAX_HANDLES];
+    unsigned n;
+
+    if (!p->registered)
+        return;
+    if (p->rm.sessions_changed) {
+        n = rm_sessions(&p->rm, handles, REGISTRY_MAX_HANDLES);
+        registry_record(&p->reg, handles, n);
+    }
+    registry_end(&p->reg);
+}
+
+/* One client command, managed unless --no-flush. */
+static int transact(struct pipe *p, uint8_t *cmd, uint32_t len,
                     uint32_t *rsp_len)
 {
     int err;
 
-    trace_command(cmd, len);
-    err = crb_driver_transmit(&p->drv, cmd, len, p->rsp, sizeof(p->rsp),
-                              rsp_len);
-    if (err < 0) {
-        LOG_ERROR("pipe: the device failed the command: %s", strerror(-err));
+    if (!p->managed)
+        return device_send(p, cmd, len, p->rsp, sizeof(p->rsp), rsp_len);
+    if ((err = command_begin(p)) < 0) {
         *rsp_len = tpm_error_response(p->rsp, TPM_RC_FAILURE);
         return err;
     }
-    LOG_TRACE("pipe: response 0x%x, %u bytes", tpm_hdr_code(p->rsp), *rsp_len);
-    rt_observe(&p->rt, cmd, len, p->rsp, *rsp_len);
-    return 0;
+    err = rm_command(&p->rm, cmd, len, p->rsp, sizeof(p->rsp), rsp_len);
+    if (err < 0 && *rsp_len < TPM_HEADER_SIZE)
+        *rsp_len = tpm_error_response(p->rsp, TPM_RC_FAILURE);
+    command_end(p);
+    return err;
 }
 
 /* The firmware's part on a fresh boot. TPM_RC_INITIALIZE means another
@@ -189,34 +243,27 @@ static int send_startup(struct pipe *p)
 
     tpm_put_be16(su, TPM_SU_CLEAR);
     len = tpm_build_command(cmd, sizeof(cmd), TPM_CC_Startup, su, sizeof(su));
-    if (transact(p, cmd, len, &len) < 0)
+    if (device_send(p, cmd, len, p->rsp, sizeof(p->rsp), &len) < 0)
         return -EIO;
     rc = tpm_hdr_code(p->rsp);
     if (rc != TPM_RC_SUCCESS && rc != TPM_RC_INITIALIZE) {
-        LOG_ERROR("pipe: TPM2_Startup(CLEAR) failed with 0x%x", rc);
+        char text[CRB_RC_TEXT_MAX];
+
+        LOG_ERROR("TPM2_Startup(CLEAR) failed with %s",
+                  crb_rc_text(rc, text, sizeof(text)));
         return -EIO;
     }
     return 0;
 }
 
-/* What the client left loaded, newest first (sessions and objects may
- * depend on older ones only in the other direction). Errors are harmless:
- * the TPM may have flushed a handle itself. */
+/* What the client left: flushed as closing /dev/tpmrm0 does. */
 static void flush_leftovers(struct pipe *p)
 {
-    while (p->rt.count) {
-        uint32_t h = p->rt.handles[p->rt.count - 1], len;
-        uint8_t param[4];
-
-        p->rt.count--;
-        tpm_put_be32(param, h);
-        len = tpm_build_command(p->cmd, sizeof(p->cmd), TPM_CC_FlushContext,
-                                param, sizeof(param));
-        if (transact(p, p->cmd, len, &len) < 0)
-            return;
-        LOG_DEBUG("pipe: flushed 0x%08x at exit (rc 0x%x)", h,
-                  tpm_hdr_code(p->rsp));
-    }
+    if (command_begin(p) < 0)
+        return;
+    if (rm_release(&p->rm) < 0)
+        p->flush = false; /* keep the record: the next pipe flushes it */
+    command_end(p);
 }
 
 /* Read one command into p->cmd. Returns its length; 0 at the end of the
@@ -235,7 +282,7 @@ static int next_command(struct pipe *p)
         goto short_input;
     size = tpm_hdr_size(p->cmd);
     if (size < TPM_HEADER_SIZE || size > p->max_cmd) {
-        LOG_ERROR("pipe: command size %u outside %u..%u", size,
+        LOG_ERROR("command size %u outside %u..%u", size,
                   TPM_HEADER_SIZE, p->max_cmd);
         /* A too-large command can be skipped; a too-small size leaves no
          * way to find the next command. */
@@ -251,7 +298,7 @@ short_input:
     if (r == RD_STOP)
         return 0;
     if (r == RD_SHORT || r == RD_EOF)
-        LOG_ERROR("pipe: input ended in the middle of a command");
+        LOG_ERROR("input ended in the middle of a command");
     return -EIO;
 }
 
@@ -285,7 +332,7 @@ static int serve(struct pipe *p)
 
 static int pipe_start(struct pipe *p, const struct pipe_opts *o)
 {
-    struct tpmcrb_backend_options bo = {
+    struct tpmcrb_backend_options bo = { .size = sizeof(bo),
         .state_dir = o->dev.state_dir,
         .sync = TPMCRB_STATE_SYNC_PER_COMMAND,
         .power_cycle = o->power_cycle,
@@ -293,7 +340,8 @@ static int pipe_start(struct pipe *p, const struct pipe_opts *o)
     struct tpmcrb_config cfg;
     int err;
 
-    if ((err = tpmcrb_backend_open(o->dev.backend, &bo, &p->be)) < 0)
+    if ((err = state_key_use(o->dev.key, o->dev.backend)) < 0 ||
+        (err = tpmcrb_backend_open(o->dev.backend, &bo, &p->be)) < 0)
         return err;
     device_options_config(&o->dev, &cfg);
     if ((err = tpmcrb_device_new(&cfg, p->be, &p->dev)) < 0)
@@ -304,17 +352,26 @@ static int pipe_start(struct pipe *p, const struct pipe_opts *o)
     p->drv.timeout_ms = PIPE_TIMEOUT_MS;
     p->max_cmd = p->drv.cmd_size < PIPE_BUF_SIZE ? p->drv.cmd_size
                                                  : PIPE_BUF_SIZE;
-    rt_init(&p->rt);
-    p->flush = !o->no_flush;
-    if (!tpmcrb_device_tpm_resumed(p->dev))
-        return send_startup(p);
+    rm_init(&p->rm, device_send, p);
+    p->managed = p->flush = !o->no_flush;
+    if (!tpmcrb_device_tpm_resumed(p->dev) && (err = send_startup(p)) < 0)
+        return err;
+    if (p->managed && o->dev.state_dir) {
+        if ((err = registry_open(&p->reg, o->dev.state_dir,
+                                 flush_dead_client, p)) < 0)
+            return err;
+        p->registered = true;
+    }
     return 0;
 }
 
 static void pipe_stop(struct pipe *p)
 {
-    if (p->dev && p->flush)
+    if (p->dev && p->flush && p->managed)
         flush_leftovers(p);
+    if (p->registered)
+        registry_close(&p->reg, !p->flush);
+    rm_free(&p->rm);
     tpmcrb_device_free(p->dev);
     tpmcrb_backend_close(p->be);
 }
@@ -330,16 +387,20 @@ static void usage(FILE *out)
         "Reads raw TPM 2.0 commands on stdin and writes the responses on\n"
         "stdout, through the full CRB protocol of a tpmcrb device. For TSS\n"
         "clients: tpm2_getrandom -T \"cmd:tpmcrb pipe --state DIR\" 8\n\n"
-        "  --state DIR      keep the TPM in DIR (created if missing); without\n"
-        "                   it, a fresh TPM in memory\n"
+        "  --state DIR      keep the TPM in DIR (created if missing or empty);\n"
+        "                   without it, a fresh TPM in memory\n"
+        "  --key file=PATH[,format=hex|binary]\n"
+        "                   the state files are encrypted with this 256-bit\n"
+        "                   key (AES-256-GCM)\n"
         "  --backend SPEC   libtpms (default), swtpm[:...], passthrough:DEV\n"
         "  --power-cycle    start from a fresh boot (TPM2_Startup(CLEAR))\n"
         "                   instead of resuming the saved state\n"
-        "  --no-flush       keep what the client left loaded (raw TPM)\n"
-        "                   instead of flushing it at exit like /dev/tpmrm0\n"
+        "  --no-flush       a raw TPM, like /dev/tpm0: no resource manager;\n"
+        "                   what the client leaves loaded stays loaded\n"
         "  --trace          log register accesses and TPM commands (stderr)\n"
         "  --locality N     locality 0-4 to send commands from (default 0)\n"
         "  --layout L       split (default) or compat (in-page buffer)\n");
+    tool_log_usage(out);
 }
 
 /* Returns -1 after a usage error, 1 for --help, 0 to run. */
@@ -360,7 +421,7 @@ static int parse_args(int argc, char **argv, struct pipe_opts *o)
     device_options_init(&o->dev);
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        enum device_option_result r = device_option_take(&o->dev, "pipe", c,
+        enum device_option_result r = device_option_take(&o->dev, c,
                                                          optarg);
 
         if (r == DEVOPT_BAD)
@@ -374,7 +435,7 @@ static int parse_args(int argc, char **argv, struct pipe_opts *o)
         case 'l':
             if (!parse_unsigned(optarg, 0, TPMCRB_MAX_LOCALITIES - 1,
                                 &o->locality)) {
-                fprintf(stderr, "tpmcrb pipe: --locality must be 0-4\n");
+                LOG_ERROR("--locality must be 0-4");
                 return -1;
             }
             break;
@@ -383,7 +444,7 @@ static int parse_args(int argc, char **argv, struct pipe_opts *o)
         }
     }
     if (optind < argc) {
-        fprintf(stderr, "tpmcrb pipe: unexpected argument '%s'\n", argv[optind]);
+        LOG_ERROR("unexpected argument '%s'", argv[optind]);
         return -1;
     }
     return 0;
@@ -404,7 +465,7 @@ int cmd_pipe(int argc, char **argv)
     if (!p)
         return EXIT_RUNTIME;
     if (pipe_start(p, &o) < 0) {
-        LOG_ERROR("pipe: could not start the TPM (see above)");
+        LOG_ERROR("could not start the TPM (see above)");
         p->flush = false;
         rc = EXIT_RUNTIME;
     } else {

@@ -4,11 +4,7 @@
  * process (QEMU with memory-backend-file,share=on) maps as guest RAM. Runs
  * until SIGINT/SIGTERM, then powers the TPM off so its state is saved.
  */
-#include "tools/cli/acpi_files.h"
-#include "tools/cli/cli_number.h"
-#include "tools/cli/commands.h"
-#include "tools/cli/device_options.h"
-#include "tpmcrb.h"
+#include "tools/tool.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -50,15 +46,17 @@ static void usage(FILE *out)
 "  --localities 1|5     localities advertised (default 5)\n"
 "  --backend SPEC       libtpms (default), swtpm, passthrough:/dev/tpmrm0\n"
 "  --state DIR          keep the TPM state in DIR\n"
+"  --key file=PATH[,format=hex|binary]  encrypt the state (AES-256-GCM)\n"
 "  --acpi DIR           also write tpm2.aml and ssdt.aml for it into DIR\n"
 "  --start-method 7|8   start method of those tables (default 8)\n"
 "  --trace              log decoded register accesses and TPM commands\n");
+    tool_log_usage(out);
 }
 
 /* One option into @o; false after saying what was wrong. */
 static bool apply_option(struct serve_options *o, int opt, const char *arg)
 {
-    enum device_option_result r = device_option_take(&o->dev, "serve", opt,
+    enum device_option_result r = device_option_take(&o->dev, opt,
                                                      arg);
 
     if (r != DEVOPT_NOT_MINE)
@@ -69,7 +67,7 @@ static bool apply_option(struct serve_options *o, int opt, const char *arg)
     case 'o':
         if ((o->offset_set = parse_u64(arg, &o->offset)))
             return true;
-        fprintf(stderr, "tpmcrb serve: bad value '%s'\n", arg);
+        LOG_ERROR("bad value '%s'", arg);
         return false;
     default: /* getopt has said what was wrong */
         return false;
@@ -102,7 +100,7 @@ static int parse(struct serve_options *o, int argc, char **argv)
             return EXIT_USAGE;
     }
     if (!o->shm || optind != argc) {
-        fprintf(stderr, "tpmcrb serve: --shm FILE is required, and nothing else\n");
+        LOG_ERROR("--shm FILE is required, and nothing else");
         return EXIT_USAGE;
     }
     device_options_config(&o->dev, &o->cfg);
@@ -110,7 +108,7 @@ static int parse(struct serve_options *o, int argc, char **argv)
     if (!o->offset_set)
         o->offset = o->cfg.base;
     /* Guests of start method 8 tables never request a locality. */
-    o->cfg.locality0_at_reset = o->acpi_dir && o->dev.start_method == 8;
+    o->cfg.locality0_at_reset = o->acpi_dir && o->dev.start_method == TPMCRB_START_METHOD_CRB_ACPI;
     return 0;
 }
 
@@ -123,16 +121,16 @@ static uint8_t *map_window(const struct serve_options *o, size_t *len)
     int fd = open(o->shm, O_RDWR | O_CLOEXEC);
 
     if (fd < 0 || fstat(fd, &st) < 0) {
-        fprintf(stderr, "tpmcrb serve: %s: %s\n", o->shm, strerror(errno));
+        LOG_ERROR("%s: %s", o->shm, strerror(errno));
         if (fd >= 0)
             close(fd);
         return NULL;
     }
     if (o->offset % TPMCRB_PAGE_SIZE || o->offset > (uint64_t)st.st_size ||
         size > (uint64_t)st.st_size - o->offset) {
-        fprintf(stderr, "tpmcrb serve: %s: the device window (%#llx bytes at "
+        LOG_ERROR("%s: the device window (%#llx bytes at "
                 "offset %#llx) is not page aligned or not inside the file "
-                "(%lld bytes)\n", o->shm, (unsigned long long)size,
+                "(%lld bytes)", o->shm, (unsigned long long)size,
                 (unsigned long long)o->offset, (long long)st.st_size);
         close(fd);
         return NULL;
@@ -140,7 +138,7 @@ static uint8_t *map_window(const struct serve_options *o, size_t *len)
     p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t)o->offset);
     close(fd);
     if (p == MAP_FAILED) {
-        fprintf(stderr, "tpmcrb serve: mmap %s: %s\n", o->shm, strerror(errno));
+        LOG_ERROR("mmap %s: %s", o->shm, strerror(errno));
         return NULL;
     }
     *len = size;
@@ -153,7 +151,7 @@ static int write_acpi(const struct serve_options *o)
 
     tpmcrb_acpi_options_init(&ao);
     device_options_acpi(&o->dev, &ao);
-    return acpi_write_tables("serve", &ao, o->acpi_dir, false);
+    return acpi_write_tables(&ao, o->acpi_dir, false);
 }
 
 static void wait_for_signal(void)
@@ -168,7 +166,7 @@ static void wait_for_signal(void)
 
 int cmd_serve(int argc, char **argv)
 {
-    struct tpmcrb_backend_options bo = { 0 };
+    struct tpmcrb_backend_options bo = { .size = sizeof(bo) };
     struct serve_options o;
     struct tpmcrb_backend *be = NULL;
     struct tpmcrb_device *dev = NULL;
@@ -187,12 +185,13 @@ int cmd_serve(int argc, char **argv)
     o.cfg.buffer_mem = win + tpmcrb_regs_size(&o.cfg);
     bo.state_dir = o.dev.state_dir;
     rc = EXIT_RUNTIME;
-    if (tpmcrb_backend_open(o.dev.backend, &bo, &be) < 0 ||
+    if (state_key_use(o.dev.key, o.dev.backend) < 0 ||
+        tpmcrb_backend_open(o.dev.backend, &bo, &be) < 0 ||
         tpmcrb_device_new(&o.cfg, be, &dev) < 0 ||
         tpmcrb_poller_start(dev, &poller) < 0)
         goto out;
-    fprintf(stderr, "tpmcrb serve: device at %#llx (%s layout, %u localities) "
-            "in %s\n", (unsigned long long)o.cfg.base,
+    LOG_INFO("device at %#llx (%s layout, %u localities) "
+            "in %s", (unsigned long long)o.cfg.base,
             device_layout_name(o.cfg.layout),
             o.cfg.localities, o.shm);
     wait_for_signal();

@@ -5,18 +5,18 @@
  * library's own loader, so what is printed is what a device would get.
  */
 #include "tools/state/cmd_state.h"
-#include "tools/cli/commands.h"
-#include "tools/cli/device_options.h"
+#include "tools/tool.h"
 #include "core/regs.h"
 #include "core/snapshot.h"
-#include "util/tpm_cmd.h"
-#include "tpmcrb.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
 
 #define MAX_FILE (256u << 20)
 
@@ -27,6 +27,9 @@ static void usage(FILE *out)
 "       tpmcrb state convert --to qemu [--backend-out FILE] IN OUT\n"
 "       tpmcrb state convert --to tpmcrb [--base ADDR] [--localities 1|5]\n"
 "                            IN OUT\n"
+"       tpmcrb state import-swtpm --from SWTPMDIR --state DIR [--overwrite]\n"
+"       tpmcrb state export-swtpm --state DIR --to SWTPMDIR [--overwrite]\n"
+"       (both: [--key SPEC] [--swtpm-key SPEC])\n"
 "\n"
 "inspect   prints a snapshot's sections, configuration, core state, every\n"
 "          locality's registers (decoded), the buffers and the backend\n"
@@ -39,74 +42,70 @@ static void usage(FILE *out)
 "          --to tpmcrb: QEMU page -> snapshot of a compat-layout device\n"
 "          without backend state (loading it keeps the backend's own).\n"
 "          The base defaults to the page's CMD address minus 0x80.\n"
+"import-swtpm  swtpm's tpm2-00.permall (and tpm2-00.volatilestate, when\n"
+"          present) become the TPM of DIR: same EK, NV and, with the\n"
+"          volatile state, PCRs. DIR must be new or empty (--overwrite\n"
+"          replaces a TPM there).\n"
+"export-swtpm  the TPM of DIR as swtpm state files in SWTPMDIR.\n"
+"--key file=PATH[,format=hex|binary]  tpmcrb's state files are encrypted\n"
+"          with this 256-bit key (AES-256-GCM); with inspect and convert,\n"
+"          the snapshot files are. --swtpm-key: the key of swtpm's files\n"
+"          (swtpm --key; default: --key).\n"
 "\n"
 "Exit status: 0 ok, 1 error (the reason is printed), 2 usage error.\n");
+    tool_log_usage(out);
 }
 
 static int usage_error(const char *msg)
 {
-    fprintf(stderr, "tpmcrb state: %s\n", msg);
+    LOG_ERROR("%s", msg);
     usage(stderr);
     return EXIT_USAGE;
 }
 
 /* ------------------------------------------------------------ files */
 
+/* --key: snapshots and pages are read and written sealed with it. */
+static struct state_key snap_key;
+static bool have_snap_key;
+
 static int read_file(const char *path, uint8_t **out, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
-    uint8_t *p = NULL;
-    size_t n = 0, cap = 0;
-
-    if (!f) {
-        fprintf(stderr, "tpmcrb state: %s: %s\n", path, strerror(errno));
-        return -errno;
-    }
-    for (;;) {
-        if (n == cap) {
-            uint8_t *q;
-
-            cap = cap ? cap * 2 : 65536;
-            if (cap > MAX_FILE || !(q = realloc(p, cap))) {
-                fprintf(stderr, "tpmcrb state: %s is too large\n", path);
-                free(p);
-                fclose(f);
-                return -EFBIG;
-            }
-            p = q;
-        }
-        size_t got = fread(p + n, 1, cap - n, f);
-
-        n += got;
-        if (got == 0)
-            break;
-    }
-    if (ferror(f)) {
-        fprintf(stderr, "tpmcrb state: cannot read %s\n", path);
-        free(p);
-        fclose(f);
-        return -EIO;
-    }
-    fclose(f);
-    *out = p;
-    *len = n;
-    return 0;
+    /* A plain input is fine: --key seals what is written. */
+    return sealed_file_read(have_snap_key ? &snap_key : NULL, path, MAX_FILE,
+                            true, out, len);
 }
 
+/* Outputs carry the TPM's secrets (seeds in the backend state): 0600,
+ * written atomically, never through a symlink (file_io.h). */
 static int write_file(const char *path, const void *p, size_t len)
 {
-    FILE *f = fopen(path, "wb");
-    bool ok;
+    return sealed_file_write(have_snap_key ? &snap_key : NULL, path, p, len);
+}
 
-    if (!f) {
-        fprintf(stderr, "tpmcrb state: %s: %s\n", path, strerror(errno));
-        return -errno;
-    }
-    ok = fwrite(p, 1, len, f) == len;
-    ok = (fclose(f) == 0) && ok;
-    if (!ok) {
-        fprintf(stderr, "tpmcrb state: cannot write %s\n", path);
-        return -EIO;
+/* Take "--key SPEC" out of argv (any position after the subcommand). */
+static int take_key(int *argc, char **argv)
+{
+    for (int i = 1; i < *argc; i++) {
+        const char *spec = NULL;
+        int drop = 0;
+
+        if (!strcmp(argv[i], "--key") && i + 1 < *argc) {
+            spec = argv[i + 1];
+            drop = 2;
+        } else if (!strncmp(argv[i], "--key=", 6)) {
+            spec = argv[i] + 6;
+            drop = 1;
+        }
+        if (!spec)
+            continue;
+        if (state_key_load(spec, &snap_key) < 0)
+            return -1;
+        have_snap_key = true;
+        memmove(&argv[i], &argv[i + drop],
+                (size_t)(*argc - i - drop + 1) * sizeof(*argv));
+        *argc -= drop;
+        i--;
     }
     return 0;
 }
@@ -194,68 +193,11 @@ static bool is_snapshot(const uint8_t *data, size_t len)
 
 /* ------------------------------------------------------------ decoding */
 
-static const uint32_t shown_regs[] = {
-    CRB_LOC_STATE, CRB_LOC_STS, CRB_INTF_ID_LO, CRB_INTF_ID_HI, CRB_CTRL_REQ,
-    CRB_CTRL_STS, CRB_CTRL_CANCEL, CRB_CTRL_START, CRB_INT_ENABLE,
-    CRB_INT_STS, CRB_CMD_SIZE, CRB_CMD_LADDR, CRB_CMD_HADDR, CRB_RSP_SIZE,
-    CRB_RSP_ADDR_LO, CRB_RSP_ADDR_HI,
-};
-#define NSHOWN (sizeof(shown_regs) / sizeof(shown_regs[0]))
-
-static void add_flag(char *out, size_t n, bool on, const char *name)
+/* The registers a guest can read something in, from the register table. */
+static bool shown(unsigned i)
 {
-    size_t used = strlen(out);
-
-    if (on && used < n)
-        snprintf(out + used, n - used, "%s%s", used ? " " : "", name);
-}
-
-static void describe_ints(uint32_t v, char *out, size_t n)
-{
-    add_flag(out, n, v & INT_GLOBAL_ENABLE, "global");
-    add_flag(out, n, v & INT_START, "start");
-    add_flag(out, n, v & INT_CMD_READY, "cmdReady");
-    add_flag(out, n, v & INT_EST_CLEAR, "establishmentClear");
-    add_flag(out, n, v & INT_LOC_CHANGE, "localityChange");
-}
-
-/* The named bits of a register value, "" when it has none. */
-static void describe_reg(uint32_t reg, uint32_t v, char *out, size_t n)
-{
-    char tmp[24];
-
-    out[0] = '\0';
-    switch (reg) {
-    case CRB_LOC_STATE:
-        add_flag(out, n, v & LOC_STATE_ESTABLISHED, "established");
-        snprintf(tmp, sizeof(tmp), "active=%u",
-                 (v & LOC_STATE_ACTIVE_MASK) >> LOC_STATE_ACTIVE_SHIFT);
-        add_flag(out, n, v & LOC_STATE_ASSIGNED, "assigned");
-        add_flag(out, n, v & LOC_STATE_ASSIGNED, tmp);
-        add_flag(out, n, v & LOC_STATE_REG_VALID, "valid");
-        break;
-    case CRB_LOC_STS:
-        add_flag(out, n, v & LOC_STS_GRANTED, "granted");
-        add_flag(out, n, v & LOC_STS_SEIZED, "beenSeized");
-        break;
-    case CRB_INTF_ID_LO:
-        add_flag(out, n, (v & 0xF) == INTF_TYPE_CRB, "CRB");
-        add_flag(out, n, v & INTF_CAP_LOCALITY, "fiveLocalities");
-        add_flag(out, n, (v & INTF_SELECTOR_MASK) == INTF_SELECTOR_CRB,
-                 "selector=CRB");
-        add_flag(out, n, v & INTF_SEL_LOCK, "locked");
-        break;
-    case CRB_CTRL_STS:
-        add_flag(out, n, v & CTRL_STS_FATAL, "fatal");
-        add_flag(out, n, v & CTRL_STS_IDLE, "idle");
-        break;
-    case CRB_INT_ENABLE:
-    case CRB_INT_STS:
-        describe_ints(v, out, n);
-        break;
-    default:
-        break;
-    }
+    return crb_regs[i].access != CRB_ACCESS_RESERVED &&
+           crb_regs[i].access != CRB_ACCESS_WO;
 }
 
 /* What the first bytes of a buffer look like. */
@@ -313,7 +255,7 @@ static void text_core(const struct crb_core *c)
            c->idle ? "idle" : "ready", c->fatal ? "FATAL" : "no fatal error",
            c->established ? "yes" : "no");
     if (c->busy) {
-        describe_header(c->cmd, hdr, sizeof(hdr));
+        describe_header(crb_cmd_const(c), hdr, sizeof(hdr));
         printf("command in flight: locality %u, %u bytes, %s\n", c->busy_loc,
                c->cmd_len, hdr);
     } else {
@@ -329,11 +271,13 @@ static void text_localities(const struct crb_core *c)
         printf("locality %u:%s%s\n", loc,
                c->loc[loc].requesting ? " requesting" : "",
                c->loc[loc].seized ? " seized" : "");
-        for (size_t i = 0; i < NSHOWN; i++) {
-            uint32_t v = c->image[loc][shown_regs[i] / 4];
+        for (unsigned i = 0; i < CRB_NUM_REGS; i++) {
+            uint32_t v = c->image[loc][i];
 
-            describe_reg(shown_regs[i], v, bits, sizeof(bits));
-            printf("  %-12s %08x%s%s\n", crb_reg_name(shown_regs[i]), v,
+            if (!shown(i))
+                continue;
+            crb_describe_reg(i * 4, v, bits, sizeof(bits));
+            printf("  %-12s %08x%s%s\n", crb_regs[i].name, v,
                    bits[0] ? "  " : "", bits);
         }
     }
@@ -465,8 +409,8 @@ static void json_core(struct json *j, const struct crb_core *c)
         j_open(j, NULL, '{');
         j_num(j, "locality", c->busy_loc);
         j_num(j, "length", c->cmd_len);
-        j_num(j, "code", tpm_hdr_code(c->cmd));
-        describe_header(c->cmd, hdr, sizeof(hdr));
+        j_num(j, "code", tpm_hdr_code(crb_cmd_const(c)));
+        describe_header(crb_cmd_const(c), hdr, sizeof(hdr));
         j_str(j, "header", hdr);
         j_close(j, '}');
     } else {
@@ -486,9 +430,9 @@ static void json_localities(struct json *j, const struct crb_core *c)
         j_bool(j, "requesting", c->loc[loc].requesting);
         j_bool(j, "seized", c->loc[loc].seized);
         j_open(j, "registers", '{');
-        for (size_t i = 0; i < NSHOWN; i++)
-            j_num(j, crb_reg_name(shown_regs[i]),
-                  c->image[loc][shown_regs[i] / 4]);
+        for (unsigned i = 0; i < CRB_NUM_REGS; i++)
+            if (shown(i))
+                j_num(j, crb_regs[i].name, c->image[loc][i]);
         j_close(j, '}');
         describe_header(buffer_of(c, loc), hdr, sizeof(hdr));
         j_str(j, "buffer", hdr);
@@ -550,8 +494,8 @@ static int inspect(int argc, char **argv)
     else if (len == QEMU_CRB_PAGE_SIZE)
         err = load_page(data, UINT64_MAX, 1, &l);
     else {
-        fprintf(stderr, "tpmcrb state: %s is neither a tpmcrb snapshot nor a "
-                "%u-byte QEMU tpm-crb page\n", path, QEMU_CRB_PAGE_SIZE);
+        LOG_ERROR("%s is neither a tpmcrb snapshot nor a "
+                "%u-byte QEMU tpm-crb page", path, QEMU_CRB_PAGE_SIZE);
         err = -EINVAL;
     }
     if (err == 0) {
@@ -574,7 +518,7 @@ static int to_qemu(const uint8_t *data, size_t len, const char *out,
     int err;
 
     if (!is_snapshot(data, len)) {
-        fprintf(stderr, "tpmcrb state: the input is not a tpmcrb snapshot\n");
+        LOG_ERROR("the input is not a tpmcrb snapshot");
         return -EINVAL;
     }
     if ((err = load_snapshot(data, len, &l)) < 0)
@@ -587,8 +531,8 @@ static int to_qemu(const uint8_t *data, size_t len, const char *out,
     if (err == 0 && backend_out)
         err = write_file(backend_out, l.v.be_state, l.v.be_len);
     else if (err == 0 && l.v.be_name[0])
-        fprintf(stderr, "tpmcrb state: note: the %s backend state (%zu bytes) "
-                "is not part of QEMU's device state; --backend-out saves it\n",
+        LOG_WARN("the %s backend state (%zu bytes) "
+                "is not part of QEMU's device state; --backend-out saves it",
                 l.v.be_name, l.v.be_len);
     snap_scratch_free(&l.core);
     return err;
@@ -603,8 +547,8 @@ static int to_tpmcrb(const uint8_t *data, size_t len, const char *out,
     int err;
 
     if (len != QEMU_CRB_PAGE_SIZE) {
-        fprintf(stderr, "tpmcrb state: a QEMU tpm-crb page has %u bytes, the "
-                "input has %zu\n", QEMU_CRB_PAGE_SIZE, len);
+        LOG_ERROR("a QEMU tpm-crb page has %u bytes, the "
+                "input has %zu", QEMU_CRB_PAGE_SIZE, len);
         return -EINVAL;
     }
     if ((err = load_page(data, base, nloc, &l)) < 0)
@@ -666,17 +610,21 @@ static int convert(int argc, char **argv)
 
 int cmd_state(int argc, char **argv)
 {
-    /* Errors from the library's checks say which check failed. */
-    tpmcrb_log_set(TPMCRB_LOG_WARN, NULL, NULL);
     if (argc < 2)
         return usage_error("missing subcommand");
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         usage(stdout);
         return EXIT_OK;
     }
-    if (!strcmp(argv[1], "inspect"))
-        return inspect(argc - 1, argv + 1);
-    if (!strcmp(argv[1], "convert"))
-        return convert(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "inspect") || !strcmp(argv[1], "convert")) {
+        if (take_key(&argc, argv) < 0)
+            return EXIT_RUNTIME;
+        return !strcmp(argv[1], "inspect") ? inspect(argc - 1, argv + 1)
+                                           : convert(argc - 1, argv + 1);
+    }
+    if (!strcmp(argv[1], "import-swtpm"))
+        return state_swtpm(argc - 1, argv + 1, true);
+    if (!strcmp(argv[1], "export-swtpm"))
+        return state_swtpm(argc - 1, argv + 1, false);
     return usage_error("unknown subcommand");
 }

@@ -1,8 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* `tpmcrb vm`: a Linux guest under QEMU with a tpmcrb TPM. */
-#include "tools/cli/cli_number.h"
-#include "tools/cli/commands.h"
-#include "tools/cli/device_options.h"
+#include "tools/tool.h"
 #include "tools/vm/vm.h"
 #include "tools/vm/vm_arm64.h"
 #include "tools/vm/vm_patched_qemu.h"
@@ -25,6 +23,8 @@ static void usage(FILE *out)
 "\n"
 "  --state DIR          keep the TPM state in DIR across runs\n"
 "  --backend SPEC       libtpms (default), swtpm, passthrough:/dev/tpmrm0\n"
+"  --key file=PATH[,format=hex|binary]  encrypt the state (AES-256-GCM;\n"
+"                       with --device qemu-stock, swtpm's own --key)\n"
 "  --kernel FILE        guest kernel (default: Debian's, fetched and cached)\n"
 "  --initrd FILE        guest initramfs (default: busybox + tpm2-tools)\n"
 "  --guest-script FILE  run FILE in the guest and exit with its status;\n"
@@ -48,8 +48,10 @@ static void usage(FILE *out)
 "  --accel NAME         QEMU accelerator (default tcg)\n"
 "  --trace              log decoded register accesses and TPM commands\n"
 "\n"
-"The default guest is prepared by scripts/guest/prepare.sh (directory:\n"
-"$TPMCRB_GUEST_DIR) and cached in ${TPMCRB_CACHE:-~/.cache/tpmcrb}.\n");
+"The default guest is prepared by guest/prepare.sh in tpmcrb's data folder\n"
+"(PREFIX/share/tpmcrb, found from the executable; $TPMCRB_DATADIR or\n"
+"$TPMCRB_GUEST_DIR override it) and cached in ${TPMCRB_CACHE:-~/.cache/tpmcrb}.\n");
+    tool_log_usage(out);
 }
 
 static char *read_script(const char *path)
@@ -66,7 +68,7 @@ static char *read_script(const char *path)
     n = buf ? fread(buf, 1, SCRIPT_MAX + 1, f) : 0;
     fclose(f);
     if (!buf || n > SCRIPT_MAX) {
-        fprintf(stderr, "tpmcrb vm: %s: %s\n", path,
+        LOG_ERROR("%s: %s", path,
                 buf ? "larger than 1 MiB" : "out of memory");
         free(buf);
         return NULL;
@@ -138,11 +140,11 @@ static int exit_code(const struct vm_options *o, const struct vm_result *r)
     if (r->guest_exit >= 0)
         return r->guest_exit & 0xFF;
     if (WIFSIGNALED(r->qemu_status))
-        fprintf(stderr, "tpmcrb vm: QEMU died of signal %d\n",
+        LOG_ERROR("QEMU died of signal %d",
                 WTERMSIG(r->qemu_status));
     else
-        fprintf(stderr, "tpmcrb vm: the guest reported no exit status "
-                "(QEMU exited with %d)\n", WEXITSTATUS(r->qemu_status));
+        LOG_ERROR("the guest reported no exit status "
+                "(QEMU exited with %d)", WEXITSTATUS(r->qemu_status));
     return EXIT_RUNTIME;
 }
 
@@ -151,6 +153,7 @@ static void apply_device_options(struct vm_options *o,
                                  const struct device_options *d)
 {
     o->state_dir = d->state_dir;
+    o->key = d->key;
     o->backend = d->backend;
     o->start_method = d->start_method;
     o->layout = d->layout;
@@ -161,7 +164,7 @@ static void apply_device_options(struct vm_options *o,
 static bool take_option(struct vm_options *o, struct device_options *d,
                         int opt, const char *arg, const char **script_path)
 {
-    enum device_option_result r = device_option_take(d, "vm", opt, arg);
+    enum device_option_result r = device_option_take(d, opt, arg);
 
     if (r != DEVOPT_NOT_MINE)
         return r == DEVOPT_OK;
@@ -169,7 +172,7 @@ static bool take_option(struct vm_options *o, struct device_options *d,
         return false;
     if (apply_option(o, opt, arg, script_path))
         return true;
-    fprintf(stderr, "tpmcrb vm: bad value '%s'\n", arg);
+    LOG_ERROR("bad value '%s'", arg);
     return false;
 }
 
@@ -197,7 +200,7 @@ static int parse_args(int argc, char **argv, struct vm_options *o,
     /* Trap mode answers within the START write: start method 7 needs no
      * ACPI _DSM per command and is what firmware expects. */
     if (o->device == VM_DEVICE_QEMU_PATCHED && !d.start_method_given)
-        o->start_method = 7;
+        o->start_method = TPMCRB_START_METHOD_CRB;
     /* The patched tpm-crb is a drop-in for QEMU's: its layout unless asked. */
     if (o->device == VM_DEVICE_QEMU_PATCHED && !d.layout_given)
         o->layout = TPMCRB_LAYOUT_COMPAT;
@@ -211,21 +214,49 @@ static int parse_args(int argc, char **argv, struct vm_options *o,
     return -1;
 }
 
+/* --key for swtpm: the same spec, with swtpm's mode for the key's length
+ * when the user gave none (swtpm assumes a 128-bit key otherwise). The
+ * key file is read here so that a bad one is named before anything runs. */
+static char *swtpm_key_spec(const char *spec)
+{
+    struct state_key k;
+    char *out;
+
+    if (state_key_load(spec, &k) < 0)
+        return NULL;
+    if (strstr(spec, "mode="))
+        out = strdup(spec);
+    else if (asprintf(&out, "%s,mode=%s", spec,
+                      k.len == 32 ? "aes-256-cbc" : "aes-cbc") < 0)
+        out = NULL;
+    memset(&k, 0, sizeof(k));
+    return out;
+}
+
 int cmd_vm(int argc, char **argv)
 {
     struct vm_options o;
     struct vm_result r;
     const char *script_path = NULL;
-    char *script = NULL, *patched_qemu = NULL;
+    char *script = NULL, *patched_qemu = NULL, *swtpm_key = NULL;
     int rc = parse_args(argc, argv, &o, &script_path);
 
     if (rc >= 0)
         return rc;
     if (o.device != VM_DEVICE_SHM && o.backend)
-        fprintf(stderr, "tpmcrb vm: --backend is ignored with QEMU's devices "
-                "(swtpm behind -tpmdev emulator)\n");
-    if (script_path && !(script = read_script(script_path)))
+        LOG_ERROR("--backend is ignored with QEMU's devices (swtpm behind "
+                  "-tpmdev emulator)");
+    if (o.device == VM_DEVICE_SHM && state_key_use(o.key, o.backend) < 0)
+        return EXIT_RUNTIME;
+    /* QEMU's devices, stock and patched, run on a swtpm that takes the key
+     * itself (same syntax). */
+    if (o.device != VM_DEVICE_SHM && o.key &&
+        !(o.key = swtpm_key = swtpm_key_spec(o.key)))
+        return EXIT_RUNTIME;
+    if (script_path && !(script = read_script(script_path))) {
+        free(swtpm_key);
         return EXIT_USAGE;
+    }
     o.script = script;
     if (o.device == VM_DEVICE_QEMU_PATCHED && !o.qemu &&
         !(o.qemu = patched_qemu = vm_patched_qemu_binary_arch(o.arch))) {
@@ -235,6 +266,7 @@ int cmd_vm(int argc, char **argv)
     rc = vm_run(&o, &r) < 0 ? (r.signal ? 128 + r.signal : EXIT_RUNTIME)
                             : exit_code(&o, &r);
     free(script);
+    free(swtpm_key);
     free(patched_qemu);
     return rc;
 }

@@ -6,9 +6,9 @@
  * SIGTERM or SIGHUP. Children also get SIGTERM if we die (vm_spawn), and
  * guest RAM is a memfd, so not even SIGKILL leaves shared memory behind.
  */
+#include "backend/state_probe.h"
 #include "tools/vm/vm.h"
-#include "tools/cli/acpi_files.h"
-#include "tools/cli/commands.h"
+#include "tools/tool.h"
 #include "tools/vm/vm_arm64.h"
 #include "tools/vm/vm_guest.h"
 #include "tools/vm/vm_proc.h"
@@ -46,6 +46,7 @@ struct vm_run {
     struct tpmcrb_poller *poller;
     /* children */
     pid_t swtpm, qemu;
+    int state_lock;                   /* the stock swtpm's state directory */
     /* console */
     char line[LINE_MAX_];
     size_t line_len;
@@ -85,11 +86,38 @@ static void restore_signals(const struct sigaction old[3])
         sigaction(sigs[i], &old[i], NULL);
 }
 
+bool vm_arch_parse(const char *name, enum vm_arch *arch)
+{
+    if (!strcmp(name, "x86_64"))
+        *arch = VM_ARCH_X86_64;
+    else if (!strcmp(name, "aarch64") || !strcmp(name, "arm64"))
+        *arch = VM_ARCH_AARCH64;
+    else
+        return false;
+    return true;
+}
+
+const char *vm_arch_name(enum vm_arch arch)
+{
+    return arch == VM_ARCH_AARCH64 ? "aarch64" : "x86_64";
+}
+
+const char *vm_arch_qemu(enum vm_arch arch)
+{
+    return arch == VM_ARCH_AARCH64 ? "qemu-system-aarch64"
+                                   : "qemu-system-x86_64";
+}
+
+const char *vm_arch_prepare_script(enum vm_arch arch)
+{
+    return arch == VM_ARCH_AARCH64 ? "prepare-arm64.sh" : "prepare.sh";
+}
+
 void vm_options_init(struct vm_options *o)
 {
     memset(o, 0, sizeof(*o));
     o->memory_mb = 512;
-    o->start_method = 8;
+    o->start_method = TPMCRB_START_METHOD_CRB_ACPI;
     o->layout = TPMCRB_LAYOUT_SPLIT;
     o->localities = TPMCRB_MAX_LOCALITIES;
     o->console_fd = STDOUT_FILENO;
@@ -104,7 +132,7 @@ static int make_tmpdir(struct vm_run *v)
     snprintf(v->tmpdir, sizeof(v->tmpdir), "%s/tpmcrb-vm.XXXXXX",
              base && *base ? base : "/tmp");
     if (!mkdtemp(v->tmpdir)) {
-        fprintf(stderr, "tpmcrb vm: mkdtemp %s: %s\n", v->tmpdir, strerror(errno));
+        LOG_ERROR("mkdtemp %s: %s", v->tmpdir, strerror(errno));
         v->tmpdir[0] = '\0';
         return -1;
     }
@@ -141,7 +169,7 @@ static int write_acpi(struct vm_run *v, const struct tpmcrb_config *cfg)
     ao.layout = cfg->layout;
     ao.localities = cfg->localities;
     ao.start_method = v->o->start_method;
-    if (acpi_write_tables("vm", &ao, v->tmpdir, false) != EXIT_OK)
+    if (acpi_write_tables(&ao, v->tmpdir, false) != EXIT_OK)
         return -1;
     snprintf(v->tpm2_aml, sizeof(v->tpm2_aml), "%s/tpm2.aml", v->tmpdir);
     snprintf(v->ssdt_aml, sizeof(v->ssdt_aml), "%s/ssdt.aml", v->tmpdir);
@@ -163,7 +191,7 @@ static int map_guest_ram(struct vm_run *v, struct tpmcrb_config *cfg)
                       ~((uint64_t)page - 1);
     p->ram_fd = memfd_create("tpmcrb-guest-ram", MFD_CLOEXEC);
     if (p->ram_fd < 0 || ftruncate(p->ram_fd, (off_t)p->ram_bytes) < 0) {
-        fprintf(stderr, "tpmcrb vm: guest RAM (%u MiB): %s\n", v->o->memory_mb,
+        LOG_ERROR("guest RAM (%u MiB): %s", v->o->memory_mb,
                 strerror(errno));
         return -1;
     }
@@ -171,7 +199,7 @@ static int map_guest_ram(struct vm_run *v, struct tpmcrb_config *cfg)
                      p->ram_fd, (off_t)p->tpm_base);
     if (v->window == MAP_FAILED) {
         v->window = NULL;
-        fprintf(stderr, "tpmcrb vm: mmap guest RAM: %s\n", strerror(errno));
+        LOG_ERROR("mmap guest RAM: %s", strerror(errno));
         return -1;
     }
     cfg->regs_mem = v->window;
@@ -183,7 +211,7 @@ static int map_guest_ram(struct vm_run *v, struct tpmcrb_config *cfg)
 static int start_shm_device(struct vm_run *v)
 {
     const struct vm_options *o = v->o;
-    struct tpmcrb_backend_options bo = {
+    struct tpmcrb_backend_options bo = { .size = sizeof(bo),
         .state_dir = o->state_dir,
         .sync = TPMCRB_STATE_SYNC_OWNER,
         .power_cycle = true, /* a VM boot is a TPM power-on: PCRs reset */
@@ -194,21 +222,22 @@ static int start_shm_device(struct vm_run *v)
     tpmcrb_config_init(&cfg);
     cfg.layout = o->layout;
     cfg.localities = o->localities;
-    /* With start method 8 Linux never requests a locality (DESIGN.md §3a). */
-    cfg.locality0_at_reset = o->start_method == 8;
+    /* With start method 8 Linux never requests a locality (docs/design.md,
+     * "Running under QEMU"). */
+    cfg.locality0_at_reset = o->start_method == TPMCRB_START_METHOD_CRB_ACPI;
     if (map_guest_ram(v, &cfg) < 0 || write_acpi(v, &cfg) < 0)
         return -1;
     if ((rc = tpmcrb_backend_open(o->backend, &bo, &v->be)) < 0) {
-        fprintf(stderr, "tpmcrb vm: backend %s: %s\n",
+        LOG_ERROR("backend %s: %s",
                 o->backend ? o->backend : "libtpms", strerror(-rc));
         return -1;
     }
     if ((rc = tpmcrb_device_new(&cfg, v->be, &v->dev)) < 0) {
-        fprintf(stderr, "tpmcrb vm: device: %s\n", strerror(-rc));
+        LOG_ERROR("device: %s", strerror(-rc));
         return -1;
     }
     if ((rc = tpmcrb_poller_start(v->dev, &v->poller)) < 0) {
-        fprintf(stderr, "tpmcrb vm: poll transport: %s\n", strerror(-rc));
+        LOG_ERROR("poll transport: %s", strerror(-rc));
         return -1;
     }
     return 0;
@@ -219,22 +248,30 @@ static int start_shm_device(struct vm_run *v)
 static int start_swtpm(struct vm_run *v)
 {
     const char *state = v->o->state_dir;
+    enum state_dir_kind kind;
+    char what[256];
 
     if (!state) {
         snprintf(v->swtpm_state, sizeof(v->swtpm_state), "%s/swtpm-state",
                  v->tmpdir);
         if (mkdir(v->swtpm_state, 0700) < 0) {
-            fprintf(stderr, "tpmcrb vm: %s: %s\n", v->swtpm_state, strerror(errno));
+            LOG_ERROR("%s: %s", v->swtpm_state, strerror(errno));
             return -1;
         }
         state = v->swtpm_state;
-    } else if (mkdir(state, 0700) < 0 && errno != EEXIST) {
-        fprintf(stderr, "tpmcrb vm: %s: %s\n", state, strerror(errno));
+    } else if ((kind = state_dir_probe(state, what, sizeof(what))) ==
+                   STATE_DIR_TPMCRB || kind == STATE_DIR_FOREIGN ||
+               kind == STATE_DIR_ERROR) {
+        state_dir_refuse(state, kind, what);
+        return -1;
+    } else if ((v->state_lock = tpm_dir_own(state)) < 0) {
+        /* The VM owns the directory for its life, as the library's owners
+         * do; swtpm locks only its own files. */
         return -1;
     }
     snprintf(v->swtpm_sock, sizeof(v->swtpm_sock), "%s/swtpm.sock", v->tmpdir);
     v->plan.swtpm_sock = v->swtpm_sock;
-    v->swtpm = vm_swtpm_start(state, v->swtpm_sock);
+    v->swtpm = vm_swtpm_start(state, v->o->key, v->swtpm_sock);
     stop_pids[1] = v->swtpm;
     return v->swtpm > 0 ? 0 : -1;
 }
@@ -292,7 +329,10 @@ static int run_qemu(struct vm_run *v, struct vm_result *r)
     int out[2] = { -1, -1 }, devnull = -1, keep = -1, rc = -1;
     bool interactive = !v->o->script;
 
-    vm_qemu_args(v->o, &v->plan, &a);
+    if (v->o->arch == VM_ARCH_AARCH64)
+        vm_arm64_qemu_args(v->o, &v->plan, &a);
+    else
+        vm_qemu_x86_args(v->o, &v->plan, &a);
     if (!argv_ok(&a))
         goto out;
     if (v->o->device == VM_DEVICE_SHM)
@@ -322,7 +362,7 @@ static int run_qemu(struct vm_run *v, struct vm_result *r)
     rc = 0;
 out:
     if (rc < 0 && !argv_ok(&a))
-        fprintf(stderr, "tpmcrb vm: out of memory\n");
+        LOG_ERROR("out of memory");
     for (int i = 0; i < 2; i++)
         if (out[i] >= 0)
             close(out[i]);
@@ -367,6 +407,8 @@ static void teardown(struct vm_run *v)
         munmap(v->window, v->plan.tpm_reserved);
     if (v->plan.ram_fd >= 0)
         close(v->plan.ram_fd);
+    if (v->state_lock >= 0)
+        close(v->state_lock);
     if (v->tmpdir[0])
         nftw(v->tmpdir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
     free(v->default_kernel);
@@ -375,7 +417,8 @@ static void teardown(struct vm_run *v)
 
 int vm_run(const struct vm_options *o, struct vm_result *r)
 {
-    struct vm_run v = { .o = o, .swtpm = -1, .qemu = -1, .guest_exit = -1 };
+    struct vm_run v = { .o = o, .swtpm = -1, .qemu = -1, .guest_exit = -1,
+                        .state_lock = -1 };
     struct sigaction old[3];
     int rc = -1;
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Running a Linux guest under an unmodified QEMU with a TPM (DESIGN.md §4):
+ * Running a Linux guest under an unmodified QEMU with a TPM (docs/design.md, "Running under QEMU"):
  * the engine behind `tpmcrb vm` and `tpmcrb bench vm`.
  *
  * VM_DEVICE_SHM: guest RAM is a memfd shared with QEMU; the tpmcrb device
@@ -37,6 +37,7 @@ struct vm_options {
     /* Device (shm mode). */
     const char *backend;       /* tpmcrb_backend_open() spec, NULL: libtpms */
     const char *state_dir;     /* NULL: no persistence (temporary for swtpm) */
+    const char *key;           /* --key spec (state_key.h), or NULL */
     unsigned start_method;     /* 7 or 8 */
     enum tpmcrb_layout layout;
     unsigned localities;       /* 1 or 5 */
@@ -49,6 +50,14 @@ struct vm_options {
     void (*on_line)(void *opaque, const char *line);
     void *opaque;
 };
+
+/* --arch values: x86_64, aarch64 (arm64 is taken too). */
+bool vm_arch_parse(const char *name, enum vm_arch *arch);
+const char *vm_arch_name(enum vm_arch arch);
+/* QEMU's binary for @arch: qemu-system-x86_64, qemu-system-aarch64. */
+const char *vm_arch_qemu(enum vm_arch arch);
+/* The default guest's preparation script in scripts/guest. */
+const char *vm_arch_prepare_script(enum vm_arch arch);
 
 /* Defaults: shm device, libtpms, start method 8, split layout, five
  * localities, 512 MiB, console on stdout. */

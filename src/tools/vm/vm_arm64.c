@@ -1,58 +1,30 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "tools/vm/vm_arm64.h"
 #include "tools/vm/vm_patched_qemu.h"
+#include "tools/tool.h"
 
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
-#define START_METHOD_CRB 7u
-
-bool vm_arch_parse(const char *name, enum vm_arch *arch)
-{
-    if (!strcmp(name, "x86_64"))
-        *arch = VM_ARCH_X86_64;
-    else if (!strcmp(name, "aarch64") || !strcmp(name, "arm64"))
-        *arch = VM_ARCH_AARCH64;
-    else
-        return false;
-    return true;
-}
-
-const char *vm_arch_name(enum vm_arch arch)
-{
-    return arch == VM_ARCH_AARCH64 ? "aarch64" : "x86_64";
-}
-
-const char *vm_arch_qemu(enum vm_arch arch)
-{
-    return arch == VM_ARCH_AARCH64 ? "qemu-system-aarch64"
-                                   : "qemu-system-x86_64";
-}
-
-const char *vm_arch_prepare_script(enum vm_arch arch)
-{
-    return arch == VM_ARCH_AARCH64 ? "prepare-arm64.sh" : "prepare.sh";
-}
-
 int vm_arm64_options(struct vm_options *o, bool start_method_given)
 {
     if (o->device != VM_DEVICE_QEMU_PATCHED) {
-        fprintf(stderr, "tpmcrb vm: --arch aarch64 needs --device qemu: stock "
+        LOG_ERROR("--arch aarch64 needs --device qemu: stock "
                 "QEMU gives arm64 guests no TPM that Debian's kernel drives "
-                "(tpm-tis-device only), and -acpitable reaches no ARM guest\n");
+                "(tpm-tis-device only), and -acpitable reaches no ARM guest");
         return -1;
     }
-    if (start_method_given && o->start_method != START_METHOD_CRB) {
-        fprintf(stderr, "tpmcrb vm: on aarch64 QEMU's board describes the "
-                "device, with start method 7 only\n");
+    if (start_method_given && o->start_method != TPMCRB_START_METHOD_CRB) {
+        LOG_ERROR("on aarch64 QEMU's board describes the "
+                "device, with start method 7 only");
         return -1;
     }
-    o->start_method = START_METHOD_CRB;
+    o->start_method = TPMCRB_START_METHOD_CRB;
     if (access(VM_AAVMF_CODE, R_OK) != 0 || access(VM_AAVMF_VARS, R_OK) != 0) {
-        fprintf(stderr, "tpmcrb vm: %s or %s is missing (Debian: "
+        LOG_ERROR("%s or %s is missing (Debian: "
                 "qemu-efi-aarch64); ACPI reaches an arm64 guest only through "
-                "UEFI firmware\n", VM_AAVMF_CODE, VM_AAVMF_VARS);
+                "UEFI firmware", VM_AAVMF_CODE, VM_AAVMF_VARS);
         return -1;
     }
     return 0;

@@ -25,14 +25,6 @@
 #define VM_AAVMF_CODE "/usr/share/AAVMF/AAVMF_CODE.fd"
 #define VM_AAVMF_VARS "/usr/share/AAVMF/AAVMF_VARS.fd"
 
-/* --arch values: x86_64, aarch64 (arm64 is taken too). */
-bool vm_arch_parse(const char *name, enum vm_arch *arch);
-const char *vm_arch_name(enum vm_arch arch);
-/* QEMU's binary for @arch: qemu-system-x86_64, qemu-system-aarch64. */
-const char *vm_arch_qemu(enum vm_arch arch);
-/* The default guest's preparation script in scripts/guest. */
-const char *vm_arch_prepare_script(enum vm_arch arch);
-
 /* Check and complete @o for an aarch64 guest: only --device qemu; start
  * method 7, the only one the board describes (@start_method_given: the
  * user chose one). Returns 0, or -1 after printing why. */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "tools/vm/vm_guest.h"
 #include "tools/vm/vm_proc.h"
+#include "tools/tool.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -11,18 +12,19 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Where prepare.sh lives; meson points this at the source tree. */
-#ifndef TPMCRB_GUEST_DIR
-#define TPMCRB_GUEST_DIR "/usr/share/tpmcrb/guest"
-#endif
-
 #define CPIO_ALIGN 4u
 #define CPIO_BLOCK 512u
 
-static const char *guest_dir(void)
+/* The guest scripts: $TPMCRB_GUEST_DIR, else the installed data. */
+static int guest_file(char *buf, size_t len, const char *name)
 {
     const char *dir = getenv("TPMCRB_GUEST_DIR");
-    return dir && *dir ? dir : TPMCRB_GUEST_DIR;
+    char rel[256];
+
+    if (dir && *dir)
+        return snprintf(buf, len, "%s/%s", dir, name) < (int)len ? 0 : -1;
+    snprintf(rel, sizeof(rel), "guest/%s", name);
+    return tool_data_path(buf, len, rel);
 }
 
 /* Take the value of "KEY=value" from prepare.sh's output. */
@@ -43,20 +45,22 @@ static char *output_value(const char *out, const char *key)
 int vm_guest_default(const char *prepare_script, char **kernel, char **initrd)
 {
     struct argv_list a = { 0 };
-    char *out = NULL;
+    char *out = NULL, script[4096];
     int rc;
 
     *kernel = *initrd = NULL;
+    if (guest_file(script, sizeof(script), prepare_script) < 0)
+        return -1;
     argv_add(&a, "bash");
-    argv_addf(&a, "%s/%s", guest_dir(), prepare_script);
+    argv_add(&a, script);
     if (!argv_ok(&a)) {
         argv_free(&a);
         return -1;
     }
     rc = vm_capture(a.v, &out);
     if (rc != 0) {
-        fprintf(stderr, "tpmcrb vm: preparing the default guest failed (%s); "
-                "set TPMCRB_GUEST_DIR or pass --kernel and --initrd\n", a.v[1]);
+        LOG_ERROR("preparing the default guest failed (%s); "
+                "set TPMCRB_GUEST_DIR or pass --kernel and --initrd", a.v[1]);
         argv_free(&a);
         free(out);
         return -1;
@@ -66,7 +70,7 @@ int vm_guest_default(const char *prepare_script, char **kernel, char **initrd)
     *initrd = output_value(out, "INITRD");
     free(out);
     if (!*kernel || !*initrd) {
-        fprintf(stderr, "tpmcrb vm: %s printed no KERNEL/INITRD\n",
+        LOG_ERROR("%s printed no KERNEL/INITRD",
                 prepare_script);
         free(*kernel);
         free(*initrd);
@@ -76,26 +80,10 @@ int vm_guest_default(const char *prepare_script, char **kernel, char **initrd)
     return 0;
 }
 
-static int write_all(int fd, const void *buf, size_t len)
-{
-    const uint8_t *p = buf;
-
-    while (len) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 static int write_zeros(int fd, size_t len)
 {
     static const uint8_t zeros[CPIO_BLOCK];
-    return write_all(fd, zeros, len);
+    return fd_write_all(fd, zeros, len);
 }
 
 /* One entry of a cpio "newc" archive: a 110-byte ASCII header, the name
@@ -111,13 +99,13 @@ static int cpio_entry(int fd, size_t *pos, const char *name, unsigned mode,
              "070701%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X",
              ino++, mode, 0u, 0u, 1u, 0u, (unsigned)size, 0u, 0u, 0u, 0u,
              (unsigned)namesize, 0u);
-    if (write_all(fd, hdr, 110) < 0 || write_all(fd, name, namesize) < 0)
+    if (fd_write_all(fd, hdr, 110) < 0 || fd_write_all(fd, name, namesize) < 0)
         return -1;
     *pos += 110 + namesize;
     if (write_zeros(fd, (CPIO_ALIGN - *pos % CPIO_ALIGN) % CPIO_ALIGN) < 0)
         return -1;
     *pos += (CPIO_ALIGN - *pos % CPIO_ALIGN) % CPIO_ALIGN;
-    if (size && write_all(fd, data, size) < 0)
+    if (size && fd_write_all(fd, data, size) < 0)
         return -1;
     *pos += size;
     if (write_zeros(fd, (CPIO_ALIGN - *pos % CPIO_ALIGN) % CPIO_ALIGN) < 0)
@@ -150,7 +138,7 @@ static int append_file(int out, const char *path)
     while ((n = read(in, buf, sizeof(buf))) != 0) {
         if (n < 0 && errno == EINTR)
             continue;
-        if (n < 0 || write_all(out, buf, (size_t)n) < 0) {
+        if (n < 0 || fd_write_all(out, buf, (size_t)n) < 0) {
             rc = -1;
             break;
         }
@@ -165,7 +153,7 @@ int vm_guest_initrd(const char *initrd, const char *script, const char *out)
     int rc;
 
     if (fd < 0) {
-        fprintf(stderr, "tpmcrb vm: %s: %s\n", out, strerror(errno));
+        LOG_ERROR("%s: %s", out, strerror(errno));
         return -1;
     }
     rc = write_script_cpio(fd, script);
@@ -174,7 +162,7 @@ int vm_guest_initrd(const char *initrd, const char *script, const char *out)
     if (close(fd) < 0)
         rc = -1;
     if (rc < 0)
-        fprintf(stderr, "tpmcrb vm: writing %s from %s: %s\n", out, initrd,
+        LOG_ERROR("writing %s from %s: %s", out, initrd,
                 strerror(errno));
     return rc;
 }

@@ -2,16 +2,12 @@
 #include "tools/vm/vm_patched_qemu.h"
 #include "tools/vm/vm_arm64.h"
 #include "tools/vm/vm_qemu.h"
+#include "tools/tool.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* integrations/qemu/build-qemu is two levels above the guest scripts' folder
- * (scripts/guest) in the source tree; meson points TPMCRB_GUEST_DIR there. */
-#ifndef TPMCRB_GUEST_DIR
-#define TPMCRB_GUEST_DIR "/usr/share/tpmcrb/guest"
-#endif
 
 static const char *env(const char *name)
 {
@@ -61,8 +57,7 @@ static char *built_qemu(enum vm_arch arch, bool stock)
                                               : "TPMCRB_QEMU_PATCHED";
     const char *name = vm_arch_qemu(arch);
     struct argv_list a = { 0 };
-    const char *guest_dir = env("TPMCRB_GUEST_DIR");
-    char *out = NULL, *path;
+    char *out = NULL, *path, script[PATH_MAX], real[PATH_MAX];
     int rc;
 
     if (env(var))
@@ -70,9 +65,17 @@ static char *built_qemu(enum vm_arch arch, bool stock)
     argv_add(&a, "bash");
     if (env("TPMCRB_BUILD_QEMU"))
         argv_add(&a, env("TPMCRB_BUILD_QEMU"));
-    else
-        argv_addf(&a, "%s/../../integrations/qemu/build-qemu",
-                  guest_dir ? guest_dir : TPMCRB_GUEST_DIR);
+    else if (tool_data_path(script, sizeof(script), "qemu/build-qemu") == 0 &&
+             realpath(script, real))
+        argv_add(&a, real); /* the script finds the sources from its path */
+    else {
+        /* An installed tpmcrb has no build-qemu: it builds libtpmcrb from
+         * a source tree. */
+        LOG_ERROR("the patched QEMU is built from a tpmcrb source tree "
+                  "(integrations/qemu/build-qemu); set %s to its binary", var);
+        argv_free(&a);
+        return NULL;
+    }
     if (stock)
         argv_add(&a, "--stock");
     if (!argv_ok(&a)) {
@@ -82,9 +85,8 @@ static char *built_qemu(enum vm_arch arch, bool stock)
     rc = vm_capture(a.v, &out);
     path = rc == 0 && out ? binary_line(out, name) : NULL;
     if (!path)
-        fprintf(stderr, "tpmcrb vm: %s could not build the %s %s; "
-                "set %s or pass --qemu\n", a.v[1],
-                stock ? "stock" : "patched", name, var);
+        LOG_ERROR("%s could not build the %s %s; set %s or pass --qemu",
+                  a.v[1], stock ? "stock" : "patched", name, var);
     argv_free(&a);
     free(out);
     return path;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "tools/vm/vm_proc.h"
+#include "tools/tool.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -63,7 +64,8 @@ void argv_free(struct argv_list *a)
     memset(a, 0, sizeof(*a));
 }
 
-static void child_setup(int in_fd, int out_fd, int keep_fd, pid_t parent)
+static void child_setup(int in_fd, int out_fd, int err_fd, int keep_fd,
+                        pid_t parent)
 {
     /* Die with the parent: a QEMU or swtpm left behind would keep the guest
      * memory and the state directory busy. */
@@ -77,26 +79,34 @@ static void child_setup(int in_fd, int out_fd, int keep_fd, pid_t parent)
         _exit(127);
     if (out_fd >= 0 && dup2(out_fd, STDOUT_FILENO) < 0)
         _exit(127);
+    if (err_fd >= 0 && dup2(err_fd, STDERR_FILENO) < 0)
+        _exit(127);
     if (keep_fd >= 0)
         fcntl(keep_fd, F_SETFD, 0);
 }
 
-pid_t vm_spawn(char *const argv[], int in_fd, int out_fd, int keep_fd)
+static pid_t spawn(char *const argv[], int in_fd, int out_fd, int err_fd,
+                   int keep_fd)
 {
     pid_t parent = getpid();
     pid_t pid = fork();
 
     if (pid < 0) {
-        fprintf(stderr, "tpmcrb: fork: %s\n", strerror(errno));
+        LOG_ERROR("fork: %s", strerror(errno));
         return -1;
     }
     if (pid == 0) {
-        child_setup(in_fd, out_fd, keep_fd, parent);
+        child_setup(in_fd, out_fd, err_fd, keep_fd, parent);
         execvp(argv[0], argv);
-        fprintf(stderr, "tpmcrb: cannot run %s: %s\n", argv[0], strerror(errno));
+        LOG_ERROR("cannot run %s: %s", argv[0], strerror(errno));
         _exit(127);
     }
     return pid;
+}
+
+pid_t vm_spawn(char *const argv[], int in_fd, int out_fd, int keep_fd)
+{
+    return spawn(argv, in_fd, out_fd, -1, keep_fd);
 }
 
 static int read_all(int fd, char **out)
@@ -131,14 +141,23 @@ static int read_all(int fd, char **out)
 
 int vm_capture(char *const argv[], char **out)
 {
-    int fds[2], status, rc;
+    return vm_capture_stdout(argv, out, false);
+}
+
+int vm_capture_stdout(char *const argv[], char **out, bool drop_stderr)
+{
+    int fds[2], status, rc, null = -1;
     pid_t pid;
 
     *out = NULL;
     if (pipe2(fds, O_CLOEXEC) < 0)
         return -1;
-    pid = vm_spawn(argv, -1, fds[1], -1);
+    if (drop_stderr)
+        null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    pid = spawn(argv, -1, fds[1], null, -1);
     close(fds[1]);
+    if (null >= 0)
+        close(null);
     if (pid < 0) {
         close(fds[0]);
         return -1;

@@ -30,5 +30,7 @@ pid_t vm_spawn(char *const argv[], int in_fd, int out_fd, int keep_fd);
 /* Run @argv to its end with stdout captured into a malloc'd string.
  * Returns the exit status (0..255), or -1 if it could not run or died. */
 int vm_capture(char *const argv[], char **out);
+/* The same, with the child's stderr dropped when @drop_stderr. */
+int vm_capture_stdout(char *const argv[], char **out, bool drop_stderr);
 
 #endif

@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "tools/vm/vm_qemu.h"
-#include "tools/vm/vm_arm64.h"
 #include "tools/vm/vm_patched_qemu.h"
 
 #include <inttypes.h>
@@ -103,13 +102,9 @@ static void add_stock_device(const struct vm_plan *p, struct argv_list *a)
     argv_add(a, "tpm-crb,tpmdev=tpm0");
 }
 
-void vm_qemu_args(const struct vm_options *o, const struct vm_plan *p,
-                  struct argv_list *a)
+void vm_qemu_x86_args(const struct vm_options *o, const struct vm_plan *p,
+                      struct argv_list *a)
 {
-    if (o->arch == VM_ARCH_AARCH64) {
-        vm_arm64_qemu_args(o, p, a);
-        return;
-    }
     vm_qemu_add_head(o, p, a);
     if (o->device == VM_DEVICE_SHM)
         add_shm_device(p, a);

@@ -47,8 +47,9 @@ void vm_qemu_add_tail(const struct vm_options *o, struct argv_list *a);
 /* -chardev and -tpmdev emulator (id tpm0) for the swtpm on p->swtpm_sock. */
 void vm_qemu_tpmdev_args(const struct vm_plan *p, struct argv_list *a);
 
-/* The whole command line, argv[0] included. */
-void vm_qemu_args(const struct vm_options *o, const struct vm_plan *p,
-                  struct argv_list *a);
+/* The whole command line of an x86_64 guest (q35), argv[0] included; an
+ * arm64 guest's is vm_arm64_qemu_args(). */
+void vm_qemu_x86_args(const struct vm_options *o, const struct vm_plan *p,
+                      struct argv_list *a);
 
 #endif

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "tools/vm/vm_swtpm.h"
 #include "tools/vm/vm_proc.h"
+#include "tools/tool.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -25,16 +26,16 @@ static int wait_socket(pid_t pid, const char *sock)
             return 0;
         }
         if (waitpid(pid, NULL, WNOHANG) == pid) {
-            fprintf(stderr, "tpmcrb vm: swtpm exited at start\n");
+            LOG_ERROR("swtpm exited at start");
             return -1;
         }
         nanosleep(&tick, NULL);
     }
-    fprintf(stderr, "tpmcrb vm: swtpm did not create %s\n", sock);
+    LOG_ERROR("swtpm did not create %s", sock);
     return -1;
 }
 
-pid_t vm_swtpm_start(const char *state_dir, const char *sock)
+pid_t vm_swtpm_start(const char *state_dir, const char *key, const char *sock)
 {
     struct argv_list a = { 0 };
     pid_t pid = -1;
@@ -44,6 +45,8 @@ pid_t vm_swtpm_start(const char *state_dir, const char *sock)
     argv_add(&a, "--tpm2");
     argv_addf(&a, "--tpmstate=dir=%s", state_dir);
     argv_addf(&a, "--ctrl=type=unixio,path=%s", sock);
+    if (key)
+        argv_addf(&a, "--key=%s", key);
     argv_add(&a, "--terminate");
     if (argv_ok(&a))
         pid = vm_spawn(a.v, -1, -1, -1);

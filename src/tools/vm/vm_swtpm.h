@@ -9,6 +9,6 @@
  * @state_dir and wait until the socket accepts. QEMU then drives it
  * (CMD_INIT, data channel); swtpm exits when QEMU disconnects. Returns
  * the pid, or -1 after printing why. */
-pid_t vm_swtpm_start(const char *state_dir, const char *sock);
+pid_t vm_swtpm_start(const char *state_dir, const char *key, const char *sock);
 
 #endif

@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Scratch directories for new TPMs, moved into place when complete. */
+#include "tools/cli/tpm_dir.h"
+#include "backend/state_probe.h"
+#include "backend/state_dir.h"
+#include "backend/state_store.h"
+#include "util/log.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int tpm_dir_scratch(const char *dir, char tmp[PATH_MAX])
+{
+    int n = snprintf(tmp, PATH_MAX, "%s.new.XXXXXX", dir);
+
+    if (n < 0 || n >= PATH_MAX)
+        return -ENAMETOOLONG;
+    return mkdtemp(tmp) ? 0 : -errno;
+}
+
+static int join(char *out, const char *dir, const char *name)
+{
+    int n = snprintf(out, PATH_MAX, "%s/%s", dir, name);
+
+    return n < 0 || n >= PATH_MAX ? -ENAMETOOLONG : 0;
+}
+
+int tpm_dir_install(const char *tmp, const char *dir)
+{
+    static const char *const vol[] = { STATE_VOL_FILE ".0",
+                                       STATE_VOL_FILE ".1" };
+    char from[PATH_MAX], to[PATH_MAX];
+    struct state_store *st;
+    int err;
+
+    /* As an owner: never under a running VM or pipe. */
+    if ((err = state_store_open_as(dir, STATE_STORE_OWNER, &st)) < 0)
+        return err;
+    if ((err = state_store_lock(st)) < 0)
+        goto out;
+    /* The old TPM's volatile state must not outlive it. */
+    for (int k = 0; k < 2 && !err; k++) {
+        if ((err = join(to, dir, vol[k])) == 0 && unlink(to) < 0 &&
+            errno != ENOENT)
+            err = -errno;
+    }
+    if (!err && (err = join(from, tmp, STATE_NV_FILE)) == 0 &&
+        (err = join(to, dir, STATE_NV_FILE)) == 0 && rename(from, to) < 0)
+        err = -errno;
+    for (int k = 0; k < 2 && !err; k++) {
+        if ((err = join(from, tmp, vol[k])) == 0 &&
+            (err = join(to, dir, vol[k])) == 0 && rename(from, to) < 0 &&
+            errno != ENOENT)
+            err = -errno;
+    }
+    if (err)
+        LOG_ERROR("cannot move the new TPM into %s: %s", dir,
+                strerror(-err));
+    state_store_unlock(st);
+out:
+    state_store_close(st);
+    return err;
+}
+
+void tpm_dir_discard(const char *tmp)
+{
+    static const char *const names[] = {
+        STATE_NV_FILE, STATE_VOL_FILE ".0", STATE_VOL_FILE ".1", "lock",
+        "owner.lock", "." STATE_NV_FILE ".tmp",
+    };
+    char p[PATH_MAX];
+
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (join(p, tmp, names[i]) == 0)
+            unlink(p);
+    }
+    rmdir(tmp);
+}
+
+
+int tpm_dir_own(const char *dir)
+{
+    int dirfd = state_dir_open(dir), fd;
+
+    if (dirfd < 0)
+        return dirfd;
+    fd = state_dir_lock(dirfd, dir, STATE_DIR_OWNER);
+    close(dirfd);
+    return fd;
+}
+
+int tpm_dir_open(const char *dir)
+{
+    return state_dir_open(dir);
+}
+
+int tpm_dir_openat(int dirfd, const char *name, int flags)
+{
+    return state_dir_openat(dirfd, name, flags);
+}

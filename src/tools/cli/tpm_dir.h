@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * A new TPM for a state directory is made in a scratch directory beside
+ * it and moved in only when complete (`setup`, `state import-swtpm`): a
+ * failure on the way leaves the state directory as it was.
+ */
+#ifndef TPMCRB_TPM_DIR_H
+#define TPMCRB_TPM_DIR_H
+
+#include <limits.h>
+
+/* Create DIR.new.XXXXXX (0700) beside @dir into @tmp. */
+int tpm_dir_scratch(const char *dir, char tmp[PATH_MAX]);
+
+/* Move the TPM in @tmp into @dir (created if missing) under @dir's lock,
+ * replacing the one there: its volatile state goes first, then the NV file
+ * is renamed over, then the new volatile state. */
+int tpm_dir_install(const char *tmp, const char *dir);
+
+/* Remove @tmp and the files a TPM leaves in it. */
+void tpm_dir_discard(const char *tmp);
+
+/* Own @dir for the life of the process (the library's owners do the same
+ * through the backend): checked as a state directory must be, created if
+ * missing, locked exclusively. Returns the lock's fd, or a negative errno
+ * after logging why (another user is named by pid). */
+int tpm_dir_own(const char *dir);
+
+/* The checked state directory @dir as an O_DIRECTORY fd, and files in it
+ * opened without following symlinks (created 0600): for the tools' own
+ * files beside the TPM's. Negative errno (logged by tpm_dir_open). */
+int tpm_dir_open(const char *dir);
+int tpm_dir_openat(int dirfd, const char *name, int flags);
+
+#endif

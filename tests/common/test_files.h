@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Helpers shared by the backend tests: captured log lines and surgery on
+ * state files. */
+#ifndef TPMCRB_TEST_FILES_H
+#define TPMCRB_TEST_FILES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Route WARN and ERROR log lines into a buffer (cleared by start). */
+void log_capture_start(void);
+const char *log_captured(void);
+
+size_t read_file(const char *dir, const char *name, uint8_t *buf, size_t cap);
+long file_size(const char *dir, const char *name);
+void flip_byte(const char *dir, const char *name, long offset);
+void truncate_file(const char *dir, const char *name, long len);
+void append_byte(const char *dir, const char *name);
+char *make_temp_dir(void);
+void remove_tree(const char *dir);
+
+#endif
