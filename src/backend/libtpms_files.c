@@ -23,10 +23,8 @@ int libtpms_blobs_read(const char *dir, struct libtpms_blobs *b)
     int err;
 
     memset(b, 0, sizeof(*b));
-    if ((err = state_store_open(dir, &st)) < 0)
+    if ((err = state_store_open_locked(dir, STATE_STORE_INSPECT, &st)) < 0)
         return err;
-    if ((err = state_store_lock(st)) < 0)
-        goto out;
     err = state_store_read(st, STATE_NV_FILE, STATE_TYPE_NV, &b->nv, &nvi);
     if (err == -ENOENT)
         LOG_ERROR("%s holds no tpmcrb TPM (no %s)", dir, STATE_NV_FILE);
@@ -46,9 +44,7 @@ int libtpms_blobs_read(const char *dir, struct libtpms_blobs *b)
     }
     err = 0;
 unlock:
-    state_store_unlock(st);
-out:
-    state_store_close(st);
+    state_store_release(st);
     if (err < 0)
         libtpms_blobs_free(b);
     return err;
@@ -64,15 +60,11 @@ int libtpms_blobs_write(const char *dir, const struct libtpms_blobs *b)
     int err;
 
     /* As an owner: never under a running VM or pipe. */
-    if ((err = state_store_open_as(dir, STATE_STORE_OWNER, &st)) < 0)
+    if ((err = state_store_open_locked(dir, STATE_STORE_OWNER, &st)) < 0)
         return err;
-    if ((err = state_store_lock(st)) < 0)
-        goto out;
     err = state_store_write(st, STATE_NV_FILE, &nvi, b->nv, true);
     if (err == 0 && b->vol)
         err = state_store_write_slots(st, STATE_VOL_FILE, &voli, b->vol, true);
-    state_store_unlock(st);
-out:
-    state_store_close(st);
+    state_store_release(st);
     return err;
 }

@@ -839,3 +839,23 @@ int state_store_write_slots(struct state_store *st, const char *name,
 {
     return sealed_write(plain_write_slots, st, name, info, data, durable);
 }
+
+int state_store_open_locked(const char *dir, enum state_store_use use,
+                            struct state_store **out)
+{
+    int err = state_store_open_as(dir, use, out);
+
+    if (err < 0)
+        return err;
+    if ((err = state_store_lock(*out)) < 0) {
+        state_store_close(*out);
+        *out = NULL;
+    }
+    return err;
+}
+
+void state_store_release(struct state_store *st)
+{
+    state_store_unlock(st);
+    state_store_close(st);
+}

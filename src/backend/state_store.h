@@ -56,6 +56,14 @@ const char *state_store_dir(const struct state_store *st);
 int state_store_lock(struct state_store *st);
 void state_store_unlock(struct state_store *st);
 
+/* Open @dir as @use and take its lock, for a tool that reads or rewrites
+ * a whole TPM at once; nothing stays open on failure. Undone by
+ * state_store_release(). */
+int state_store_open_locked(const char *dir, enum state_store_use use,
+                            struct state_store **out);
+/* Unlock and close. */
+void state_store_release(struct state_store *st);
+
 /* Read DIR/@name: the payload (malloc'd) and its header. -ENOENT when the
  * file does not exist (not logged); -EBADMSG when it is corrupt, truncated
  * or not of @type; other negative errnos for I/O errors. */

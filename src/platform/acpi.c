@@ -41,13 +41,18 @@
 #define CRB_START_DSM_UUID   "6bbf6cab-5463-4714-b7cd-f0203c0368d4"
 #define CRB_START_DSM_FUNC   1u
 
+/* The geometry defaults are the device's own (tpmcrb_config_init), so the
+ * two cannot drift apart. */
 void tpmcrb_acpi_options_init(struct tpmcrb_acpi_options *o)
 {
+    struct tpmcrb_config dev;
+
+    tpmcrb_config_init(&dev);
     memset(o, 0, sizeof(*o));
     o->size = sizeof(*o);
-    o->base = TPMCRB_X86_BASE;
-    o->layout = TPMCRB_LAYOUT_SPLIT;
-    o->localities = TPMCRB_MAX_LOCALITIES;
+    o->base = dev.base;
+    o->layout = dev.layout;
+    o->localities = dev.localities;
     o->start_method = TPMCRB_START_METHOD_CRB;
     strcpy(o->oem_id, "TPMCRB");
     strcpy(o->oem_table_id, "TPMCRB");

@@ -65,37 +65,21 @@ static uint8_t key_a = 0x5a, key_b = 0xa5;
 static const struct state_cipher cipher_a = { TAG, toy_seal, toy_open, &key_a };
 static const struct state_cipher cipher_b = { TAG, toy_seal, toy_open, &key_b };
 
-struct fx {
-    char *base;
-    char dir[256];
-    struct state_store *st;
-};
-
 static int setup(void **state)
 {
-    struct fx *f = calloc(1, sizeof(*f));
-
-    f->base = make_temp_dir();
-    snprintf(f->dir, sizeof(f->dir), "%s/state", f->base);
-    assert_int_equal(state_store_open(f->dir, &f->st), 0);
-    log_capture_start();
-    *state = f;
+    *state = store_fixture_new();
+    assert_non_null(*state);
     return 0;
 }
 
 static int teardown(void **state)
 {
-    struct fx *f = *state;
-
     state_store_set_cipher(NULL);
-    state_store_close(f->st);
-    remove_tree(f->base);
-    free(f->base);
-    free(f);
+    store_fixture_free(*state);
     return 0;
 }
 
-static void put(struct fx *f, const char *name)
+static void put(struct store_fixture *f, const char *name)
 {
     struct state_info info = { .type = TYPE, .generation = 7, .link = 6,
                                .len = sizeof(secret) };
@@ -104,7 +88,7 @@ static void put(struct fx *f, const char *name)
                                        (const uint8_t *)secret, true), 0);
 }
 
-static int get(struct fx *f, const char *name)
+static int get(struct store_fixture *f, const char *name)
 {
     struct state_info info;
     uint8_t *data = NULL;
@@ -119,7 +103,7 @@ static int get(struct fx *f, const char *name)
     return err;
 }
 
-static bool holds_secret(struct fx *f, const char *name)
+static bool holds_secret(struct store_fixture *f, const char *name)
 {
     uint8_t buf[512];
     size_t n = read_file(f->dir, name, buf, sizeof(buf));
@@ -132,7 +116,7 @@ static bool holds_secret(struct fx *f, const char *name)
 
 static void test_sealed_roundtrip(void **state)
 {
-    struct fx *f = *state;
+    struct store_fixture *f = *state;
     uint8_t hdr[STATE_HEADER_SIZE];
 
     state_store_set_cipher(&cipher_a);
@@ -151,7 +135,7 @@ static void test_sealed_roundtrip(void **state)
 
 /* Read @name with the current cipher: refused with @err and a message
  * naming the file, which is unchanged. */
-static void expect_refused(struct fx *f, const char *name, int err,
+static void expect_refused(struct store_fixture *f, const char *name, int err,
                            const char *msg)
 {
     uint8_t before[512], after[512];
@@ -169,7 +153,7 @@ static void expect_refused(struct fx *f, const char *name, int err,
 
 static void test_missing_and_wrong_key(void **state)
 {
-    struct fx *f = *state;
+    struct store_fixture *f = *state;
 
     state_store_set_cipher(&cipher_a);
     put(f, "nv");
@@ -181,14 +165,14 @@ static void test_missing_and_wrong_key(void **state)
 
 static void test_plain_file_with_key(void **state)
 {
-    struct fx *f = *state;
+    struct store_fixture *f = *state;
 
     put(f, "nv");
     state_store_set_cipher(&cipher_a);
     expect_refused(f, "nv", -EKEYREJECTED, "is not encrypted but a key");
 }
 
-static void write_raw(struct fx *f, const char *name, const uint8_t *buf,
+static void write_raw(struct store_fixture *f, const char *name, const uint8_t *buf,
                       size_t n)
 {
     char path[300];
@@ -204,7 +188,7 @@ static void write_raw(struct fx *f, const char *name, const uint8_t *buf,
  * the checksum: the seal still tells. */
 static void test_header_bound_to_seal(void **state)
 {
-    struct fx *f = *state;
+    struct store_fixture *f = *state;
     uint8_t buf[512];
     size_t n;
 
@@ -227,7 +211,7 @@ static void test_header_bound_to_seal(void **state)
  * volatile state in place of the NV) does not open. */
 static void test_name_bound_to_seal(void **state)
 {
-    struct fx *f = *state;
+    struct store_fixture *f = *state;
     uint8_t buf[512];
     size_t n;
 
@@ -241,7 +225,7 @@ static void test_name_bound_to_seal(void **state)
 
 static void test_sealed_slots(void **state)
 {
-    struct fx *f = *state;
+    struct store_fixture *f = *state;
     struct state_info info = { .type = TYPE, .len = sizeof(secret) };
     uint8_t *data;
 

@@ -24,36 +24,20 @@
 
 #define TYPE 0x54455354u
 
-struct fx {
-    char *base;
-    char dir[256];
-    struct state_store *st;
-};
-
 static int setup(void **state)
 {
-    struct fx *f = calloc(1, sizeof(*f));
-
-    f->base = make_temp_dir();
-    snprintf(f->dir, sizeof(f->dir), "%s/state", f->base);
-    assert_int_equal(state_store_open(f->dir, &f->st), 0);
-    log_capture_start();
-    *state = f;
+    *state = store_fixture_new();
+    assert_non_null(*state);
     return 0;
 }
 
 static int teardown(void **state)
 {
-    struct fx *f = *state;
-
-    state_store_close(f->st);
-    remove_tree(f->base);
-    free(f->base);
-    free(f);
+    store_fixture_free(*state);
     return 0;
 }
 
-static void put(struct fx *f, const char *name, uint64_t gen, const char *text)
+static void put(struct store_fixture *f, const char *name, uint64_t gen, const char *text)
 {
     struct state_info info = { .type = TYPE, .generation = gen, .link = gen - 1,
                                .len = (uint32_t)strlen(text) };
@@ -64,7 +48,7 @@ static void put(struct fx *f, const char *name, uint64_t gen, const char *text)
 
 static void test_dir_created_private(void **state)
 {
-    struct fx *f = *state;
+    struct store_fixture *f = *state;
     struct stat sb;
 
     assert_int_equal(stat(f->dir, &sb), 0);
@@ -74,7 +58,7 @@ static void test_dir_created_private(void **state)
 
 static void test_missing_parent_is_an_error(void **state)
 {
-    struct fx *f = *state;
+    struct store_fixture *f = *state;
     struct state_store *st = NULL;
     char dir[300];
 
@@ -86,7 +70,7 @@ static void test_missing_parent_is_an_error(void **state)
 
 static void test_roundtrip(void **state)
 {
-    struct fx *f = *state;
+    struct store_fixture *f = *state;
     struct state_info info;
     uint8_t *data;
 
@@ -102,7 +86,7 @@ static void test_roundtrip(void **state)
 
 static void test_missing_is_enoent_silently(void **state)
 {
-    struct fx *f = *state;
+    struct store_fixture *f = *state;
     struct state_info info;
     uint8_t *data;
 
@@ -115,7 +99,7 @@ static void test_missing_is_enoent_silently(void **state)
 /* The new content appears whole; no temporary file stays behind. */
 static void test_replace_is_atomic(void **state)
 {
-    struct fx *f = *state;
+    struct store_fixture *f = *state;
     struct state_info info;
     struct dirent *de;
     uint8_t *data;
@@ -139,7 +123,7 @@ static void test_replace_is_atomic(void **state)
  * leaves the previous file intact and says which file it was. */
 static void test_failed_write_keeps_old(void **state)
 {
-    struct fx *f = *state;
+    struct store_fixture *f = *state;
     struct state_info info = { .type = TYPE, .generation = 9, .len = 3 };
     char tmp[400];
     uint8_t *data;
@@ -157,7 +141,7 @@ static void test_failed_write_keeps_old(void **state)
     rmdir(tmp);
 }
 
-static void expect_bad(struct fx *f, const char *name, const char *why)
+static void expect_bad(struct store_fixture *f, const char *name, const char *why)
 {
     struct state_info info;
     uint8_t *data = NULL;
@@ -175,7 +159,7 @@ static void expect_bad(struct fx *f, const char *name, const char *why)
 
 static void test_corrupt_payload_detected_untouched(void **state)
 {
-    struct fx *f = *state;
+    struct store_fixture *f = *state;
     uint8_t before[64], after[64];
     size_t n;
 
@@ -189,7 +173,7 @@ static void test_corrupt_payload_detected_untouched(void **state)
 
 static void test_corrupt_header_detected(void **state)
 {
-    struct fx *f = *state;
+    struct store_fixture *f = *state;
 
     put(f, "h.state", 3, "payload");
     flip_byte(f->dir, "h.state", 17); /* generation */
@@ -201,7 +185,7 @@ static void test_corrupt_header_detected(void **state)
 
 static void test_truncated_detected_untouched(void **state)
 {
-    struct fx *f = *state;
+    struct store_fixture *f = *state;
     struct state_info info;
 
     put(f, "t.state", 3, "a payload that gets cut");
@@ -216,7 +200,7 @@ static void test_truncated_detected_untouched(void **state)
 
 static void test_trailing_and_type(void **state)
 {
-    struct fx *f = *state;
+    struct store_fixture *f = *state;
     struct state_info info;
     uint8_t *data;
 
@@ -230,7 +214,7 @@ static void test_trailing_and_type(void **state)
 
 static void test_peek_generation(void **state)
 {
-    struct fx *f = *state;
+    struct store_fixture *f = *state;
     struct state_info info;
 
     put(f, "p.state", 41, "x");
@@ -261,7 +245,7 @@ static int try_lock_in_child(const char *dir)
 
 static void test_lock_excludes_other_process(void **state)
 {
-    struct fx *f = *state;
+    struct store_fixture *f = *state;
 
     assert_int_equal(try_lock_in_child(f->dir), 0);
     assert_int_equal(state_store_lock(f->st), 0);
@@ -272,7 +256,7 @@ static void test_lock_excludes_other_process(void **state)
 
 static void test_remove(void **state)
 {
-    struct fx *f = *state;
+    struct store_fixture *f = *state;
     struct state_info info;
 
     put(f, "r.state", 1, "x");
@@ -283,7 +267,7 @@ static void test_remove(void **state)
 
 /* ---------------------------------------------------------- slotted */
 
-static void put_slot(struct fx *f, uint64_t gen, const char *text)
+static void put_slot(struct store_fixture *f, uint64_t gen, const char *text)
 {
     struct state_info info = { .type = TYPE, .generation = gen,
                                .len = (uint32_t)strlen(text) };
@@ -292,7 +276,7 @@ static void put_slot(struct fx *f, uint64_t gen, const char *text)
                                              (const uint8_t *)text, false), 0);
 }
 
-static void expect_slot(struct fx *f, uint64_t gen, const char *text)
+static void expect_slot(struct store_fixture *f, uint64_t gen, const char *text)
 {
     struct state_info info;
     uint8_t *data;
@@ -307,7 +291,7 @@ static void expect_slot(struct fx *f, uint64_t gen, const char *text)
 /* Writes alternate between the two slots; the newest valid one is read. */
 static void test_slots_alternate(void **state)
 {
-    struct fx *f = *state;
+    struct store_fixture *f = *state;
     struct state_info info;
 
     assert_int_equal(state_store_peek_slots(f->st, "v", TYPE, &info), -ENOENT);
@@ -331,7 +315,7 @@ static void test_slots_alternate(void **state)
  * is the next one written. */
 static void test_torn_slot_falls_back(void **state)
 {
-    struct fx *f = *state;
+    struct store_fixture *f = *state;
 
     put_slot(f, 1, "older state");   /* v.0 */
     put_slot(f, 2, "newer state");   /* v.1 */
@@ -347,7 +331,7 @@ static void test_torn_slot_falls_back(void **state)
 /* No valid slot left: an error naming the files, which stay untouched. */
 static void test_all_slots_corrupt(void **state)
 {
-    struct fx *f = *state;
+    struct store_fixture *f = *state;
     struct state_info info = { .type = TYPE, .generation = 9, .len = 1 };
     uint8_t before[2][128], after[128];
     size_t n[2];
@@ -383,7 +367,7 @@ static void test_all_slots_corrupt(void **state)
  * to the open file, so this holds inside one process too. */
 static void test_lifetime_lock(void **state)
 {
-    struct fx *f = *state;
+    struct store_fixture *f = *state;
     struct state_store *a = NULL, *b = NULL, *c = NULL;
 
     assert_int_equal(state_store_open_as(f->dir, STATE_STORE_OWNER, &a), 0);
@@ -405,7 +389,7 @@ static void test_lifetime_lock(void **state)
  * reason; nothing is created in it. */
 static void test_unsafe_dir_refused(void **state)
 {
-    struct fx *f = *state;
+    struct store_fixture *f = *state;
     struct state_store *st = NULL;
 
     assert_int_equal(chmod(f->dir, 0770), 0);
@@ -430,7 +414,7 @@ static void test_unsafe_dir_refused(void **state)
  * replaced, a state file that is a symlink is an error. */
 static void test_symlinks_not_followed(void **state)
 {
-    struct fx *f = *state;
+    struct store_fixture *f = *state;
     char link[512], victim[512];
     struct state_info info;
     uint8_t *data = NULL;

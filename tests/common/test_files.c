@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "test_files.h"
 #include "tpmcrb.h"
+#include "backend/state_store.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -111,4 +112,30 @@ void remove_tree(const char *dir)
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
     if (system(cmd) != 0)
         fprintf(stderr, "could not remove %s\n", dir);
+}
+
+struct store_fixture *store_fixture_new(void)
+{
+    struct store_fixture *f = calloc(1, sizeof(*f));
+
+    if (!f)
+        return NULL;
+    f->base = make_temp_dir();
+    snprintf(f->dir, sizeof(f->dir), "%s/state", f->base);
+    if (state_store_open(f->dir, &f->st) != 0) {
+        remove_tree(f->base);
+        free(f->base);
+        free(f);
+        return NULL;
+    }
+    log_capture_start();
+    return f;
+}
+
+void store_fixture_free(struct store_fixture *f)
+{
+    state_store_close(f->st);
+    remove_tree(f->base);
+    free(f->base);
+    free(f);
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Helpers shared by the backend tests: captured log lines and surgery on
- * state files. */
+/* Helpers shared by the backend tests: captured log lines, surgery on
+ * state files, and a state store in a fresh temporary directory. */
 #ifndef TPMCRB_TEST_FILES_H
 #define TPMCRB_TEST_FILES_H
 
@@ -18,5 +18,18 @@ void truncate_file(const char *dir, const char *name, long len);
 void append_byte(const char *dir, const char *name);
 char *make_temp_dir(void);
 void remove_tree(const char *dir);
+
+/* A state store opened on "<base>/state" in a new temporary directory, with
+ * log capture started: the fixture of the state store and cipher tests. */
+struct store_fixture {
+    char *base;
+    char dir[256];
+    struct state_store *st;
+};
+
+/* NULL when the store cannot be opened (the test's setup asserts on it). */
+struct store_fixture *store_fixture_new(void);
+/* Closes the store, removes the directory tree and frees @f. */
+void store_fixture_free(struct store_fixture *f);
 
 #endif

@@ -65,3 +65,12 @@ int acpi_write_tables(const struct tpmcrb_acpi_options *o,
     free(ssdt);
     return rc ? EXIT_RUNTIME : EXIT_OK;
 }
+
+void acpi_options_from_config(struct tpmcrb_acpi_options *o,
+                              const struct tpmcrb_config *cfg)
+{
+    tpmcrb_acpi_options_init(o);
+    o->base = cfg->base;
+    o->layout = cfg->layout;
+    o->localities = cfg->localities;
+}

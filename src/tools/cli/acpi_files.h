@@ -8,6 +8,11 @@
 
 #include <stdbool.h>
 
+/* The defaults (tpmcrb_acpi_options_init) with @cfg's geometry: the
+ * tables that describe the device @cfg configures. */
+void acpi_options_from_config(struct tpmcrb_acpi_options *o,
+                              const struct tpmcrb_config *cfg);
+
 /* Build @o's TPM2 table and SSDT and write them as @dir/tpm2.aml and
  * @dir/ssdt.aml, creating @dir if missing; with @announce, print "wrote
  * PATH" for each; errors are logged. Returns EXIT_OK,

@@ -37,10 +37,8 @@ int tpm_dir_install(const char *tmp, const char *dir)
     int err;
 
     /* As an owner: never under a running VM or pipe. */
-    if ((err = state_store_open_as(dir, STATE_STORE_OWNER, &st)) < 0)
+    if ((err = state_store_open_locked(dir, STATE_STORE_OWNER, &st)) < 0)
         return err;
-    if ((err = state_store_lock(st)) < 0)
-        goto out;
     /* The old TPM's volatile state must not outlive it. */
     for (int k = 0; k < 2 && !err; k++) {
         if ((err = join(to, dir, vol[k])) == 0 && unlink(to) < 0 &&
@@ -59,9 +57,7 @@ int tpm_dir_install(const char *tmp, const char *dir)
     if (err)
         LOG_ERROR("cannot move the new TPM into %s: %s", dir,
                 strerror(-err));
-    state_store_unlock(st);
-out:
-    state_store_close(st);
+    state_store_release(st);
     return err;
 }
 

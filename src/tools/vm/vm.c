@@ -164,10 +164,7 @@ static int write_acpi(struct vm_run *v, const struct tpmcrb_config *cfg)
 {
     struct tpmcrb_acpi_options ao;
 
-    tpmcrb_acpi_options_init(&ao);
-    ao.base = cfg->base;
-    ao.layout = cfg->layout;
-    ao.localities = cfg->localities;
+    acpi_options_from_config(&ao, cfg);
     ao.start_method = v->o->start_method;
     if (acpi_write_tables(&ao, v->tmpdir, false) != EXIT_OK)
         return -1;
