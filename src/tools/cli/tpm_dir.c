@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Scratch directories for new TPMs, moved into place when complete. */
 #include "tools/cli/tpm_dir.h"
-#include "backend/state_probe.h"
 #include "backend/state_dir.h"
 #include "backend/state_store.h"
 #include "util/log.h"

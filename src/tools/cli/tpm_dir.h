@@ -2,10 +2,14 @@
 /*
  * A new TPM for a state directory is made in a scratch directory beside
  * it and moved in only when complete (`setup`, `state import-swtpm`): a
- * failure on the way leaves the state directory as it was.
+ * failure on the way leaves the state directory as it was. What a
+ * directory holds before a TPM is made in it (state_dir_probe) and the
+ * names of the TPM's files come with it, from backend/state_probe.h.
  */
 #ifndef TPMCRB_TPM_DIR_H
 #define TPMCRB_TPM_DIR_H
+
+#include "backend/state_probe.h"
 
 #include <limits.h>
 

@@ -7,8 +7,6 @@
  * is what the guest's sealed data depends on); only missing EK
  * certificates are added to it. --overwrite replaces it.
  */
-#include "backend/state_probe.h"
-#include "backend/state_store.h"
 #include "tools/tool.h"
 #include "tools/setup/ek.h"
 #include "tools/setup/ek_cert.h"

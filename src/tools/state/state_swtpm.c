@@ -8,7 +8,6 @@
  */
 #include "tools/state/cmd_state.h"
 #include "backend/libtpms_files.h"
-#include "backend/state_probe.h"
 #include "tools/tool.h"
 #include "tools/setup/tpm_client.h"
 #include "tools/state/swtpm_files.h"
