@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: BSD-3-Clause
-# The arm64 guest on the patched QEMU's virt machine with -device tpmcrb,
+# The arm64 guest on the patched QEMU's virt machine with -device tpm-crb-device on swtpm,
 # through `tpmcrb vm --device qemu --arch aarch64` (AAVMF, TCG):
 #   boot 1: the platform bus placed the device and QEMU's ACPI builder
 #           described it there (DSDT MSFT0101 _CRS, TPM2 table with start

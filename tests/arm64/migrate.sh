@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: BSD-3-Clause
-# Migration of the arm64 guest with -device tpmcrb on the virt machine, in
+# Migration of the arm64 guest with -device tpm-crb-device (swtpm behind -tpmdev) on the virt machine, in
 # the middle of a command loop: the guest extends PCR 16 with the digests
 # 1..N while a second loop keeps /dev/tpmrm0 busy; QEMU migrates to a file
 # and a second QEMU (same command line: the platform bus gives the device
@@ -18,11 +18,10 @@ prepare_guest_arm64
 extend_loop_script "$N" >"$tmp/guest.sh"
 guest_initrd "$tmp/guest.sh" "$tmp/initrd"
 arm64_qemu_args "$QEMU"
-mkdir -p "$tmp/state"
-vm=("${QEMU_ARGS[@]}" -initrd "$tmp/initrd" -device "tpmcrb,id=tpm0,state-dir=$tmp/state")
+vm=("${QEMU_ARGS[@]}" -initrd "$tmp/initrd")
 
 say "migration to a file in the middle of the loop"
-migrate_mid_loop 10 600 "${vm[@]}"
+migrate_mid_loop 10 600 tpm-crb-device,id=tpm0,tpmdev=tpm0 "${vm[@]}"
 check_loop_end "migration" "$N" 1 "$tmp/src.log" "$tmp/dst.log"
 check_each_extend_once "$N"
 say "PASS: $N extends, each answered once (source 1..$LAST_SRC), PCR 16 = host value"

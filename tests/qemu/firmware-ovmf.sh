@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: BSD-3-Clause
 # OVMF (Debian's ovmf package: OVMF_CODE_4M.fd and a copy of
-# OVMF_VARS_4M.fd as pflash) on the patched QEMU with -device tpmcrb: the
+# OVMF_VARS_4M.fd as pflash) on the patched QEMU with -device tpm-crb on swtpm: the
 # firmware finds the CRB at 0xFED40000 (it writes its commands byte by byte
 # into the in-page buffer, every byte a trapped write), measures into
 # PCR 0 and leaves an event log that Linux exposes.
@@ -26,10 +26,11 @@ guest_initrd "$tmp/guest.sh" "$tmp/initrd"
 qemu_base_args
 say "booting OVMF (slow under TCG)"
 start=$SECONDS
+swtpm_for_qemu "$tmp/state"
 run_guest "$tmp/boot.log" 600 "${QEMU_ARGS[@]}" -initrd "$tmp/initrd" \
     -drive "if=pflash,format=raw,unit=0,readonly=on,file=$code" \
     -drive "if=pflash,format=raw,unit=1,file=$tmp/vars.fd" \
-    -device tpmcrb || { cat "$tmp/boot.log"; fail "guest script failed"; }
+    "${TPM_ARGS[@]}" -device tpm-crb,tpmdev=tpm0 || { cat "$tmp/boot.log"; fail "guest script failed"; }
 say "boot took $((SECONDS - start)) s"
 grep -E '^(PCR0|EVENTLOG)' "$tmp/boot.log" | tr -d '\r'
 

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # Shared by the tests of the patched QEMU (integrations/qemu): find or build
-# that QEMU, prepare the guest, boot it with a guest script, talk QMP.
+# that QEMU (and the stock build of the same source), prepare the guest,
+# give each QEMU its swtpm, boot it with a guest script, talk QMP.
 # Sourced by bash scripts that set -euo pipefail.
 
 src=${TPMCRB_SRCDIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
@@ -12,9 +13,10 @@ skip() { say "SKIP: $*"; exit $SKIP; }
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/tpmcrb-qemu-test.XXXXXX")
 qemu_pids=()
+swtpm_pids=()
 cleanup() {
     local pid
-    for pid in "${qemu_pids[@]}"; do
+    for pid in "${qemu_pids[@]}" "${swtpm_pids[@]}"; do
         kill "$pid" 2>/dev/null || true
     done
     rm -rf "$tmp"
@@ -28,8 +30,22 @@ patched_qemu() {
         echo "$TPMCRB_QEMU_PATCHED"
         return
     fi
+    built_qemu
+}
+
+# The same QEMU source without the series: $TPMCRB_QEMU_STOCK, or
+# integrations/qemu/build-qemu --stock's (built on first use).
+stock_qemu() {
+    if [ -n "${TPMCRB_QEMU_STOCK:-}" ]; then
+        echo "$TPMCRB_QEMU_STOCK"
+        return
+    fi
+    built_qemu --stock
+}
+
+built_qemu() {
     local out
-    if ! out=$("$src/integrations/qemu/build-qemu" 2>"$tmp/build-qemu.log"); then
+    if ! out=$("$src/integrations/qemu/build-qemu" "$@" 2>"$tmp/build-qemu.log"); then
         if grep -q "apt knows no qemu source\|apt-get source .* failed" "$tmp/build-qemu.log"; then
             cat "$tmp/build-qemu.log"
             skip "Debian's qemu source is not available here"
@@ -38,6 +54,42 @@ patched_qemu() {
         fail "integrations/qemu/build-qemu failed"
     fi
     echo "$out" | head -n 1
+}
+
+# swtpm_for_qemu STATE_DIR: start a swtpm for one QEMU process (it ends
+# when QEMU closes its control channel) and set TPM_ARGS to the options
+# that make it QEMU's -tpmdev tpm0. A swtpm started before is waited for
+# first: two must not share a state directory.
+swtpm_for_qemu() {
+    local dir=$1 sock i
+    command -v swtpm >/dev/null || skip "swtpm is not installed"
+    swtpm_gone
+    mkdir -p "$dir"
+    sock=$tmp/swtpm-${#swtpm_pids[@]}.sock
+    swtpm socket --tpm2 --tpmstate "dir=$dir" --ctrl "type=unixio,path=$sock" \
+        --terminate --log "file=$tmp/swtpm.log,level=1" </dev/null >/dev/null 2>&1 &
+    swtpm_pids+=($!)
+    SWTPM_PID=$!
+    for ((i = 0; i < 200; i++)); do
+        [ -S "$sock" ] && break
+        sleep 0.05
+    done
+    [ -S "$sock" ] || fail "swtpm did not start (state $dir)"
+    TPM_ARGS=(-chardev "socket,id=chrtpm,path=$sock"
+              -tpmdev "emulator,id=tpm0,chardev=chrtpm")
+}
+
+# Wait (10 s at most) for the last swtpm to end after its QEMU did.
+swtpm_gone() {
+    local i
+    [ -n "${SWTPM_PID:-}" ] || return 0
+    for ((i = 0; i < 200; i++)); do
+        kill -0 "$SWTPM_PID" 2>/dev/null || break
+        sleep 0.05
+    done
+    kill "$SWTPM_PID" 2>/dev/null || true
+    wait "$SWTPM_PID" 2>/dev/null || true
+    SWTPM_PID=
 }
 
 # KERNEL and INITRD of the default guest (scripts/guest/prepare.sh).
@@ -184,25 +236,45 @@ echo "PCR16 \$(tpm2_pcrread sha256:16 | sed -n 's/.*16 *: *0x//p')"
 EOF
 }
 
-# migrate_mid_loop AFTER LIMIT VM_ARGS...: run the VM until the guest
-# printed "EXT AFTER", migrate it to a file, quit, and let a second QEMU
-# with the same arguments continue from that file. Consoles in
+# vm_start NAME QEMU DEVICE ARGS...: start QEMU with its own swtpm (state
+# in $tmp/NAME.tpm), -device DEVICE on it and ARGS, in the background;
+# console $tmp/NAME.log, QMP $tmp/NAME.qmp, pid VM_PID.
+vm_start() {
+    local name=$1 qemu=$2 device=$3
+    shift 3
+    swtpm_for_qemu "$tmp/$name.tpm"
+    "$qemu" "$@" "${TPM_ARGS[@]}" -device "$device" \
+        -qmp "unix:$tmp/$name.qmp,server=on,wait=off" </dev/null >"$tmp/$name.log" 2>&1 &
+    qemu_pids+=($!)
+    VM_PID=$!
+}
+
+# vm_migrate_out NAME FILE: migrate VM NAME (the last vm_start) into FILE,
+# quit it and wait for it; LAST_EXT is its console's last EXT.
+vm_migrate_out() {
+    qmp "$tmp/$1.qmp" \
+        "{\"execute\": \"migrate\", \"arguments\": {\"uri\": \"exec:cat > $2\"}}" \
+        wait-migration '{"execute": "quit"}' >/dev/null
+    wait "$VM_PID" || true
+    LAST_EXT=$(sed -n 's/^EXT \([0-9]*\).*/\1/p' "$tmp/$1.log" | tail -n 1)
+    say "$1 stopped after EXT $LAST_EXT; $(stat -c %s "$2") bytes of state"
+}
+
+# migrate_mid_loop AFTER LIMIT DEVICE QEMU ARGS...: run the VM until the
+# guest printed "EXT AFTER", migrate it to a file, quit, and let a second
+# QEMU with the same arguments (and a swtpm of its own, which gets the TPM
+# state from the stream) continue from that file. Consoles in
 # $tmp/src.log and $tmp/dst.log; LAST_SRC is the source's last EXT.
 migrate_mid_loop() {
-    local after=$1 limit=$2 src_pid
-    shift 2
-    "$@" -qmp "unix:$tmp/src.qmp,server=on,wait=off" </dev/null >"$tmp/src.log" 2>&1 &
-    qemu_pids+=($!)
-    src_pid=$!
+    local after=$1 limit=$2 device=$3 qemu=$4
+    shift 4
+    vm_start src "$qemu" "$device" "$@"
     wait_for_line "$tmp/src.log" "^EXT $after" "$limit" ||
         { cat "$tmp/src.log"; fail "the loop did not start"; }
-    qmp "$tmp/src.qmp" \
-        "{\"execute\": \"migrate\", \"arguments\": {\"uri\": \"exec:cat > $tmp/vmstate\"}}" \
-        wait-migration '{"execute": "quit"}' >/dev/null
-    wait "$src_pid" || true
-    LAST_SRC=$(sed -n 's/^EXT \([0-9]*\).*/\1/p' "$tmp/src.log" | tail -n 1)
-    say "source stopped after EXT $LAST_SRC; $(stat -c %s "$tmp/vmstate") bytes of state"
-    timeout "$limit" "$@" -incoming "exec:cat $tmp/vmstate" </dev/null >"$tmp/dst.log" 2>&1 || true
+    vm_migrate_out src "$tmp/vmstate"
+    LAST_SRC=$LAST_EXT
+    vm_start dst "$qemu" "$device" "$@" -incoming "exec:cat $tmp/vmstate"
+    timeout "$limit" tail --pid="$VM_PID" -f /dev/null || true
 }
 
 # check_loop_end WHAT N RESTORES LOG...: the extend loop of N finished
@@ -232,11 +304,15 @@ check_loop_end() {
     [ "$got" = "$expected" ] || fail "$what: PCR 16 is $got, expected $expected"
 }
 
-# check_each_extend_once N: across the migration's two consoles every EXT
-# 1..N appears exactly once, and the source stopped inside the loop.
+# check_each_extend_once N [LOG...]: across the migration's consoles
+# (default: the source's and the destination's) every EXT 1..N appears
+# exactly once, and the source stopped inside the loop.
 check_each_extend_once() {
-    cat "$tmp/src.log" "$tmp/dst.log" | sed -n 's/^EXT \([0-9]*\).*/\1/p' >"$tmp/ext"
+    local n=$1
+    shift
+    [ $# -gt 0 ] || set -- "$tmp/src.log" "$tmp/dst.log"
+    cat "$@" | sed -n 's/^EXT \([0-9]*\).*/\1/p' >"$tmp/ext"
     [ -z "$(sort -n "$tmp/ext" | uniq -d)" ] || fail "migration: a command was answered twice"
-    [ "$(sort -nu "$tmp/ext" | wc -l)" -eq "$1" ] || fail "migration: an extend is missing"
-    [ "$LAST_SRC" -lt "$1" ] || fail "migration: the loop ended before the migration"
+    [ "$(sort -nu "$tmp/ext" | wc -l)" -eq "$n" ] || fail "migration: an extend is missing"
+    [ "$LAST_SRC" -lt "$n" ] || fail "migration: the loop ended before the migration"
 }

@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: BSD-3-Clause
-# Linux on the patched QEMU with -device tpmcrb (trap mode), SeaBIOS:
+# Linux on the patched QEMU with -device tpm-crb on swtpm (trap mode), SeaBIOS:
 #   boot 1: tpm_crb binds, tpm2 getrandom works, PCR 16 after three
 #           extends equals the value computed here, SeaBIOS measured into
 #           PCR 0 and left an event log, an NV index is written;
@@ -27,6 +27,9 @@ LOOP_COMMANDS=5000
     echo 'dmesg | grep -i tpm'
     echo '[ -c /dev/tpm0 ] && [ -c /dev/tpmrm0 ] || fail "no /dev/tpm0 or /dev/tpmrm0"'
     echo 'ls /sys/bus/acpi/drivers/tpm_crb/ | grep -q MSFT0101 || fail "tpm_crb is not bound"'
+    # PPI as in stock QEMU (ppi=on): the ACPI methods and the PPI page
+    echo '[ -r /sys/class/tpm/tpm0/ppi/version ] || fail "no PPI in sysfs"'
+    echo 'echo "PPI $(cat /sys/class/tpm/tpm0/ppi/version)"'
     guest_tpm_checks "$nv_data"
     echo "tpmloop -n $LOOP_COMMANDS /dev/tpm0 || fail tpmloop"
 } >"$tmp/boot1.sh"
@@ -35,27 +38,28 @@ LOOP_COMMANDS=5000
     guest_nv_readback "$nv_data"
 } >"$tmp/boot2.sh"
 
-device="tpmcrb,id=tpm0,state-dir=$tmp/state"
+device="tpm-crb,id=tpm0,tpmdev=tpm0"
 
 say "boot 1"
 guest_initrd "$tmp/boot1.sh" "$tmp/initrd1"
 qemu_base_args
 start=$SECONDS
+swtpm_for_qemu "$tmp/state"
 run_guest "$tmp/boot1.log" 300 "${QEMU_ARGS[@]}" -initrd "$tmp/initrd1" \
-    -device "$device" -trace tpmcrb_stats ||
+    "${TPM_ARGS[@]}" -device "$device" -trace tpmcrb_stats ||
     { cat "$tmp/boot1.log"; fail "boot 1 script failed"; }
 say "boot 1 took $((SECONDS - start)) s"
-grep -E '^(RANDOM|PCR|EVENTLOG|NV|TPMLOOP)' "$tmp/boot1.log" | tr -d '\r'
+grep -E '^(RANDOM|PCR|EVENTLOG|NV|PPI|TPMLOOP)' "$tmp/boot1.log" | tr -d '\r'
 
-# "commands N completed in the START write M" from the device at exit.
+# "commands N completed in the START write M" from the device at exit. With
+# swtpm behind -tpmdev the share answered inside the bound depends on the
+# host's load (a socket round trip per command), so it is reported only.
 read -r commands in_start < <(sed -n \
     's/.*tpmcrb_stats commands \([0-9]*\) completed in the START write \([0-9]*\).*/\1 \2/p' \
     "$tmp/boot1.log" | tail -n 1) || fail "the device reported no statistics (tpmcrb_stats)"
 say "device: $in_start of $commands commands answered inside the START write"
 [ "$commands" -ge "$LOOP_COMMANDS" ] ||
     fail "the device counted $commands commands, fewer than the guest's loop sent"
-[ $((in_start * 100)) -ge $((commands * 99)) ] ||
-    fail "only $in_start of $commands commands answered inside the START write (< 99 %)"
 
 pcr0=$(val "$tmp/boot1.log" PCR0)
 [ ${#pcr0} -eq 64 ] || fail "PCR 0 not read"
@@ -65,8 +69,9 @@ say "PCR 0 $pcr0 (SeaBIOS)"
 
 say "boot 2 (same state directory)"
 guest_initrd "$tmp/boot2.sh" "$tmp/initrd2"
+swtpm_for_qemu "$tmp/state"
 run_guest "$tmp/boot2.log" 300 "${QEMU_ARGS[@]}" -initrd "$tmp/initrd2" \
-    -device "$device" || { cat "$tmp/boot2.log"; fail "boot 2 script failed"; }
+    "${TPM_ARGS[@]}" -device "$device" || { cat "$tmp/boot2.log"; fail "boot 2 script failed"; }
 grep -E '^(NVREAD|PCR)' "$tmp/boot2.log" | tr -d '\r'
 check_tpm_boots "$tmp/boot1.log" "$tmp/boot2.log" "$nv_data"
-say "PASS: driver, getrandom, PCR extend, SeaBIOS measurements, NV persistence"
+say "PASS: driver, PPI, getrandom, PCR extend, SeaBIOS measurements, NV persistence (swtpm behind -tpmdev)"

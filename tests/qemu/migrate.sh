@@ -14,7 +14,8 @@
 # A command in flight when the VM stops may time out in the guest's driver
 # after the restore (its clock jumps; see check_loop_end in lib.sh): one
 # per restore is allowed, the PCR chain is always required. tpmcrb meets
-# it only when the command outlived sync-bound-us.
+# it only when the command outlived sync-bound-us. Each QEMU has its own
+# swtpm; the TPM's state travels in the stream (-tpmdev emulator's own).
 #   migrate.sh migration|savevm   (A or B: two tests, each with its result)
 set -euo pipefail
 part=${1:-}
@@ -32,13 +33,12 @@ extend_loop_script "$N" >"$tmp/guest.sh"
 guest_initrd "$tmp/guest.sh" "$tmp/initrd"
 qemu_base_args
 vm=("${QEMU_ARGS[@]}" -initrd "$tmp/initrd")
+dev=tpm-crb,id=tpm0,tpmdev=tpm0
 
 # ---------------------------------------------------------- A. migration
 if [ "$part" = migration ]; then
     say "A: migration to a file in the middle of the loop"
-    mkdir -p "$tmp/state"
-    dev="tpmcrb,id=tpm0,state-dir=$tmp/state"
-    migrate_mid_loop 20 300 "${vm[@]}" -device "$dev"
+    migrate_mid_loop 20 300 "$dev" "${vm[@]}"
     check_loop_end "migration" "$N" 1 "$tmp/src.log" "$tmp/dst.log"
     check_each_extend_once "$N"
     say "A: PASS: $N extends, each answered once (source 1..$LAST_SRC), PCR 16 = host value"
@@ -49,11 +49,9 @@ fi
 command -v qemu-img >/dev/null || skip "qemu-img (qemu-utils) is needed for savevm"
 say "B: savevm, more commands, loadvm"
 qemu-img create -q -f qcow2 "$tmp/snap.qcow2" 16M
-"${vm[@]}" -device tpmcrb,id=tpm0 \
-    -drive "if=none,id=snap,format=qcow2,file=$tmp/snap.qcow2" \
-    -qmp "unix:$tmp/b.qmp,server=on,wait=off" </dev/null >"$tmp/b.log" 2>&1 &
-qemu_pids+=($!)
-b_pid=$!
+vm_start b "${vm[0]}" "$dev" "${vm[@]:1}" \
+    -drive "if=none,id=snap,format=qcow2,file=$tmp/snap.qcow2"
+b_pid=$VM_PID
 wait_for_line "$tmp/b.log" "^EXT 15" 300 || { cat "$tmp/b.log"; fail "the loop did not start"; }
 qmp "$tmp/b.qmp" "hmp:savevm s1" >/dev/null
 saved=$(sed -n 's/^EXT \([0-9]*\).*/\1/p' "$tmp/b.log" | tail -n 1)

@@ -21,7 +21,8 @@ args=()
 for a in "${QEMU_ARGS[@]}"; do
     [ "$a" = -no-reboot ] || args+=("$a")   # a reset must reboot, not exit
 done
-"${args[@]}" -initrd "$tmp/initrd" -device tpmcrb,id=tpm0 \
+swtpm_for_qemu "$tmp/state"
+"${args[@]}" -initrd "$tmp/initrd" "${TPM_ARGS[@]}" -device tpm-crb,id=tpm0,tpmdev=tpm0 \
     -qmp "unix:$tmp/qmp,server=on,wait=off" </dev/null >"$tmp/boot.log" 2>&1 &
 qemu_pids+=($!)
 wait_for_line "$tmp/boot.log" "^EXTENDED" 300 || { cat "$tmp/boot.log"; fail "first boot"; }

@@ -1,17 +1,17 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * `tpmcrb bench qemu` (docs/design.md, "Tests and benchmarks"): guest
- * TPM2_GetRandom(32)
- * throughput through /dev/tpm0 and /dev/tpmrm0, same kernel, same
- * initramfs, one run, on
- *   qemu_stock       Debian's QEMU with its tpm-crb and an swtpm child
- *                    (the command runs asynchronously in QEMU's thread pool)
- *   tpmcrb_trap      Debian's QEMU patched with -device tpmcrb
- *                    (integrations/qemu): ROM-device trap mode, embedded
- *                    libtpms, TPM2 start method 7
- *   tpmcrb_trap_sm8  the same with start method 8 (CRB with ACPI start)
- *   tpmcrb_shm       `tpmcrb vm`'s shared-memory poll mode on the stock
- *                    QEMU, start method 8
+ * `tpmcrb bench qemu` (docs/design.md, "Tests and benchmarks"): guest TPM2_GetRandom(32) throughput through
+ * /dev/tpm0 and /dev/tpmrm0, same kernel, same initramfs, one run, every
+ * TPM a swtpm, on two builds of one QEMU 10 source
+ * (integrations/qemu/build-qemu and build-qemu --stock):
+ *   qemu_stock         QEMU's tpm-crb on -tpmdev emulator (the command runs
+ *                      asynchronously in QEMU's thread pool)
+ *   tpmcrb_trap        the patched tpm-crb on the same -tpmdev, same
+ *                      command line: ROM-device trap mode, compat layout
+ *                      (the drop-in), TPM2 start method 7
+ *   tpmcrb_trap_split  the same with layout=split,localities=5 (opt-in)
+ *   tpmcrb_shm         `tpmcrb vm`'s shared-memory poll mode on the stock
+ *                      build, libtpmcrb's own swtpm backend, start method 8
  * For trap mode it also reports the share of commands answered before the
  * guest's first status read: those the device completed inside the START
  * write itself (libtpmcrb's completed_sync), read from the device's QOM
@@ -39,10 +39,10 @@
 #define QMP_LINE   4096
 
 static const struct bench_config configs[] = {
-    { "qemu_stock",      VM_DEVICE_QEMU_STOCK,   7 },
-    { "tpmcrb_trap",     VM_DEVICE_QEMU_PATCHED, 7 },
-    { "tpmcrb_trap_sm8", VM_DEVICE_QEMU_PATCHED, 8 },
-    { "tpmcrb_shm",      VM_DEVICE_SHM,          8 },
+    { "qemu_stock",        VM_DEVICE_QEMU_STOCK,   7 },
+    { "tpmcrb_trap",       VM_DEVICE_QEMU_PATCHED, 7 },
+    { "tpmcrb_trap_split", VM_DEVICE_QEMU_PATCHED, 7 },
+    { "tpmcrb_shm",        VM_DEVICE_SHM,          8 },
 };
 #define NCONFIGS (sizeof(configs) / sizeof(configs[0]))
 
@@ -215,8 +215,8 @@ static void qmp_socket_remove(struct qmp_socket *s)
 }
 
 static int run_config(const struct bench_config *c, const char *script,
-                      const char *patched_qemu, bool verbose,
-                      struct bench_result *r)
+                      const char *patched_qemu, const char *stock_qemu,
+                      bool verbose, struct bench_result *r)
 {
     struct qmp_socket qmp;
     struct vm_options o;
@@ -224,11 +224,19 @@ static int run_config(const struct bench_config *c, const char *script,
 
     memset(r, 0, sizeof(*r));
     bench_vm_options(&o, c, script, on_line, r);
+    o.qemu = stock_qemu;
+    if (c->device == VM_DEVICE_SHM)
+        o.backend = "swtpm";
     if (c->device == VM_DEVICE_QEMU_PATCHED) {
         if (!qmp_socket_add(&qmp, &o))
             return -1;
         o.qemu = patched_qemu;
         r->qmp_path = qmp.path;
+        /* The drop-in layout unless the configuration's name says split. */
+        if (!strstr(c->name, "split")) {
+            o.layout = TPMCRB_LAYOUT_COMPAT;
+            o.localities = 1;
+        }
     }
     rc = bench_run_guest(BENCH, c->name, &o, verbose, &r->loops);
     if (r->qmp_path) {
@@ -314,7 +322,8 @@ static void usage(FILE *out)
         fprintf(out, " %s", configs[i].name);
     fprintf(out, "\n"
 "  --verbose    copy the guest consoles to stderr\n"
-"The patched QEMU comes from $TPMCRB_QEMU_PATCHED or integrations/qemu/build-qemu.\n");
+"The QEMUs come from integrations/qemu/build-qemu [--stock] (or\n"
+"$TPMCRB_QEMU_PATCHED and $TPMCRB_QEMU_STOCK).\n");
 }
 
 static bool selected(const char *only, const char *name)
@@ -337,7 +346,7 @@ int bench_qemu(int argc, char **argv)
     struct bench_result res[NCONFIGS];
     bool ok[NCONFIGS] = { false }, all_ok = true;
     struct bench_args a;
-    char *script, *patched = NULL;
+    char *script, *patched = NULL, *stock = NULL;
     double load_at_start;
     struct bench_load load;
     int rc = bench_parse_args(argc, argv, BENCH_TAKES_ONLY | BENCH_TAKES_LOAD,
@@ -360,7 +369,13 @@ int bench_qemu(int argc, char **argv)
             all_ok = false;
             continue;
         }
-        rc = run_config(&configs[i], script, patched, a.verbose, &res[i]);
+        if (configs[i].device != VM_DEVICE_QEMU_PATCHED && !stock &&
+            !(stock = vm_stock_qemu_binary())) {
+            all_ok = false;
+            continue;
+        }
+        rc = run_config(&configs[i], script, patched, stock, a.verbose,
+                        &res[i]);
         ok[i] = rc == 0;
         all_ok &= ok[i];
         if (rc == -2)
@@ -369,6 +384,7 @@ int bench_qemu(int argc, char **argv)
     bench_load_stop(&load);
     free(script);
     free(patched);
+    free(stock);
     print_results(res, ok, load_at_start, a.load);
     return all_ok ? EXIT_OK : EXIT_RUNTIME;
 }

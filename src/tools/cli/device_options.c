@@ -55,10 +55,11 @@ enum device_option_result device_option_apply(struct device_options *d,
         ok = d->base_given = parse_u64(arg, &d->base);
         break;
     case DEVOPT_LAYOUT:
-        ok = parse_layout(arg, &d->layout);
+        ok = d->layout_given = parse_layout(arg, &d->layout);
         break;
     case DEVOPT_LOCALITIES:
-        ok = parse_either(arg, 1, TPMCRB_MAX_LOCALITIES, &d->localities);
+        ok = d->localities_given =
+            parse_either(arg, 1, TPMCRB_MAX_LOCALITIES, &d->localities);
         break;
     case DEVOPT_START_METHOD:
         ok = d->start_method_given = parse_either(arg, TPMCRB_START_METHOD_CRB,

@@ -43,7 +43,7 @@ struct device_options {
     const char *backend;        /* tpmcrb_backend_open() spec; NULL: libtpms */
     const char *state_dir;      /* NULL: no persistence */
     const char *key;            /* --key spec (state_key.h); NULL: none */
-    bool base_given, start_method_given;
+    bool base_given, start_method_given, layout_given, localities_given;
 };
 
 /* Defaults: x86 base, split layout, five localities, start method 8,

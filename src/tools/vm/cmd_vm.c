@@ -201,6 +201,11 @@ static int parse_args(int argc, char **argv, struct vm_options *o,
      * ACPI _DSM per command and is what firmware expects. */
     if (o->device == VM_DEVICE_QEMU_PATCHED && !d.start_method_given)
         o->start_method = TPMCRB_START_METHOD_CRB;
+    /* The patched tpm-crb is a drop-in for QEMU's: its layout unless asked. */
+    if (o->device == VM_DEVICE_QEMU_PATCHED && !d.layout_given)
+        o->layout = TPMCRB_LAYOUT_COMPAT;
+    if (o->device == VM_DEVICE_QEMU_PATCHED && !d.localities_given)
+        o->localities = 1;
     if (o->arch == VM_ARCH_AARCH64 &&
         vm_arm64_options(o, d.start_method_given) < 0)
         return EXIT_USAGE;
@@ -238,18 +243,14 @@ int cmd_vm(int argc, char **argv)
 
     if (rc >= 0)
         return rc;
-    if (o.device == VM_DEVICE_QEMU_STOCK && o.backend)
-        LOG_ERROR("--backend is ignored with --device qemu-stock");
-    /* The stock device's swtpm takes the key itself (same syntax); the
-     * patched QEMU opens the state inside QEMU, which has no crypto. */
-    if (o.key && o.device == VM_DEVICE_QEMU_PATCHED) {
-        LOG_ERROR("--key works with --device shm and qemu-stock: the tpmcrb "
-                  "device inside QEMU reads its state without decryption");
-        return EXIT_USAGE;
-    }
+    if (o.device != VM_DEVICE_SHM && o.backend)
+        LOG_ERROR("--backend is ignored with QEMU's devices (swtpm behind "
+                  "-tpmdev emulator)");
     if (o.device == VM_DEVICE_SHM && state_key_use(o.key, o.backend) < 0)
         return EXIT_RUNTIME;
-    if (o.device == VM_DEVICE_QEMU_STOCK && o.key &&
+    /* QEMU's devices, stock and patched, run on a swtpm that takes the key
+     * itself (same syntax). */
+    if (o.device != VM_DEVICE_SHM && o.key &&
         !(o.key = swtpm_key = swtpm_key_spec(o.key)))
         return EXIT_RUNTIME;
     if (script_path && !(script = read_script(script_path))) {

@@ -241,7 +241,7 @@ static int start_shm_device(struct vm_run *v)
 
 /* ---------------------------------------------------- the stock device */
 
-static int start_stock_device(struct vm_run *v)
+static int start_swtpm(struct vm_run *v)
 {
     const char *state = v->o->state_dir;
     enum state_dir_kind kind;
@@ -425,10 +425,8 @@ int vm_run(const struct vm_options *o, struct vm_result *r)
     if (make_tmpdir(&v) == 0 && prepare_guest(&v) == 0 && !stop_signal) {
         if (o->device == VM_DEVICE_SHM)
             rc = start_shm_device(&v);
-        else if (o->device == VM_DEVICE_QEMU_STOCK)
-            rc = start_stock_device(&v);
         else
-            rc = 0; /* the device lives inside the patched QEMU */
+            rc = start_swtpm(&v); /* behind QEMU's -tpmdev emulator */
         if (rc == 0)
             rc = stop_signal ? -1 : run_qemu(&v, r);
     }

@@ -49,7 +49,7 @@ void vm_arm64_qemu_args(const struct vm_options *o, const struct vm_plan *p,
     argv_addf(a, "if=pflash,format=raw,unit=1,snapshot=on,file=%s",
               VM_AAVMF_VARS);
     /* No base=: the platform bus places the device. */
-    vm_patched_qemu_device_args(o, a);
+    vm_patched_qemu_device_args(o, p, a);
     /* The virt machine's console is a PL011. */
     vm_qemu_add_kernel(o, p, "ttyAMA0", "", a);
     vm_qemu_add_tail(o, a);

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "tools/vm/vm_patched_qemu.h"
+#include "tools/vm/vm_arm64.h"
+#include "tools/vm/vm_qemu.h"
 #include "tools/tool.h"
 
 #include <limits.h>
@@ -31,6 +33,8 @@ static char *binary_line(const char *out, const char *name)
     return NULL;
 }
 
+static char *built_qemu(enum vm_arch arch, bool stock);
+
 char *vm_patched_qemu_binary(void)
 {
     return vm_patched_qemu_binary_arch(VM_ARCH_X86_64);
@@ -38,7 +42,18 @@ char *vm_patched_qemu_binary(void)
 
 char *vm_patched_qemu_binary_arch(enum vm_arch arch)
 {
-    const char *var = arch == VM_ARCH_AARCH64 ? "TPMCRB_QEMU_PATCHED_AARCH64"
+    return built_qemu(arch, false);
+}
+
+char *vm_stock_qemu_binary(void)
+{
+    return built_qemu(VM_ARCH_X86_64, true);
+}
+
+static char *built_qemu(enum vm_arch arch, bool stock)
+{
+    const char *var = stock ? "TPMCRB_QEMU_STOCK" :
+                      arch == VM_ARCH_AARCH64 ? "TPMCRB_QEMU_PATCHED_AARCH64"
                                               : "TPMCRB_QEMU_PATCHED";
     const char *name = vm_arch_qemu(arch);
     struct argv_list a = { 0 };
@@ -61,6 +76,8 @@ char *vm_patched_qemu_binary_arch(enum vm_arch arch)
         argv_free(&a);
         return NULL;
     }
+    if (stock)
+        argv_add(&a, "--stock");
     if (!argv_ok(&a)) {
         argv_free(&a);
         return NULL;
@@ -68,51 +85,35 @@ char *vm_patched_qemu_binary_arch(enum vm_arch arch)
     rc = vm_capture(a.v, &out);
     path = rc == 0 && out ? binary_line(out, name) : NULL;
     if (!path)
-        LOG_ERROR("%s could not build the patched %s; "
-                "set %s or pass --qemu", a.v[1], name, var);
+        LOG_ERROR("%s could not build the %s %s; set %s or pass --qemu",
+                  a.v[1], stock ? "stock" : "patched", name, var);
     argv_free(&a);
     free(out);
     return path;
 }
 
-/* A property value for QEMU's option syntax, where ",," stands for a comma
- * inside a value (backend specs have commas). malloc'd; NULL: no memory. */
-static char *qemu_value(const char *s)
-{
-    char *out = malloc(2 * strlen(s) + 1), *p = out;
-
-    if (!out)
-        return NULL;
-    for (; *s; s++) {
-        *p++ = *s;
-        if (*s == ',')
-            *p++ = ',';
-    }
-    *p = '\0';
-    return out;
-}
-
 void vm_patched_qemu_device_args(const struct vm_options *o,
-                                 struct argv_list *a)
+                                 const struct vm_plan *p, struct argv_list *a)
 {
-    char *backend = o->backend ? qemu_value(o->backend) : NULL;
-    char *state = o->state_dir ? qemu_value(o->state_dir) : NULL;
+    bool x86 = o->arch != VM_ARCH_AARCH64;
+    /* The drop-in layout migrates to and from QEMU's own tpm-crb; anything
+     * else is an opt-in that brings the device's own ACPI tables on x86,
+     * which carry no PPI. */
+    bool opt_in = o->layout != TPMCRB_LAYOUT_COMPAT || o->localities != 1 ||
+                  (x86 && o->start_method != 7);
 
+    vm_qemu_tpmdev_args(p, a);
     argv_add(a, "-device");
-    if ((o->backend && !backend) || (o->state_dir && !state))
-        a->failed = true;
-    else
-        argv_addf(a, "tpmcrb,id=tpm0,layout=%s,localities=%u,"
-                  "start-method=%u%s%s%s%s",
-                  o->layout == TPMCRB_LAYOUT_COMPAT ? "compat" : "split",
-                  o->localities, o->start_method,
-                  backend ? ",backend=" : "", backend ? backend : "",
-                  state ? ",state-dir=" : "", state ? state : "");
-    free(backend);
-    free(state);
+    argv_addf(a, "%s,id=tpm0,tpmdev=tpm0,layout=%s,localities=%u%s%s",
+              x86 ? "tpm-crb" : "tpm-crb-device",
+              o->layout == TPMCRB_LAYOUT_COMPAT ? "compat" : "split",
+              o->localities,
+              x86 ? (o->start_method == 8 ? ",start-method=8" : "") : "",
+              x86 && opt_in ? ",ppi=off" : "");
 }
 
-void vm_patched_qemu_args(const struct vm_options *o, struct argv_list *a)
+void vm_patched_qemu_args(const struct vm_options *o, const struct vm_plan *p,
+                          struct argv_list *a)
 {
     argv_add(a, "-machine");
     argv_add(a, "q35");
@@ -120,5 +121,5 @@ void vm_patched_qemu_args(const struct vm_options *o, struct argv_list *a)
     argv_add(a, "/usr/share/seabios");
     argv_add(a, "-L");
     argv_add(a, "/usr/share/qemu");
-    vm_patched_qemu_device_args(o, a);
+    vm_patched_qemu_device_args(o, p, a);
 }

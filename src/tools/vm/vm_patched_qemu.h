@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* `tpmcrb vm --device qemu`: the guest on Debian's QEMU patched with the
- * tpmcrb device (integrations/qemu) in trap mode: the register pages are a
- * ROM device inside QEMU, writes trap into libtpmcrb, the device builds its
- * own ACPI tables and SeaBIOS or OVMF measure into it. */
+/* `tpmcrb vm --device qemu`: the guest on QEMU 10 patched with the tpmcrb
+ * series (integrations/qemu) in trap mode: tpm-crb's register pages are a
+ * ROM device inside QEMU, writes trap into libtpmcrb, and the commands run
+ * on swtpm behind QEMU's -tpmdev emulator. */
 #ifndef TPMCRB_VM_PATCHED_QEMU_H
 #define TPMCRB_VM_PATCHED_QEMU_H
 
 #include "tools/vm/vm.h"
 #include "tools/vm/vm_proc.h"
+#include "tools/vm/vm_qemu.h"
 
 /* QOM path of the device that vm_patched_qemu_args() adds, for qom-get of
  * its statistics (commands, completed-sync, writes, errors). */
@@ -22,15 +23,20 @@ char *vm_patched_qemu_binary(void);
  * $TPMCRB_QEMU_PATCHED_AARCH64, or integrations/qemu/build-qemu's line that names
  * qemu-system-<arch>. */
 char *vm_patched_qemu_binary_arch(enum vm_arch arch);
+/* The same QEMU source built without the series (build-qemu --stock), the
+ * baseline of the comparisons: $TPMCRB_QEMU_STOCK or build-qemu's. */
+char *vm_stock_qemu_binary(void);
 
 /* QEMU arguments for an x86 guest: the q35 machine, the firmware search
  * path (the patched build installs no firmware of its own) and the device
  * (vm_patched_qemu_device_args()). */
-void vm_patched_qemu_args(const struct vm_options *o, struct argv_list *a);
+void vm_patched_qemu_args(const struct vm_options *o, const struct vm_plan *p,
+                          struct argv_list *a);
 
-/* -device tpmcrb,id=tpm0 with @o's backend, state directory, layout,
- * localities and start method; the default base. */
+/* -tpmdev for the swtpm on p->swtpm_sock and -device tpm-crb (x86) or
+ * tpm-crb-device (arm64) on it, id tpm0, with @o's layout, localities and
+ * start method. */
 void vm_patched_qemu_device_args(const struct vm_options *o,
-                                 struct argv_list *a);
+                                 const struct vm_plan *p, struct argv_list *a);
 
 #endif

@@ -85,14 +85,19 @@ static void add_shm_device(const struct vm_plan *p, struct argv_list *a)
     argv_addf(a, "file=%s", p->ssdt_aml);
 }
 
-static void add_stock_device(const struct vm_plan *p, struct argv_list *a)
+void vm_qemu_tpmdev_args(const struct vm_plan *p, struct argv_list *a)
 {
-    argv_add(a, "-machine");
-    argv_add(a, "q35");
     argv_add(a, "-chardev");
     argv_addf(a, "socket,id=chrtpm,path=%s", p->swtpm_sock);
     argv_add(a, "-tpmdev");
     argv_add(a, "emulator,id=tpm0,chardev=chrtpm");
+}
+
+static void add_stock_device(const struct vm_plan *p, struct argv_list *a)
+{
+    argv_add(a, "-machine");
+    argv_add(a, "q35");
+    vm_qemu_tpmdev_args(p, a);
     argv_add(a, "-device");
     argv_add(a, "tpm-crb,tpmdev=tpm0");
 }
@@ -106,7 +111,7 @@ void vm_qemu_x86_args(const struct vm_options *o, const struct vm_plan *p,
     else if (o->device == VM_DEVICE_QEMU_STOCK)
         add_stock_device(p, a);
     else
-        vm_patched_qemu_args(o, a);
+        vm_patched_qemu_args(o, p, a);
     add_x86_kernel(o, p, a);
     vm_qemu_add_tail(o, a);
 }

@@ -44,6 +44,8 @@ void vm_qemu_add_kernel(const struct vm_options *o, const struct vm_plan *p,
                         struct argv_list *a);
 /* No display, no reboot, no network, then the user's extra arguments. */
 void vm_qemu_add_tail(const struct vm_options *o, struct argv_list *a);
+/* -chardev and -tpmdev emulator (id tpm0) for the swtpm on p->swtpm_sock. */
+void vm_qemu_tpmdev_args(const struct vm_plan *p, struct argv_list *a);
 
 /* The whole command line of an x86_64 guest (q35), argv[0] included; an
  * arm64 guest's is vm_arm64_qemu_args(). */
