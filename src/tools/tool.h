@@ -11,7 +11,8 @@
  *   cli/tool_log.h        --log-level/--log-file, the one message format
  *   cli/file_io.h         whole files, atomic writes, fd_write_all
  *   cli/state_key.h       --key: the state store's encryption at rest
- *   cli/tpm_dir.h         a TPM state directory as the tools use it
+ *   cli/tpm_dir.h         a TPM state directory as the tools use it, what
+ *                         one holds (backend/state_probe.h)
  *   cli/data_dir.h        where the installed data (guest scripts) is
  *   cli/acpi_files.h      the ACPI tables as files
  *   cli/crb_driver.h      a CRB client that drives a device as Linux does

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "core/regs.h"
+#include "util/clock.h"
 #include "util/tpm_cmd.h"
 #include "tools/cli/crb_driver.h"
 #include "tpm_test_util.h"
@@ -66,13 +67,18 @@ static void wr32(struct fx *f, uint32_t off, uint32_t v)
 
 /* Poll like a guest: time-bounded, not iteration-bounded, so a loaded
  * host that runs the worker late does not fail the test. */
+#define WAIT32_BOUND_NS (20ull * 1000 * 1000 * 1000)
+
 static void wait32(struct fx *f, uint32_t off, uint32_t mask, uint32_t want)
 {
     const struct timespec pause = { 0, 20000 };
+    uint64_t deadline = crb_now_ns() + WAIT32_BOUND_NS;
 
-    for (int i = 0; i < 250000; i++) { /* about 10 s */
+    for (unsigned i = 0;; i++) {
         if ((rd32(f, off) & mask) == want)
             return;
+        if (crb_now_ns() > deadline)
+            break;
         if (i > 1000)
             nanosleep(&pause, NULL);
     }

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Scratch directories for new TPMs, moved into place when complete. */
 #include "tools/cli/tpm_dir.h"
-#include "backend/state_probe.h"
 #include "backend/state_dir.h"
 #include "backend/state_store.h"
 #include "util/log.h"
@@ -12,13 +11,18 @@
 #include <string.h>
 #include <unistd.h>
 
-int tpm_dir_scratch(const char *dir, char tmp[PATH_MAX])
+static int scratch(const char *dir, char tmp[PATH_MAX])
 {
-    int n = snprintf(tmp, PATH_MAX, "%s.new.XXXXXX", dir);
+    int n = snprintf(tmp, PATH_MAX, "%s.new.XXXXXX", dir), err = 0;
 
     if (n < 0 || n >= PATH_MAX)
-        return -ENAMETOOLONG;
-    return mkdtemp(tmp) ? 0 : -errno;
+        err = -ENAMETOOLONG;
+    else if (!mkdtemp(tmp))
+        err = -errno;
+    if (err)
+        LOG_ERROR("cannot create a scratch directory beside %s: %s", dir,
+                  strerror(-err));
+    return err;
 }
 
 static int join(char *out, const char *dir, const char *name)
@@ -28,7 +32,7 @@ static int join(char *out, const char *dir, const char *name)
     return n < 0 || n >= PATH_MAX ? -ENAMETOOLONG : 0;
 }
 
-int tpm_dir_install(const char *tmp, const char *dir)
+static int install(const char *tmp, const char *dir)
 {
     static const char *const vol[] = { STATE_VOL_FILE ".0",
                                        STATE_VOL_FILE ".1" };
@@ -61,7 +65,7 @@ int tpm_dir_install(const char *tmp, const char *dir)
     return err;
 }
 
-void tpm_dir_discard(const char *tmp)
+static void discard(const char *tmp)
 {
     static const char *const names[] = {
         STATE_NV_FILE, STATE_VOL_FILE ".0", STATE_VOL_FILE ".1", "lock",
@@ -76,6 +80,19 @@ void tpm_dir_discard(const char *tmp)
     rmdir(tmp);
 }
 
+int tpm_dir_make(const char *dir, int (*make)(const char *tmp, void *opaque),
+                 void *opaque)
+{
+    char tmp[PATH_MAX];
+    int err;
+
+    if ((err = scratch(dir, tmp)) < 0)
+        return err;
+    if ((err = make(tmp, opaque)) == 0)
+        err = install(tmp, dir);
+    discard(tmp);
+    return err;
+}
 
 int tpm_dir_own(const char *dir)
 {

@@ -2,23 +2,26 @@
 /*
  * A new TPM for a state directory is made in a scratch directory beside
  * it and moved in only when complete (`setup`, `state import-swtpm`): a
- * failure on the way leaves the state directory as it was.
+ * failure on the way leaves the state directory as it was. What a
+ * directory holds before a TPM is made in it (state_dir_probe) and the
+ * names of the TPM's files come with it, from backend/state_probe.h.
  */
 #ifndef TPMCRB_TPM_DIR_H
 #define TPMCRB_TPM_DIR_H
 
+#include "backend/state_probe.h"
+
 #include <limits.h>
 
-/* Create DIR.new.XXXXXX (0700) beside @dir into @tmp. */
-int tpm_dir_scratch(const char *dir, char tmp[PATH_MAX]);
-
-/* Move the TPM in @tmp into @dir (created if missing) under @dir's lock,
- * replacing the one there: its volatile state goes first, then the NV file
- * is renamed over, then the new volatile state. */
-int tpm_dir_install(const char *tmp, const char *dir);
-
-/* Remove @tmp and the files a TPM leaves in it. */
-void tpm_dir_discard(const char *tmp);
+/* Make a new TPM for @dir: @make(tmp, @opaque) fills a scratch directory
+ * DIR.new.XXXXXX (0700) beside @dir, which is then moved into @dir
+ * (created if missing) under @dir's lock, replacing the TPM there: its
+ * volatile state goes first, then the NV file is renamed over, then the
+ * new volatile state. The scratch directory is removed whatever happens.
+ * Returns 0, @make's negative errno, or the scratch directory's or the
+ * move's. */
+int tpm_dir_make(const char *dir, int (*make)(const char *tmp, void *opaque),
+                 void *opaque);
 
 /* Own @dir for the life of the process (the library's owners do the same
  * through the backend): checked as a state directory must be, created if

@@ -7,8 +7,6 @@
  * is what the guest's sealed data depends on); only missing EK
  * certificates are added to it. --overwrite replaces it.
  */
-#include "backend/state_probe.h"
-#include "backend/state_store.h"
 #include "tools/tool.h"
 #include "tools/setup/ek.h"
 #include "tools/setup/ek_cert.h"
@@ -283,10 +281,27 @@ static void report(const struct setup_opts *o, const char *action,
         printf("CA:         %s\n", ca_path);
 }
 
+/* provision() of a new TPM in tpm_dir_make()'s scratch directory. */
+struct new_tpm_job {
+    const struct setup_opts *o;
+    struct local_ca *ca;
+    struct ek_result *res;
+    char *banks;
+    size_t banks_cap;
+};
+
+static int provision_new(const char *tmp, void *opaque)
+{
+    struct new_tpm_job *j = opaque;
+
+    return provision(j->o, tmp, j->ca, true, j->res, j->banks, j->banks_cap);
+}
+
 static int run(const struct setup_opts *o)
 {
     struct ek_result res[2];
-    char what[256], tmp[PATH_MAX], banks[64] = "";
+    char what[256], banks[64] = "";
+    struct new_tpm_job job;
     struct local_ca *ca = NULL;
     enum state_dir_kind kind;
     bool ca_created = false, new_tpm;
@@ -311,16 +326,8 @@ static int run(const struct setup_opts *o)
         local_ca_free(ca);
         return err < 0 ? EXIT_RUNTIME : EXIT_OK;
     }
-    if (tpm_dir_scratch(o->state_dir, tmp) < 0) {
-        LOG_ERROR("cannot create a temporary directory beside %s: "
-                "%s", o->state_dir, strerror(errno));
-        local_ca_free(ca);
-        return EXIT_RUNTIME;
-    }
-    err = provision(o, tmp, ca, true, res, banks, sizeof(banks));
-    if (err == 0)
-        err = tpm_dir_install(tmp, o->state_dir);
-    tpm_dir_discard(tmp);
+    job = (struct new_tpm_job){ o, ca, res, banks, sizeof(banks) };
+    err = tpm_dir_make(o->state_dir, provision_new, &job);
     if (err == 0)
         report(o, kind == STATE_DIR_TPMCRB ? "replaced" : "manufactured", res,
                banks, local_ca_cert_path(ca), ca_created);

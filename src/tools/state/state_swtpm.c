@@ -8,7 +8,6 @@
  */
 #include "tools/state/cmd_state.h"
 #include "backend/libtpms_files.h"
-#include "backend/state_probe.h"
 #include "tools/tool.h"
 #include "tools/setup/tpm_client.h"
 #include "tools/state/swtpm_files.h"
@@ -144,10 +143,29 @@ static int check_starts(const char *dir, bool had_volatile)
     return 0;
 }
 
+/* The swtpm TPM's blobs as a tpmcrb TPM in tpm_dir_make()'s scratch
+ * directory, checked to start there. */
+struct import_job {
+    const struct xfer_opts *o;
+    const struct libtpms_blobs *b;
+};
+
+static int write_imported(const char *tmp, void *opaque)
+{
+    const struct import_job *j = opaque;
+    int err = libtpms_blobs_write(tmp, j->b);
+
+    if (err == 0 && (err = check_starts(tmp, j->b->vol != NULL)) < 0)
+        LOG_ERROR("libtpms did not accept the state from %s",
+                  j->o->swtpm_dir);
+    return err;
+}
+
 static int import_swtpm(struct xfer_opts *o)
 {
     struct libtpms_blobs b = { 0 };
-    char what[256], tmp[PATH_MAX];
+    struct import_job job;
+    char what[256];
     enum state_dir_kind kind;
     int err;
 
@@ -175,17 +193,8 @@ static int import_swtpm(struct xfer_opts *o)
     err = read_swtpm(o, SWTPM_VOLATILE, &b.vol, &b.vol_len);
     if (err < 0 && err != -ENOENT)
         goto out;
-    if ((err = tpm_dir_scratch(o->state_dir, tmp)) < 0) {
-        LOG_ERROR("cannot create a scratch directory beside %s: %s",
-                  o->state_dir, strerror(-err));
-        goto out;
-    }
-    err = libtpms_blobs_write(tmp, &b);
-    if (err == 0 && (err = check_starts(tmp, b.vol != NULL)) < 0)
-        LOG_ERROR("libtpms did not accept the state from %s", o->swtpm_dir);
-    if (err == 0)
-        err = tpm_dir_install(tmp, o->state_dir);
-    tpm_dir_discard(tmp);
+    job = (struct import_job){ o, &b };
+    err = tpm_dir_make(o->state_dir, write_imported, &job);
     if (err == 0)
         printf("tpmcrb state: imported the swtpm TPM of %s into %s (NV %u "
                "bytes%s%s)\n", o->swtpm_dir, o->state_dir, b.nv_len,

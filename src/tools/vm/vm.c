@@ -6,7 +6,6 @@
  * SIGTERM or SIGHUP. Children also get SIGTERM if we die (vm_spawn), and
  * guest RAM is a memfd, so not even SIGKILL leaves shared memory behind.
  */
-#include "backend/state_probe.h"
 #include "tools/vm/vm.h"
 #include "tools/tool.h"
 #include "tools/vm/vm_arm64.h"
