@@ -40,8 +40,15 @@ int tpmcrb_backend_open(const char *spec,
         return -EINVAL;
     if (!spec || !*spec)
         spec = "libtpms";
-    if ((args = spec_args(spec, "libtpms")) && !*args)
+    if ((args = spec_args(spec, "libtpms")) && !*args) {
+#ifdef TPMCRB_WITH_LIBTPMS
         return crb_libtpms_open(opts, out);
+#else
+        LOG_ERROR("this libtpmcrb was built without the libtpms backend "
+                  "(-Dlibtpms=disabled)");
+        return -ENOTSUP;
+#endif
+    }
     if ((args = spec_args(spec, "swtpm")))
         return crb_swtpm_open(args, opts, out);
     if ((args = spec_args(spec, "passthrough")))
