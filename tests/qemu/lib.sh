@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # Shared by the tests of the patched QEMU (integrations/qemu): find or build
-# that QEMU (and the stock build of the same source), prepare the guest,
+# that QEMU (and fetch Debian's stock binary of the same version), prepare the guest,
 # give each QEMU its swtpm, boot it with a guest script, talk QMP.
 # Sourced by bash scripts that set -euo pipefail.
 
@@ -33,20 +33,34 @@ patched_qemu() {
     built_qemu
 }
 
-# The same QEMU source without the series: $TPMCRB_QEMU_STOCK, or
-# integrations/qemu/build-qemu --stock's (built on first use).
+# Stock QEMU of the same version: $TPMCRB_QEMU_STOCK, or Debian's own
+# qemu-system-x86 binary (integrations/qemu/build-qemu --debian: fetched
+# and unpacked on first use, not built), which is what Debian users run.
+# (build-qemu --stock, the same source built here, is what `tpmcrb bench
+# qemu` compares with.)
 stock_qemu() {
     if [ -n "${TPMCRB_QEMU_STOCK:-}" ]; then
         echo "$TPMCRB_QEMU_STOCK"
         return
     fi
-    built_qemu --stock
+    built_qemu --debian
+}
+
+# The firmware folders every QEMU of these tests reads (-L): those of
+# Debian's QEMU 10 packages, unpacked beside its binary (seabios 1.16.3 and
+# qemu-system-data 10.0.2 of bookworm-backports). The patched build
+# installs none, and a migration between two QEMUs needs the same option
+# ROMs on both sides (their RAM blocks travel in the stream).
+firmware_dirs() {
+    local bin
+    bin=$(built_qemu --debian)
+    FIRMWARE_DIRS=("${bin%/bin/*}/share/seabios" "${bin%/bin/*}/share/qemu")
 }
 
 built_qemu() {
     local out
     if ! out=$("$src/integrations/qemu/build-qemu" "$@" 2>"$tmp/build-qemu.log"); then
-        if grep -q "apt knows no qemu source\|apt-get source .* failed" "$tmp/build-qemu.log"; then
+        if grep -q "apt knows no qemu\|apt-get source .* failed" "$tmp/build-qemu.log"; then
             cat "$tmp/build-qemu.log"
             skip "Debian's qemu source is not available here"
         fi
@@ -116,8 +130,9 @@ guest_initrd() {
 
 # The QEMU command line shared by every test; more arguments follow.
 qemu_base_args() {
+    firmware_dirs
     QEMU_ARGS=("$QEMU" -machine q35 -accel tcg -m 512M -nographic
-               -no-reboot -nic none -L /usr/share/seabios -L /usr/share/qemu
+               -no-reboot -nic none -L "${FIRMWARE_DIRS[0]}" -L "${FIRMWARE_DIRS[1]}"
                -kernel "$KERNEL" -append "console=ttyS0 panic=-1 quiet")
 }
 
