@@ -15,7 +15,7 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 : "${TPMCRB:?the tpmcrb binary (set by meson)}"
 
-require_stock_arm64
+require_aavmf
 QEMU=$(patched_qemu_aarch64)
 say "qemu: $QEMU"
 # Prepared here so that a machine without arm64 packages skips; tpmcrb vm
