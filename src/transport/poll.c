@@ -32,13 +32,15 @@
 /* Then sleep, doubling from MIN_SLEEP_NS, but never longer than a tenth of
  * the time the guest has been quiet and never longer than MAX_SLEEP_NS: a
  * guest's first write after a quiet spell waits for the poll thread at
- * most a tenth of that spell, and an instance nobody uses wakes five times
- * a second (hundreds of idle VMs on a host add up, and a timer wake-up is
- * expensive on a virtualised host). The longest sleep stays well below the
- * shortest wait of a guest driver for the device (Linux's TPM2 timeout A,
- * 750 ms, for a locality request). */
+ * most a tenth of that spell, and an instance nobody uses wakes twenty
+ * times a second (hundreds of idle VMs on a host add up, and a timer wake-up is
+ * expensive on a virtualised host). The longest sleep is a quarter of the
+ * shortest wait of a guest driver for the device (Linux's TPM2 timeout C,
+ * 200 ms, for cmdReady, goIdle and relinquishing a locality), so a first
+ * write after a quiet spell is seen in time even when the host delays the
+ * poll thread's wake-up. */
 #define MIN_SLEEP_NS     20000ull
-#define MAX_SLEEP_NS     200000000ull
+#define MAX_SLEEP_NS     50000000ull
 #define QUIET_SHARE      10u
 /* Timer slack while sleeping, as a share of the sleep: lets the system
  * serve the wake-ups of many idle instances together. */

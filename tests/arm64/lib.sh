@@ -8,10 +8,9 @@
 AAVMF_CODE=/usr/share/AAVMF/AAVMF_CODE.fd
 AAVMF_VARS=/usr/share/AAVMF/AAVMF_VARS.fd
 
-# Stock Debian QEMU for aarch64 and the firmware.
-require_stock_arm64() {
-    command -v qemu-system-aarch64 >/dev/null ||
-        skip "qemu-system-aarch64 is not installed (scripts/deps.sh: qemu-system-arm)"
+# The firmware: every arm64 test boots AAVMF (ACPI reaches Linux only
+# through it).
+require_aavmf() {
     [ -r "$AAVMF_CODE" ] && [ -r "$AAVMF_VARS" ] ||
         skip "AAVMF is not installed (scripts/deps.sh: qemu-efi-aarch64)"
 }
@@ -53,16 +52,31 @@ patched_qemu_aarch64() {
         echo "$TPMCRB_QEMU_PATCHED_AARCH64"
         return
     fi
+    built_qemu_aarch64
+}
+
+# The same QEMU 10 source without the series: $TPMCRB_QEMU_STOCK_AARCH64, or
+# the qemu-system-aarch64 of integrations/qemu/build-qemu --stock.
+stock_qemu_aarch64() {
+    if [ -n "${TPMCRB_QEMU_STOCK_AARCH64:-}" ]; then
+        echo "$TPMCRB_QEMU_STOCK_AARCH64"
+        return
+    fi
+    built_qemu_aarch64 --stock
+}
+
+# built_qemu_aarch64 [--stock]: build-qemu's qemu-system-aarch64.
+built_qemu_aarch64() {
     local out bin
-    if ! out=$("$src/integrations/qemu/build-qemu" 2>"$tmp/build-qemu.log"); then
+    if ! out=$("$src/integrations/qemu/build-qemu" "$@" 2>"$tmp/build-qemu.log"); then
         cat "$tmp/build-qemu.log"
         if grep -q "apt knows no qemu source\|apt-get source .* failed" "$tmp/build-qemu.log"; then
             skip "Debian's qemu source is not available here"
         fi
-        fail "integrations/qemu/build-qemu failed"
+        fail "integrations/qemu/build-qemu $* failed"
     fi
     bin=$(grep '/qemu-system-aarch64$' <<<"$out" | head -n 1)
-    [ -n "$bin" ] || fail "integrations/qemu/build-qemu built no qemu-system-aarch64 (its targets lack aarch64-softmmu)"
+    [ -n "$bin" ] || fail "integrations/qemu/build-qemu $* built no qemu-system-aarch64 (its targets lack aarch64-softmmu)"
     echo "$bin"
 }
 

@@ -9,13 +9,14 @@
 #           PCR 16 after three extends equals the value computed here, an
 #           NV index is written;
 #   boot 2 (same --state): the NV index still holds the data and PCR 16 is
-#           back to zero (a new boot resets the TPM).
+#           back to zero (a new boot resets the TPM);
+#   ppi=on, which virt cannot describe, is refused.
 # It also reports what AAVMF did with the device (event log, PCR 0).
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 : "${TPMCRB:?the tpmcrb binary (set by meson)}"
 
-require_stock_arm64
+require_aavmf
 QEMU=$(patched_qemu_aarch64)
 say "qemu: $QEMU"
 # Prepared here so that a machine without arm64 packages skips; tpmcrb vm
@@ -79,4 +80,15 @@ fi
 boot 2
 grep -aE '^(NVREAD|PCR)' "$tmp/boot2.log" | tr -d '\r'
 check_tpm_boots "$tmp/boot1.log" "$tmp/boot2.log" "$nv_data"
+
+# virt describes the device without PPI: ppi=on is refused with a message
+# (not a crash at the first reset).
+swtpm_for_qemu "$tmp/ppi.tpm"
+rc=0
+out=$(timeout 60 "$QEMU" -machine virt -accel tcg -display none -nic none -S \
+      "${TPM_ARGS[@]}" -device tpm-crb-device,tpmdev=tpm0,ppi=on 2>&1) || rc=$?
+[ "$rc" -eq 1 ] && grep -q 'ppi=on is not supported' <<<"$out" ||
+    fail "tpm-crb-device,ppi=on: exit $rc, $out"
+swtpm_gone
+say "tpm-crb-device,ppi=on is refused: $out"
 say "PASS: arm64 guest: platform-bus device, ACPI, driver, getrandom, PCR extend, NV persistence"

@@ -11,7 +11,7 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 N=${TPMCRB_MIGRATE_EXTENDS:-40}
-require_stock_arm64
+require_aavmf
 QEMU=$(patched_qemu_aarch64)
 prepare_guest_arm64
 

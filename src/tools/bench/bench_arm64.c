@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * `tpmcrb bench arm64`: guest TPM2_GetRandom(32) loops through /dev/tpm0
- * and /dev/tpmrm0 with the patched QEMU's -device tpmcrb (trap mode,
+ * and /dev/tpmrm0 with the patched QEMU's -device tpm-crb-device (trap mode,
  * embedded libtpms, TPM2 start method 7) on
  *   x86_64   q35, SeaBIOS, the device at 0xFED40000, described by itself;
  *   aarch64  virt, cortex-a57, AAVMF, the device on the platform bus,

@@ -9,7 +9,7 @@ static const struct subcommand benches[] = {
     { "serve", bench_serve, "N idle `tpmcrb serve` instances: CPU together, RSS and PSS each, first command after idle" },
     { "vm", bench_vm, "Linux guest throughput: tpmcrb vm (start method 8/7) vs QEMU tpm-crb + swtpm" },
     { "qemu", bench_qemu, "Linux guest on the patched QEMU (trap mode) vs stock tpm-crb + swtpm vs tpmcrb vm" },
-    { "arm64", bench_arm64, "guest GetRandom/s with -device tpmcrb on arm64 (virt) beside x86_64 (q35), same build" },
+    { "arm64", bench_arm64, "guest GetRandom/s with -device tpm-crb-device on arm64 (virt) beside x86_64 (q35), same build" },
     { "wait", bench_wait, "sleep/wake cost of this build's wait implementation (futex or posix)" },
     { "trap", bench_trap, "trap mode on KVM per mapping (examples/kvm-vmm); device instructions (callgrind)" },
 };

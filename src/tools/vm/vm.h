@@ -16,7 +16,7 @@
 
 #include <sys/types.h>
 
-/* VM_DEVICE_QEMU_PATCHED: -device tpmcrb in QEMU patched by
+/* VM_DEVICE_QEMU_PATCHED: -device tpm-crb (tpm-crb-device on arm64) in QEMU patched by
  * integrations/qemu (trap mode); see vm_patched_qemu.h. */
 enum vm_device { VM_DEVICE_SHM, VM_DEVICE_QEMU_STOCK, VM_DEVICE_QEMU_PATCHED };
 

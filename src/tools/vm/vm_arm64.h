@@ -6,7 +6,7 @@
  * use: stock QEMU's virt machine offers tpm-tis-device, for which Debian's
  * arm64 kernel has no driver, and QEMU passes -acpitable to no ARM board,
  * so the shared-memory device could not be described either. On virt,
- * -device tpmcrb is a dynamic sysbus device: the platform bus chooses its
+ * -device tpm-crb-device is a dynamic sysbus device: the platform bus chooses its
  * address and QEMU's ACPI builder describes it there (DSDT MSFT0101, TPM2
  * table with start method 7). ACPI reaches Linux only through UEFI
  * firmware (a bare -kernel boot gets a device tree), hence AAVMF.
