@@ -31,6 +31,8 @@ sanitizer_skip_suites=(vm qemu arm64 fresh)
 results=$(mktemp "${TMPDIR:-/tmp}/tpmcrb-check.XXXXXX")
 started=$SECONDS
 trap 'summary; rm -f "$results"' EXIT
+trap 'exit 143' TERM
+trap 'exit 130' INT
 
 # Record the SKIPs and FAILs of the meson run in $1 and print the tests to
 # run again (failed ones of the rerun suites); exit status 1 when a test
@@ -85,7 +87,7 @@ for line in open(sys.argv[1]):
 }
 
 summary() {
-    local status=$? build name result reason bad=0
+    local status=$? build name result reason bad=0 failed=0
     echo
     echo "== summary ($(( (SECONDS - started) / 60 )) min $(( (SECONDS - started) % 60 )) s)"
     while read -r build name result; do
@@ -101,13 +103,16 @@ summary() {
                 bad=1
             fi ;;
         FLAKY) echo "FLAKY   $build: $name (failed, then passed when run again)" ;;
-        *) echo "$result $build: $name" ;;
+        *) echo "$result $build: $name"; failed=1 ;;
         esac
     done < <(sort -u "$results")
     if [ "$bad" -ne 0 ] && [ "${CI:-}" = true ]; then
         echo "== CI=true: a test skipped that must run here"
         [ "$status" -ne 0 ] || status=1
     fi
+    # A failure on the list fails the check whatever the exit status says
+    # (a check interrupted by a signal reaches here with status 0).
+    [ "$failed" -eq 0 ] || [ "$status" -ne 0 ] || status=1
     if [ "$status" -eq 0 ]; then
         echo "== all checks passed"
     else
