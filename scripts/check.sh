@@ -156,7 +156,7 @@ echo "== tests under ThreadSanitizer ($tsan)"
 [ -f "$tsan/build.ninja" ] || meson setup "$tsan" -Db_sanitize=thread \
     -Db_lundef=false >/dev/null
 ninja -C "$tsan"
-TSAN_OPTIONS=second_deadlock_stack=1 run_tests "$tsan" "${sanitizer_args[@]}"
+TSAN_OPTIONS="second_deadlock_stack=1 suppressions=$root/tests/tsan.supp" run_tests "$tsan" "${sanitizer_args[@]}"
 
 echo "== fuzzers (${FUZZ_SECONDS:-30} s each)"
 bash scripts/fuzz.sh --fuzz-only --seconds "${FUZZ_SECONDS:-30}"
