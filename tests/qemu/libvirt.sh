@@ -90,7 +90,7 @@ private_machine() {
     # Lazily detached, each with the mounts below it.
     while m=$(awk '$3 == "cgroup" || $3 == "cgroup2" { print $2; exit }' /proc/mounts) &&
           [ -n "$m" ]; do
-        umount -l "$m"
+        umount -l "$m" || fail "cannot detach $m in the namespace"
     done
 }
 
