@@ -517,6 +517,13 @@ static int lt_power_on(struct tpmcrb_backend *base, uint32_t buffer_size,
         if (be->power_cycle &&
             (err = state_store_remove_slots(be->store, VOL_FILE, true)) < 0)
             goto out;
+        /* Without the volatile files the newest generation on disk would
+         * be the NV file's, older than theirs: the NV file takes a newer
+         * one, so that generations never go back (processes sharing the
+         * directory tell a change by a generation they have not seen). */
+        if (be->power_cycle && be->nv.data && be->gen > be->nv_gen &&
+            (err = write_nv(be, be->gen + 1)) < 0)
+            goto out;
     }
     vol = be->vol.data && !be->power_cycle;
     be->power_cycle = false;

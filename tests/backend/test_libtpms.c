@@ -322,6 +322,62 @@ static void test_per_command_reload(void **state)
     expect_nv(f, "other-pr");
 }
 
+/* A process started with power_cycle removes the volatile slot files and
+ * writes new ones. One already running, which keeps its slot files open,
+ * must follow it to the new files: it sees the other's state (reload) and
+ * its own commands land where the next process reads them, not in a file
+ * nobody will read again. The generation on disk never goes back either:
+ * the power-cycled process does not take its own state for someone
+ * else's (its client's TPM2_Startup succeeds). */
+static void test_per_command_follows_power_cycle(void **state)
+{
+    struct fx *f = *state;
+    uint8_t mine[32], child[32], seen[32];
+    int fds[2];
+    pid_t pid;
+
+    assert_int_equal(open_be(f, true, TPMCRB_STATE_SYNC_PER_COMMAND), 0);
+    assert_false(power_on(f));
+    startup(f);
+    run(f, tc_pcr_extend(f->cmd, 16, 0x71));
+
+    assert_int_equal(pipe(fds), 0);
+    pid = fork_child();
+    if (pid == 0) {
+        struct tpmcrb_backend_options o = { .size = sizeof(o),
+            .state_dir = f->dir, .sync = TPMCRB_STATE_SYNC_PER_COMMAND,
+            .power_cycle = true };
+
+        close_be(f);
+        if (tpmcrb_backend_open("libtpms", &o, &f->be) < 0 || power_on(f))
+            _exit(2);
+        startup(f);
+        run(f, tc_pcr_extend(f->cmd, 16, 0x72));
+        pcr16(f, child);
+        _exit(write(fds[1], child, 32) == 32 ? 0 : 3);
+    }
+    assert_int_equal(wait_child(pid), 0);
+    assert_int_equal(read(fds[0], child, 32), 32);
+    pcr16(f, seen);
+    assert_memory_equal(seen, child, 32);
+    run(f, tc_pcr_extend(f->cmd, 16, 0x73));
+    pcr16(f, mine);
+    close_be(f);
+
+    pid = fork_child();
+    if (pid == 0) {
+        if (open_be(f, true, TPMCRB_STATE_SYNC_PER_COMMAND) < 0 || !power_on(f))
+            _exit(2);
+        pcr16(f, seen);
+        _exit(write(fds[1], seen, 32) == 32 ? 0 : 3);
+    }
+    assert_int_equal(wait_child(pid), 0);
+    assert_int_equal(read(fds[0], seen, 32), 32);
+    assert_memory_equal(seen, mine, 32);
+    close(fds[0]);
+    close(fds[1]);
+}
+
 /* A volatile file that does not pair with the NV file (a process died
  * between writing the two) means power loss, not resume. */
 static void test_unpaired_volatile_is_power_loss(void **state)
@@ -591,6 +647,7 @@ int main(void)
         T(test_resume_owner),
         T(test_per_command_saves_each_command),
         T(test_per_command_reload),
+        T(test_per_command_follows_power_cycle),
         T(test_unpaired_volatile_is_power_loss),
         T(test_power_on_keeps_volatile_paired),
         T(test_corrupt_files_refused_untouched),
