@@ -120,11 +120,9 @@ guest_initrd() {
 # The QEMU command line shared by every test; more arguments follow.
 # The firmware is this machine's (bookworm's seabios and qemu-system-data),
 # for the stock binary too (-L goes before its own folders): a migration
-# needs the same option ROMs on both sides. (With the SeaBIOS 1.16.3 of
-# Debian's QEMU 10 packages, a guest hung in SeaBIOS after system_reset in
-# reset.sh in two of three runs; not investigated.)
+# needs the same option ROMs on both sides.
 # -nodefaults: q35's default empty CD-ROM on its AHCI controller makes
-# that SeaBIOS 1.16.2 under QEMU 10 wait out its whole AHCI command
+# bookworm's SeaBIOS 1.16.2 under QEMU 10 wait out its whole AHCI command
 # timeout at every boot and reset; the tests need none of the default
 # devices, and the console is the serial port on stdio as before.
 qemu_base_args() {

@@ -117,16 +117,5 @@ void vm_patched_qemu_args(const struct vm_options *o, const struct vm_plan *p,
 {
     argv_add(a, "-machine");
     argv_add(a, "q35");
-    /* q35's default empty CD-ROM on its AHCI controller makes bookworm's
-     * SeaBIOS 1.16.2 under QEMU 10 wait out its whole AHCI command timeout
-     * at every boot; no default device is needed, and the console stays
-     * the serial port on stdio. */
-    argv_add(a, "-nodefaults");
-    argv_add(a, "-serial");
-    argv_add(a, "mon:stdio");
-    argv_add(a, "-L");
-    argv_add(a, "/usr/share/seabios");
-    argv_add(a, "-L");
-    argv_add(a, "/usr/share/qemu");
     vm_patched_qemu_device_args(o, p, a);
 }
