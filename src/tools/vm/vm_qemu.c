@@ -85,6 +85,16 @@ static void add_shm_device(const struct vm_plan *p, struct argv_list *a)
     argv_addf(a, "file=%s", p->ssdt_aml);
 }
 
+void vm_qemu_firmware_args(struct argv_list *a)
+{
+    /* This machine's SeaBIOS, whichever QEMU runs: a QEMU built from
+     * source (build-qemu, patched or --stock) has no firmware of its own. */
+    argv_add(a, "-L");
+    argv_add(a, "/usr/share/seabios");
+    argv_add(a, "-L");
+    argv_add(a, "/usr/share/qemu");
+}
+
 void vm_qemu_tpmdev_args(const struct vm_plan *p, struct argv_list *a)
 {
     argv_add(a, "-chardev");
@@ -106,6 +116,8 @@ void vm_qemu_x86_args(const struct vm_options *o, const struct vm_plan *p,
                       struct argv_list *a)
 {
     vm_qemu_add_head(o, p, a);
+    if (o->device != VM_DEVICE_QEMU_PATCHED)
+        vm_qemu_firmware_args(a);
     if (o->device == VM_DEVICE_SHM)
         add_shm_device(p, a);
     else if (o->device == VM_DEVICE_QEMU_STOCK)
