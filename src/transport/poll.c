@@ -44,7 +44,7 @@
 #define QUIET_SHARE      10u
 /* Timer slack while sleeping, as a share of the sleep: lets the system
  * serve the wake-ups of many idle instances together. */
-#define SLACK_SHARE      8u
+#define SLACK_SHARE      4u
 #define DEFAULT_SLACK_NS 50000ull
 
 struct tpmcrb_poller {
@@ -81,20 +81,28 @@ static void *poll_thread(void *arg)
 {
     struct tpmcrb_poller *p = arg;
     uint64_t last_activity = crb_now_ns(), sleep = MIN_SLEEP_NS / 2;
-    uint64_t slack = DEFAULT_SLACK_NS, quiet;
+    uint64_t slack = DEFAULT_SLACK_NS, quiet = 0;
 
     while (!atomic_load_explicit(&p->stop, memory_order_relaxed)) {
         if (device_take_guest_writes(p->dev)) {
             device_run_pending(p->dev);
             last_activity = crb_now_ns();
+            quiet = 0;
             sleep = MIN_SLEEP_NS / 2;
             set_slack(&slack, 0);
-        } else if ((quiet = crb_now_ns() - last_activity) < ACTIVE_NS) {
+        } else if (!quiet &&
+                   crb_now_ns() - last_activity < ACTIVE_NS) {
             crb_sleep_ns(NAP_NS);
         } else {
+            /* Backing off: the quiet time is the sum of the sleeps
+             * (each lasts at least as long as asked), so an idle wake-up
+             * reads no clock. */
+            if (!quiet)
+                quiet = ACTIVE_NS;
             sleep = next_sleep(sleep, quiet);
             set_slack(&slack, sleep);
             crb_sleep_ns(sleep);
+            quiet += sleep;
         }
     }
     return NULL;
