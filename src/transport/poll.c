@@ -36,7 +36,7 @@
  * times a second (hundreds of idle VMs on a host add up, and a timer wake-up is
  * expensive on a virtualised host). The longest sleep is a quarter of the
  * shortest wait of a guest driver for the device (Linux's TPM2 timeout C,
- * 200 ms, for cmdReady, goIdle and relinquishing a locality), so a first
+ * 200 ms, for a locality request, cmdReady, goIdle and relinquish), so a first
  * write after a quiet spell is seen in time even when the host delays the
  * poll thread's wake-up. */
 #define MIN_SLEEP_NS     20000ull
@@ -44,7 +44,7 @@
 #define QUIET_SHARE      10u
 /* Timer slack while sleeping, as a share of the sleep: lets the system
  * serve the wake-ups of many idle instances together. */
-#define SLACK_SHARE      4u
+#define SLACK_SHARE      8u
 #define DEFAULT_SLACK_NS 50000ull
 
 struct tpmcrb_poller {
