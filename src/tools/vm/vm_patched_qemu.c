@@ -117,6 +117,5 @@ void vm_patched_qemu_args(const struct vm_options *o, const struct vm_plan *p,
 {
     argv_add(a, "-machine");
     argv_add(a, "q35");
-    vm_qemu_firmware_args(a);
     vm_patched_qemu_device_args(o, p, a);
 }

@@ -45,8 +45,6 @@ void vm_qemu_add_kernel(const struct vm_options *o, const struct vm_plan *p,
 /* No display, no reboot, no network, then the user's extra arguments. */
 void vm_qemu_add_tail(const struct vm_options *o, struct argv_list *a);
 /* -chardev and -tpmdev emulator (id tpm0) for the swtpm on p->swtpm_sock. */
-/* -L: the host's SeaBIOS and QEMU data, for a QEMU built from source. */
-void vm_qemu_firmware_args(struct argv_list *a);
 void vm_qemu_tpmdev_args(const struct vm_plan *p, struct argv_list *a);
 
 /* The whole command line of an x86_64 guest (q35), argv[0] included; an
