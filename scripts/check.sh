@@ -123,8 +123,9 @@ stage() {
 }
 
 summary() {
-    local status=$? build name result reason bad=0 failed=0
+    local status=$?
     stop_guests
+    local build name result reason bad=0 failed=0
     echo
     echo "== summary ($(( (SECONDS - started) / 60 )) min $(( (SECONDS - started) % 60 )) s)"
     while read -r build name result; do
