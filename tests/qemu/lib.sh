@@ -47,16 +47,20 @@ stock_qemu() {
 }
 
 built_qemu() {
+    built_qemu_all "$@" | head -n 1
+}
+
+# Every path build-qemu prints (its binaries, then --qtests' tests).
+built_qemu_all() {
     local out
     if ! out=$("$src/integrations/qemu/build-qemu" "$@" 2>"$tmp/build-qemu.log"); then
+        # On stderr: the caller captures stdout.
         if grep -q "apt knows no qemu\|apt-get source .* failed" "$tmp/build-qemu.log"; then
-            cat "$tmp/build-qemu.log"
-            skip "Debian's qemu source is not available here"
+            { cat "$tmp/build-qemu.log"; skip "Debian's qemu source is not available here"; } >&2
         fi
-        cat "$tmp/build-qemu.log"
-        fail "integrations/qemu/build-qemu failed"
+        { cat "$tmp/build-qemu.log"; fail "integrations/qemu/build-qemu failed"; } >&2
     fi
-    echo "$out" | head -n 1
+    echo "$out"
 }
 
 # swtpm_for_qemu STATE_DIR: start a swtpm for one QEMU process (it ends
