@@ -432,6 +432,16 @@ static bool slot_unlinked(int fd)
     return fstat(fd, &sb) < 0 || sb.st_nlink == 0;
 }
 
+static void slots_drop_unlinked(struct state_store *st)
+{
+    for (int k = 0; k < 2; k++) {
+        if (st->slot_fd[k] >= 0 && slot_unlinked(st->slot_fd[k])) {
+            slots_close(st);
+            return;
+        }
+    }
+}
+
 static void slot_path(char *buf, size_t cap, const char *name, int k)
 {
     snprintf(buf, cap, "%s.%d", name, k);
@@ -643,6 +653,10 @@ static int plain_write_slots(struct state_store *st, const char *name,
 
     if (info->len > STATE_MAX_PAYLOAD)
         return -EFBIG;
+    /* Before choosing the slot to write: the current one is known only
+     * for the files on disk. */
+    if (!strcmp(st->slot_name, name))
+        slots_drop_unlinked(st);
     if (strcmp(st->slot_name, name) || st->cur_slot < 0) {
         /* Find the current slot once; it must not be the one we write. */
         struct state_info cur;

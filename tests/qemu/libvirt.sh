@@ -8,12 +8,15 @@
 # swtpm_setup and swtpm itself and writes QEMU's command line. Asserted:
 #   guest: tpm_crb binds to MSFT0101, tpm2_getrandom gives 16 bytes, PCR 16
 #          after three extends equals the value computed here, a loop of
-#          TPM2_GetRandom on /dev/tpm0 runs;
+#          TPM2_GetRandom on /dev/tpm0 runs, and the EK certificate that
+#          libvirt's swtpm_setup stored (NV index 0x1c00002) is there;
 #   host:  the command line libvirt wrote has -tpmdev emulator and the
 #          tpm-crb device; QEMU's /machine/peripheral/tpm0 is a tpm-crb whose
 #          libtpmcrb statistic `commands` (stock tpm-crb has no such
 #          property) counted at least the guest loop's commands; the swtpm
-#          libvirt started serves it and goes when the domain is destroyed.
+#          libvirt started serves it and goes when the domain is destroyed;
+#   control: the same domain on Debian's own QEMU 10 binary starts too and
+#          its tpm-crb (QEMU's) has no `commands` (not booted).
 #
 # The daemon is private: it runs in a mount namespace of its own, where
 # /etc/libvirt is this test's folder (libvirtd.conf, qemu.conf, domain
@@ -58,6 +61,8 @@ outer() {
         echo 'done'
         echo "echo \"PCR16 \$(tpm2_pcrread sha256:16 | sed -n 's/.*16 *: *0x//p')\""
         echo "tpmloop -n $loop_commands /dev/tpm0 || fail tpmloop"
+        # libvirt's swtpm_setup stored an RSA EK certificate at 0x1c00002.
+        echo 'tpm2_nvreadpublic 0x1c00002 >/dev/null && echo "EKCERT present"'
         # The host reads the device's counters from the running QEMU and
         # then destroys the domain.
         echo 'echo GUEST-READY'
@@ -274,7 +279,7 @@ inner() {
         { show_logs "$domain"; fail "the guest did not finish its TPM checks"; }
     grep -q '^GUEST-READY' "$log" || { show_logs "$domain"; fail "the guest's TPM checks failed"; }
     say "the guest ran its checks in $((SECONDS - start)) s"
-    grep -E '^(RANDOM|PCR16|TPMLOOP)' "$log" | tr -d '\r'
+    grep -E '^(RANDOM|PCR16|TPMLOOP|EKCERT)' "$log" | tr -d '\r'
     check_started "$domain" "$QEMU"
 
     # The device is libtpmcrb's: its statistic counted the guest's commands.
@@ -290,6 +295,9 @@ inner() {
     [ "$(val "$log" PCR16 | tr 'A-F' 'a-f')" = "$expected" ] ||
         fail "PCR 16 is $(val "$log" PCR16), expected $expected"
     say "PCR 16 matches the host: $expected"
+    [ "$(val "$log" EKCERT)" = present ] ||
+        fail "the guest found no EK certificate (NV 0x1c00002) from libvirt's swtpm_setup"
+    say "the guest reads the EK certificate index libvirt's swtpm_setup wrote"
     stop_domain "$domain"
 
     # Control: the same domain on Debian's own QEMU 10 (no boot needed):

@@ -336,7 +336,10 @@ static int serve(struct pipe *p)
             return EXIT_OK; /* the client went away: orderly power-off */
         if (p->managed) {
             /* Sessions the client saved are in its hands now. Its record
-             * is its own file: no lock needed to rewrite it. */
+             * is its own file: no lock needed to rewrite it. A death just
+             * before this rewrite has the next pipe flush a session whose
+             * context the client got; recording it as the client's before
+             * the write would leak one whose context it never got. */
             rm_delivered(&p->rm);
             record_sessions(p);
         }
