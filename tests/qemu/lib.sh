@@ -46,8 +46,12 @@ stock_qemu() {
     built_qemu --debian
 }
 
+# The first path build-qemu prints (not through head: a pipe closed early
+# would kill the writer with SIGPIPE, which pipefail turns into a failure).
 built_qemu() {
-    built_qemu_all "$@" | head -n 1
+    local out
+    out=$(built_qemu_all "$@") || return
+    printf '%s\n' "${out%%$'\n'*}"
 }
 
 # Every path build-qemu prints (its binaries, then --qtests' tests).
