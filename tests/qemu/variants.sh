@@ -7,6 +7,11 @@
 #   sync-bound-us=0             every command completes asynchronously
 #   base=0xfed60000             another address (SeaBIOS looks only at the
 #                               default one; Linux follows the ACPI tables)
+#   mapping=mmio                every read traps too (what KVM on an Arm host
+#                               gets): the drop-in layout with PPI, and the
+#                               split layout with five localities, whose
+#                               buffer page then traps as well
+# Before the boots, QEMU's memory tree shows which mapping each setting gives.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -25,11 +30,28 @@ guest_initrd "$tmp/guest.sh" "$tmp/initrd"
 qemu_base_args
 expected=$(extend_chain 1)
 
+# mapping_of PROPS: how the register region is mapped ("romd" or "i/o").
+mapping_of() {
+    swtpm_for_qemu "$tmp/mtree.tpm"
+    printf 'info mtree -f\nquit\n' |
+        timeout 60 "$QEMU" -machine q35 -accel tcg -display none -nic none -S \
+            -L /usr/share/seabios -L /usr/share/qemu \
+            -monitor stdio "${TPM_ARGS[@]}" -device "tpm-crb,tpmdev=tpm0,$1" 2>&1 |
+        sed -n 's/.*(prio [0-9-]*, \([a-z/]*\)): tpm-crb-regs.*/\1/p' | head -n 1
+    swtpm_gone
+}
+for want in "romd:" "romd:mapping=auto" "romd:mapping=romd" "i/o:mapping=mmio" \
+            "i/o:mapping=mmio,layout=split,ppi=off"; do
+    got=$(mapping_of "${want#*:}")
+    [ "$got" = "${want%%:*}" ] || fail "tpm-crb,${want#*:}: registers mapped as '$got', expected ${want%%:*}"
+done
+say "mapping: TCG gives romd by default, mapping=mmio an I/O region"
+
 # The opt-in layouts describe the device in its own ACPI tables, without
 # PPI; the bound only changes how a START write waits.
 for props in layout=split,ppi=off localities=5,ppi=off \
-             layout=split,localities=5,ppi=off start-method=8,ppi=off \
-             sync-bound-us=0 base=0xfed60000,ppi=off; do
+             layout=split,localities=5,ppi=off,mapping=mmio start-method=8,ppi=off \
+             sync-bound-us=0 base=0xfed60000,ppi=off mapping=mmio; do
     start=$SECONDS
     swtpm_for_qemu "$tmp/state"
     run_guest "$tmp/$props.log" 300 "${QEMU_ARGS[@]}" -initrd "$tmp/initrd" \
