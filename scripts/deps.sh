@@ -17,6 +17,10 @@ packages=(
     qemu-system-x86 busybox-static apt dpkg gzip coreutils
     # savevm/loadvm needs a qcow2 disk (qemu-img)
     qemu-utils
+    # tests/qemu/libvirt.sh: libvirtd with its QEMU driver and virsh, run
+    # privately by the test (not libvirt-daemon-system: no system daemon is
+    # installed or started)
+    libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients
     qemu-system-arm qemu-efi-aarch64 gcc-aarch64-linux-gnu libc6-dev-arm64-cross  # arm64 guests (tests/arm64)
     # guest tests: pgrep
     procps

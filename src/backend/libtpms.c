@@ -517,6 +517,13 @@ static int lt_power_on(struct tpmcrb_backend *base, uint32_t buffer_size,
         if (be->power_cycle &&
             (err = state_store_remove_slots(be->store, VOL_FILE, true)) < 0)
             goto out;
+        /* Without the volatile files the newest generation on disk would
+         * be the NV file's, older than theirs: the NV file takes a newer
+         * one, so that generations never go back (processes sharing the
+         * directory tell a change by a generation they have not seen). */
+        if (be->power_cycle && be->nv.data && be->gen > be->nv_gen &&
+            (err = write_nv(be, be->gen + 1)) < 0)
+            goto out;
     }
     vol = be->vol.data && !be->power_cycle;
     be->power_cycle = false;
@@ -531,10 +538,13 @@ static int lt_power_on(struct tpmcrb_backend *base, uint32_t buffer_size,
         be->may_manufacture = false;
         LOG_WARN("created a new TPM in %s (no EK certificates: `tpmcrb setup "
                  "--state %s` adds them)", store_dir(be), store_dir(be));
-    } else if (be->store && be->nv_dirty &&
-               (err = write_nv(be, be->gen + 1)) < 0) {
-        goto fail;
     }
+    /* Otherwise NV that libtpms stored at its start (an image it marshals
+     * differently from the file, e.g. one of an older libtpms) stays dirty
+     * in memory: the next commit writes it together with the volatile state
+     * that pairs with it. Writing it here alone would leave the volatile
+     * file on disk linked to the NV file it replaced, and the next process
+     * would take a resumable state for a power loss. */
     if (be->store && be->nv_gen > be->gen)
         be->gen = be->nv_gen;
     /* An owner that resumed consumes the volatile file: after a crash the

@@ -405,15 +405,41 @@ int state_store_remove(struct state_store *st, const char *name, bool durable)
 
 /* ------------------------------------------------------- slotted state */
 
-static void slots_forget(struct state_store *st)
+static void slots_close(struct state_store *st)
 {
     for (int k = 0; k < 2; k++) {
         if (st->slot_fd[k] >= 0)
             close(st->slot_fd[k]);
         st->slot_fd[k] = -1;
     }
-    st->slot_name[0] = '\0';
     st->cur_slot = -1;
+}
+
+static void slots_forget(struct state_store *st)
+{
+    slots_close(st);
+    st->slot_name[0] = '\0';
+}
+
+/* Whether another process sharing the directory removed this open slot
+ * file (a fresh boot discards the volatile state): reads would see a state
+ * nobody else sees, writes would go where nobody reads. Both slots are then
+ * opened again and the current one found again. */
+static bool slot_unlinked(int fd)
+{
+    struct stat sb;
+
+    return fstat(fd, &sb) < 0 || sb.st_nlink == 0;
+}
+
+static void slots_drop_unlinked(struct state_store *st)
+{
+    for (int k = 0; k < 2; k++) {
+        if (st->slot_fd[k] >= 0 && slot_unlinked(st->slot_fd[k])) {
+            slots_close(st);
+            return;
+        }
+    }
 }
 
 static void slot_path(char *buf, size_t cap, const char *name, int k)
@@ -437,6 +463,8 @@ static int slot_open(struct state_store *st, const char *name, int k,
     }
     if (created)
         *created = false;
+    if (st->slot_fd[k] >= 0 && slot_unlinked(st->slot_fd[k]))
+        slots_close(st);
     if (st->slot_fd[k] >= 0)
         return st->slot_fd[k];
     slot_path(file, sizeof(file), name, k);
@@ -625,6 +653,10 @@ static int plain_write_slots(struct state_store *st, const char *name,
 
     if (info->len > STATE_MAX_PAYLOAD)
         return -EFBIG;
+    /* Before choosing the slot to write: the current one is known only
+     * for the files on disk. */
+    if (!strcmp(st->slot_name, name))
+        slots_drop_unlinked(st);
     if (strcmp(st->slot_name, name) || st->cur_slot < 0) {
         /* Find the current slot once; it must not be the one we write. */
         struct state_info cur;

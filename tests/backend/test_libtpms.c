@@ -322,6 +322,62 @@ static void test_per_command_reload(void **state)
     expect_nv(f, "other-pr");
 }
 
+/* A process started with power_cycle removes the volatile slot files and
+ * writes new ones. One already running, which keeps its slot files open,
+ * must follow it to the new files: it sees the other's state (reload) and
+ * its own commands land where the next process reads them, not in a file
+ * nobody will read again. The generation on disk never goes back either:
+ * the power-cycled process does not take its own state for someone
+ * else's (its client's TPM2_Startup succeeds). */
+static void test_per_command_follows_power_cycle(void **state)
+{
+    struct fx *f = *state;
+    uint8_t mine[32], child[32], seen[32];
+    int fds[2];
+    pid_t pid;
+
+    assert_int_equal(open_be(f, true, TPMCRB_STATE_SYNC_PER_COMMAND), 0);
+    assert_false(power_on(f));
+    startup(f);
+    run(f, tc_pcr_extend(f->cmd, 16, 0x71));
+
+    assert_int_equal(pipe(fds), 0);
+    pid = fork_child();
+    if (pid == 0) {
+        struct tpmcrb_backend_options o = { .size = sizeof(o),
+            .state_dir = f->dir, .sync = TPMCRB_STATE_SYNC_PER_COMMAND,
+            .power_cycle = true };
+
+        close_be(f);
+        if (tpmcrb_backend_open("libtpms", &o, &f->be) < 0 || power_on(f))
+            _exit(2);
+        startup(f);
+        run(f, tc_pcr_extend(f->cmd, 16, 0x72));
+        pcr16(f, child);
+        _exit(write(fds[1], child, 32) == 32 ? 0 : 3);
+    }
+    assert_int_equal(wait_child(pid), 0);
+    assert_int_equal(read(fds[0], child, 32), 32);
+    pcr16(f, seen);
+    assert_memory_equal(seen, child, 32);
+    run(f, tc_pcr_extend(f->cmd, 16, 0x73));
+    pcr16(f, mine);
+    close_be(f);
+
+    pid = fork_child();
+    if (pid == 0) {
+        if (open_be(f, true, TPMCRB_STATE_SYNC_PER_COMMAND) < 0 || !power_on(f))
+            _exit(2);
+        pcr16(f, seen);
+        _exit(write(fds[1], seen, 32) == 32 ? 0 : 3);
+    }
+    assert_int_equal(wait_child(pid), 0);
+    assert_int_equal(read(fds[0], seen, 32), 32);
+    assert_memory_equal(seen, mine, 32);
+    close(fds[0]);
+    close(fds[1]);
+}
+
 /* A volatile file that does not pair with the NV file (a process died
  * between writing the two) means power loss, not resume. */
 static void test_unpaired_volatile_is_power_loss(void **state)
@@ -347,6 +403,86 @@ static void test_unpaired_volatile_is_power_loss(void **state)
     assert_false(power_on(f));
     assert_non_null(strstr(log_captured(), "power loss"));
     startup(f);
+}
+
+/* The volatile state on disk pairs with the NV file (its link is the NV
+ * file's generation), or the next process sees a power loss. */
+static void expect_paired(struct fx *f)
+{
+    struct state_store *st;
+    struct state_info vol = { 0 };
+
+    assert_int_equal(state_store_open(f->dir, &st), 0);
+    assert_int_equal(state_store_peek_slots(st, VOL_FILE, 0x4c4f5654u, &vol), 0);
+    state_store_close(st);
+    assert_int_equal(vol.link, generation(f, NV_FILE));
+}
+
+/* Resume in a new process, PCR 16 as @pcr, no power loss. */
+static void expect_resume(struct fx *f, const uint8_t pcr[32])
+{
+    uint8_t now[32];
+
+    log_capture_start();
+    assert_int_equal(open_be(f, true, TPMCRB_STATE_SYNC_PER_COMMAND), 0);
+    assert_true(power_on(f));
+    pcr16(f, now);
+    assert_memory_equal(pcr, now, 32);
+    assert_null(strstr(log_captured(), "power loss"));
+}
+
+/* libtpms stores its NV image once at every power-on; when that image is
+ * not the one it was given (here: a blob with bytes libtpms ignores, as a
+ * state of an older libtpms could be), NV is dirty from the start. It was
+ * written at power-on then, alone: the volatile file on disk still linked
+ * to the NV file it replaced, and the next process to load the state (a
+ * new one, or one already running that reloads before its next command)
+ * took it for a power loss: PCRs reset, sessions gone. Power-on → reload,
+ * with and without a command in between. */
+static void test_power_on_keeps_volatile_paired(void **state)
+{
+    struct fx *f = *state;
+    struct state_store *st;
+    struct state_info info;
+    uint8_t pcr[32], *nv, *padded;
+    uint64_t nv_gen;
+
+    assert_int_equal(open_be(f, true, TPMCRB_STATE_SYNC_PER_COMMAND), 0);
+    assert_false(power_on(f));
+    startup(f);
+    assert_int_equal(run(f, tc_pcr_extend(f->cmd, 16, 0x66)), TPM_RC_SUCCESS);
+    pcr16(f, pcr);
+    close_be(f);
+
+    /* The same NV state with trailing bytes, same generation: still paired
+     * with the volatile state. */
+    assert_int_equal(state_store_open(f->dir, &st), 0);
+    assert_int_equal(state_store_read(st, NV_FILE, 0x564e3254u, &nv, &info), 0);
+    padded = calloc(1, info.len + 16);
+    assert_non_null(padded);
+    memcpy(padded, nv, info.len);
+    info.len += 16;
+    assert_int_equal(state_store_write(st, NV_FILE, &info, padded, true), 0);
+    nv_gen = info.generation;
+    free(nv);
+    free(padded);
+    state_store_close(st);
+    expect_paired(f);
+
+    /* A process that powers on and off without a command (a pipe whose
+     * client sent none) leaves a state that still pairs. */
+    assert_int_equal(open_be(f, true, TPMCRB_STATE_SYNC_PER_COMMAND), 0);
+    assert_true(power_on(f));
+    close_be(f);
+    expect_paired(f);
+    expect_resume(f, pcr);
+
+    /* That one's command wrote the NV image libtpms stored at its start
+     * together with the volatile state. */
+    assert_true(generation(f, NV_FILE) > nv_gen);
+    expect_paired(f);
+    close_be(f);
+    expect_resume(f, pcr);
 }
 
 static void expect_corrupt_refused(struct fx *f, const char *name)
@@ -511,7 +647,9 @@ int main(void)
         T(test_resume_owner),
         T(test_per_command_saves_each_command),
         T(test_per_command_reload),
+        T(test_per_command_follows_power_cycle),
         T(test_unpaired_volatile_is_power_loss),
+        T(test_power_on_keeps_volatile_paired),
         T(test_corrupt_files_refused_untouched),
         T(test_torn_volatile_write_falls_back),
         T(test_missing_nv_refused),

@@ -11,6 +11,10 @@
  *                       directory the call was about)
  *   TPMCRB_FAULT_DELAY_US  instead of failing, every counted call sleeps
  *                       this long first (widens the window for kills)
+ *   TPMCRB_FAULT_KILL   1: instead of failing, the Nth counted call is
+ *                       made and then the process is killed (SIGKILL): a
+ *                       death at a chosen point, right after a write of
+ *                       the state store (one per TPM command, for a pipe)
  *
  * Counted are calls on the state files (names starting "tpm2-" or
  * ".tpm2-"): write, pwrite, writev, pwritev ("write"); fsync and fdatasync
@@ -20,6 +24,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -35,7 +40,7 @@ enum op { OP_NONE, OP_WRITE, OP_SYNC, OP_DIRSYNC, OP_RENAME };
 
 static enum op fault_op = OP_NONE;
 static long fault_at, delay_us, seen;
-static int fault_errno = EIO;
+static int fault_errno = EIO, fault_kill;
 static const char *fault_log;
 static int configured;
 
@@ -56,6 +61,7 @@ static void configure(void)
     fault_log = getenv("TPMCRB_FAULT_LOG");
     delay = getenv("TPMCRB_FAULT_DELAY_US");
     delay_us = delay ? atol(delay) : 0;
+    fault_kill = getenv("TPMCRB_FAULT_KILL") && atoi(getenv("TPMCRB_FAULT_KILL"));
 }
 
 static int is_state_name(const char *path)
@@ -91,8 +97,10 @@ static int fd_is_dir(int fd)
     return fstat(fd, &sb) == 0 && S_ISDIR(sb.st_mode);
 }
 
-/* Whether this call (of kind @op, on a state file) is the one to fail. */
-static int strike(enum op op)
+/* What to do with this call (of kind @op, on a state file). */
+enum act { ACT_PASS, ACT_FAIL, ACT_KILL };
+
+static enum act strike(enum op op)
 {
     if (!configured)
         configure();
@@ -102,21 +110,34 @@ static int strike(enum op op)
         struct timespec ts = { delay_us / 1000000, (delay_us % 1000000) * 1000 };
 
         nanosleep(&ts, NULL);
-        return 0;
+        return ACT_PASS;
     }
     if (++seen != fault_at)
-        return 0;
+        return ACT_PASS;
     if (fault_log) {
         int fd = open(fault_log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 
         if (fd >= 0) {
-            dprintf(fd, "fault %d at call %ld on %s\n", fault_errno, seen,
-                    last_name);
+            if (fault_kill)
+                dprintf(fd, "kill after call %ld on %s\n", seen, last_name);
+            else
+                dprintf(fd, "fault %d at call %ld on %s\n", fault_errno, seen,
+                        last_name);
             close(fd);
         }
     }
+    if (fault_kill)
+        return ACT_KILL;
     errno = fault_errno;
-    return 1;
+    return ACT_FAIL;
+}
+
+/* The end of a call that was made: the process dies there on ACT_KILL. */
+static ssize_t done(enum act act, ssize_t ret)
+{
+    if (act == ACT_KILL)
+        raise(SIGKILL);
+    return ret;
 }
 
 /* dlsym's object pointer into a function pointer by its bytes: ISO C has
@@ -135,83 +156,101 @@ static void resolve_next(void *fn_ptr, const char *name)
 
 ssize_t write(int fd, const void *buf, size_t len)
 {
+    enum act act = ACT_PASS;
+
     NEXT(write);
-    if (fd > 2 && fd_is_state_file(fd) && strike(OP_WRITE))
+    if (fd > 2 && fd_is_state_file(fd) && (act = strike(OP_WRITE)) == ACT_FAIL)
         return -1;
-    return next_write(fd, buf, len);
+    return done(act, next_write(fd, buf, len));
 }
 
 ssize_t pwrite(int fd, const void *buf, size_t len, off_t off)
 {
+    enum act act = ACT_PASS;
+
     NEXT(pwrite);
-    if (fd_is_state_file(fd) && strike(OP_WRITE))
+    if (fd_is_state_file(fd) && (act = strike(OP_WRITE)) == ACT_FAIL)
         return -1;
-    return next_pwrite(fd, buf, len, off);
+    return done(act, next_pwrite(fd, buf, len, off));
 }
 
 ssize_t writev(int fd, const struct iovec *iov, int n)
 {
+    enum act act = ACT_PASS;
+
     NEXT(writev);
-    if (fd_is_state_file(fd) && strike(OP_WRITE))
+    if (fd_is_state_file(fd) && (act = strike(OP_WRITE)) == ACT_FAIL)
         return -1;
-    return next_writev(fd, iov, n);
+    return done(act, next_writev(fd, iov, n));
 }
 
 ssize_t pwritev(int fd, const struct iovec *iov, int n, off_t off)
 {
+    enum act act = ACT_PASS;
+
     NEXT(pwritev);
-    if (fd_is_state_file(fd) && strike(OP_WRITE))
+    if (fd_is_state_file(fd) && (act = strike(OP_WRITE)) == ACT_FAIL)
         return -1;
-    return next_pwritev(fd, iov, n, off);
+    return done(act, next_pwritev(fd, iov, n, off));
 }
 
-static int sync_strikes(int fd)
+static enum act sync_strikes(int fd)
 {
     if (fd_is_dir(fd))
-        return fd_name(fd) && strike(OP_DIRSYNC);
-    return fd_is_state_file(fd) && strike(OP_SYNC);
+        return fd_name(fd) ? strike(OP_DIRSYNC) : ACT_PASS;
+    return fd_is_state_file(fd) ? strike(OP_SYNC) : ACT_PASS;
 }
 
 int fsync(int fd)
 {
+    enum act act;
+
     NEXT(fsync);
-    if (sync_strikes(fd))
+    if ((act = sync_strikes(fd)) == ACT_FAIL)
         return -1;
-    return next_fsync(fd);
+    return (int)done(act, next_fsync(fd));
 }
 
 int fdatasync(int fd)
 {
+    enum act act;
+
     NEXT(fdatasync);
-    if (sync_strikes(fd))
+    if ((act = sync_strikes(fd)) == ACT_FAIL)
         return -1;
-    return next_fdatasync(fd);
+    return (int)done(act, next_fdatasync(fd));
 }
 
 int rename(const char *from, const char *to)
 {
+    enum act act = ACT_PASS;
+
     NEXT(rename);
     if (is_state_name(to) && snprintf(last_name, sizeof(last_name), "%s", to) &&
-        strike(OP_RENAME))
+        (act = strike(OP_RENAME)) == ACT_FAIL)
         return -1;
-    return next_rename(from, to);
+    return (int)done(act, next_rename(from, to));
 }
 
 int renameat(int fromfd, const char *from, int tofd, const char *to)
 {
+    enum act act = ACT_PASS;
+
     NEXT(renameat);
     if (is_state_name(to) && snprintf(last_name, sizeof(last_name), "%s", to) &&
-        strike(OP_RENAME))
+        (act = strike(OP_RENAME)) == ACT_FAIL)
         return -1;
-    return next_renameat(fromfd, from, tofd, to);
+    return (int)done(act, next_renameat(fromfd, from, tofd, to));
 }
 
 int renameat2(int fromfd, const char *from, int tofd, const char *to,
               unsigned flags)
 {
+    enum act act = ACT_PASS;
+
     NEXT(renameat2);
     if (is_state_name(to) && snprintf(last_name, sizeof(last_name), "%s", to) &&
-        strike(OP_RENAME))
+        (act = strike(OP_RENAME)) == ACT_FAIL)
         return -1;
-    return next_renameat2(fromfd, from, tofd, to, flags);
+    return (int)done(act, next_renameat2(fromfd, from, tofd, to, flags));
 }

@@ -13,6 +13,13 @@ KILLS=${KILLS:-40}
 RAW="cmd:$TPMCRB pipe --state $STATE --no-flush"
 CTR=0x1500019
 
+# A kill between the NV and the volatile write is a power loss for the TPM,
+# and a TPM2_Startup after a power loss once a DA-protected object (the
+# sealed one) was used counts as a failed authorization: with the default
+# three tries, three such kills locked the TPM out (TPM_RC_LOCKOUT) for
+# what this test looks at. Recovery time 0 turns the DA logic off.
+t2 dictionarylockout --setup-parameters --max-tries=3 --recovery-time=0 \
+    --lockout-recovery-time=0 || fail "dictionarylockout"
 t2 nvdefine "$CTR" -C o -s 8 -a "ownerread|ownerwrite|nt=counter" >/dev/null ||
     fail "nvdefine counter"
 t2 nvincrement "$CTR" -C o || fail "first nvincrement"

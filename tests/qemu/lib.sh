@@ -120,9 +120,7 @@ guest_initrd() {
 # The QEMU command line shared by every test; more arguments follow.
 # The firmware is this machine's (bookworm's seabios and qemu-system-data),
 # for the stock binary too (-L goes before its own folders): a migration
-# needs the same option ROMs on both sides. (With the SeaBIOS 1.16.3 of
-# Debian's QEMU 10 packages, a guest hung in SeaBIOS after system_reset in
-# reset.sh in two of three runs; not investigated.)
+# needs the same option ROMs on both sides.
 qemu_base_args() {
     QEMU_ARGS=("$QEMU" -machine q35 -accel tcg -m 512M -nographic
                -no-reboot -nic none -L /usr/share/seabios -L /usr/share/qemu

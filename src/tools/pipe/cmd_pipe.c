@@ -200,18 +200,27 @@ static int command_begin(struct pipe *p)
     return 0;
 }
 
-/* Record a changed set of sessions before anyone else runs a command. */
-static void command_end(struct pipe *p)
+/* The client's sessions into its record, where the next pipe finds them
+ * if this one dies (the resource manager calls it too, before it saves new
+ * sessions). */
+static void record_sessions(void *ctx)
 {
+    struct pipe *p = ctx;
     uint32_t handles[REGISTRY_MAX_HANDLES];
     unsigned n;
 
+    if (!p->registered || !p->rm.sessions_changed)
+        return;
+    n = rm_sessions(&p->rm, handles, REGISTRY_MAX_HANDLES);
+    registry_record(&p->reg, handles, n);
+}
+
+/* Record a changed set of sessions before anyone else runs a command. */
+static void command_end(struct pipe *p)
+{
     if (!p->registered)
         return;
-    if (p->rm.sessions_changed) {
-        n = rm_sessions(&p->rm, handles, REGISTRY_MAX_HANDLES);
-        registry_record(&p->reg, handles, n);
-    }
+    record_sessions(p);
     registry_end(&p->reg);
 }
 
@@ -325,6 +334,15 @@ static int serve(struct pipe *p)
         }
         if (write_all(p->rsp, rsp_len) < 0)
             return EXIT_OK; /* the client went away: orderly power-off */
+        if (p->managed) {
+            /* Sessions the client saved are in its hands now. Its record
+             * is its own file: no lock needed to rewrite it. A death just
+             * before this rewrite has the next pipe flush a session whose
+             * context the client got; recording it as the client's before
+             * the write would leak one whose context it never got. */
+            rm_delivered(&p->rm);
+            record_sessions(p);
+        }
     }
 }
 
@@ -353,6 +371,7 @@ static int pipe_start(struct pipe *p, const struct pipe_opts *o)
     p->max_cmd = p->drv.cmd_size < PIPE_BUF_SIZE ? p->drv.cmd_size
                                                  : PIPE_BUF_SIZE;
     rm_init(&p->rm, device_send, p);
+    rm_set_recorder(&p->rm, record_sessions, p);
     p->managed = p->flush = !o->no_flush;
     if (!tpmcrb_device_tpm_resumed(p->dev) && (err = send_startup(p)) < 0)
         return err;

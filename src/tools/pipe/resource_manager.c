@@ -50,6 +50,13 @@ void rm_init(struct resource_manager *rm, rm_send_fn send, void *ctx)
     rm->send_ctx = ctx;
 }
 
+void rm_set_recorder(struct resource_manager *rm, rm_record_fn record,
+                     void *ctx)
+{
+    rm->record = record;
+    rm->record_ctx = ctx;
+}
+
 static void context_clear(struct rm_context *c)
 {
     free(c->blob);
@@ -177,6 +184,7 @@ static bool session_add(struct resource_manager *rm, uint32_t h)
 
     if (s) {
         s->loaded = true;
+        s->handed = false;
         context_clear(&s->ctx);
         return true;
     }
@@ -211,7 +219,8 @@ static long make_present(struct resource_manager *rm, uint32_t h,
             o->loaded = true;
         }
         *out = o->phandle;
-    } else if (rm_is_session(h) && (s = session_of(rm, h)) && !s->loaded) {
+    } else if (rm_is_session(h) && (s = session_of(rm, h)) && !s->loaded &&
+               !s->handed) {
         uint32_t got;
 
         if ((rc = load(rm, &s->ctx, &got)) != 0)
@@ -336,6 +345,7 @@ static long account(struct resource_manager *rm, uint32_t code,
                     uint32_t rsp_len)
 {
     struct rm_object *o;
+    struct rm_session *s;
     uint32_t h;
 
     switch (code) {
@@ -344,10 +354,14 @@ static long account(struct resource_manager *rm, uint32_t code,
             session_drop(rm, tpm_be32(cmd + TPM_HEADER_SIZE));
         break;
     case TPM_CC_ContextSave:
-        /* A saved session belongs to the client's file now; a saved
-         * object is still loaded for the client. */
-        if (nin == 1 && rm_is_session(vh[0]))
-            session_drop(rm, vh[0]);
+        /* A saved session belongs to the client's file once it has the
+         * response (rm_delivered()); a saved object is still loaded for
+         * the client. */
+        if (nin == 1 && rm_is_session(vh[0]) && (s = session_of(rm, vh[0]))) {
+            s->loaded = false;
+            s->handed = true;
+            context_clear(&s->ctx);
+        }
         break;
     case CC_SEQUENCE_COMPLETE:
     case CC_EVENT_SEQUENCE_COMPLETE:
@@ -484,7 +498,21 @@ int rm_command(struct resource_manager *rm, uint8_t *cmd, uint32_t len,
                 *rsp_len = error_response(rsp, (uint32_t)lrc);
         }
     }
+    /* New sessions are recorded while still loaded: a death from here on
+     * leaves them either loaded or recorded, never saved and unknown. */
+    if (rm->sessions_changed && rm->record)
+        rm->record(rm->record_ctx);
     return put_away(rm);
+}
+
+void rm_delivered(struct resource_manager *rm)
+{
+    for (unsigned i = 0; i < rm->nsessions; i++) {
+        if (rm->sessions[i].handed) {
+            session_drop(rm, rm->sessions[i].handle);
+            i--; /* the last entry moved here */
+        }
+    }
 }
 
 int rm_release(struct resource_manager *rm)

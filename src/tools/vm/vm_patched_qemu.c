@@ -117,9 +117,5 @@ void vm_patched_qemu_args(const struct vm_options *o, const struct vm_plan *p,
 {
     argv_add(a, "-machine");
     argv_add(a, "q35");
-    argv_add(a, "-L");
-    argv_add(a, "/usr/share/seabios");
-    argv_add(a, "-L");
-    argv_add(a, "/usr/share/qemu");
     vm_patched_qemu_device_args(o, p, a);
 }

@@ -27,8 +27,7 @@ char *vm_patched_qemu_binary_arch(enum vm_arch arch);
  * baseline of the comparisons: $TPMCRB_QEMU_STOCK or build-qemu's. */
 char *vm_stock_qemu_binary(void);
 
-/* QEMU arguments for an x86 guest: the q35 machine, the firmware search
- * path (the patched build installs no firmware of its own) and the device
+/* QEMU arguments for an x86 guest: the q35 machine and the device
  * (vm_patched_qemu_device_args()). */
 void vm_patched_qemu_args(const struct vm_options *o, const struct vm_plan *p,
                           struct argv_list *a);

@@ -102,10 +102,22 @@ static void add_stock_device(const struct vm_plan *p, struct argv_list *a)
     argv_add(a, "tpm-crb,tpmdev=tpm0");
 }
 
+/* The machine's firmware (bookworm's SeaBIOS and option ROMs) for every
+ * x86 QEMU: build-qemu's builds, patched or stock, install none of their
+ * own, and a comparison runs the same firmware on each side. */
+static void add_x86_firmware_path(struct argv_list *a)
+{
+    argv_add(a, "-L");
+    argv_add(a, "/usr/share/seabios");
+    argv_add(a, "-L");
+    argv_add(a, "/usr/share/qemu");
+}
+
 void vm_qemu_x86_args(const struct vm_options *o, const struct vm_plan *p,
                       struct argv_list *a)
 {
     vm_qemu_add_head(o, p, a);
+    add_x86_firmware_path(a);
     if (o->device == VM_DEVICE_SHM)
         add_shm_device(p, a);
     else if (o->device == VM_DEVICE_QEMU_STOCK)
