@@ -98,15 +98,7 @@ say "tpm-crb-device,ppi=on is refused: $out"
 
 # How the register region is mapped: romd by default under TCG (auto picks
 # mmio only under KVM on an Arm host), an I/O region with mapping=mmio.
-mapping_of() {
-    swtpm_for_qemu "$tmp/mtree.tpm"
-    printf 'info mtree -f\nquit\n' |
-        timeout 60 "$QEMU" -machine virt -accel tcg -display none -nic none -S \
-            -monitor stdio "${TPM_ARGS[@]}" -device "tpm-crb-device,tpmdev=tpm0$1" 2>&1 |
-        sed -n 's/.*(prio [0-9-]*, \([a-z/]*\)): tpm-crb-regs.*/\1/p' | head -n 1
-    swtpm_gone
-}
-[ "$(mapping_of '')" = romd ] || fail "tpm-crb-device: default mapping is not romd"
-[ "$(mapping_of ,mapping=mmio)" = i/o ] || fail "tpm-crb-device,mapping=mmio is not an I/O region"
+[ "$(register_mapping virt tpm-crb-device,tpmdev=tpm0)" = romd ] || fail "tpm-crb-device: default mapping is not romd"
+[ "$(register_mapping virt tpm-crb-device,tpmdev=tpm0,mapping=mmio)" = i/o ] || fail "tpm-crb-device,mapping=mmio is not an I/O region"
 say "tpm-crb-device: romd by default under TCG, mapping=mmio traps reads"
 say "PASS: arm64 guest: platform-bus device, ACPI, driver, getrandom, PCR extend, NV persistence"

@@ -153,6 +153,18 @@ wait_for_line() {
 
 # qmp SOCKET COMMAND...: run QMP commands (JSON objects, or "hmp:TEXT"
 # for human monitor commands) and print each reply on its own line.
+# register_mapping MACHINE DEVICE: how QEMU maps the TPM's register region
+# ("romd" or "i/o"), from its memory tree, with DEVICE on MACHINE and a
+# swtpm behind it; nothing runs in the guest.
+register_mapping() {
+    swtpm_for_qemu "$tmp/mtree.tpm"
+    printf 'info mtree -f\nquit\n' |
+        timeout 60 "$QEMU" -machine "$1" -accel tcg -display none -nic none -S \
+            -L /usr/share/seabios -L /usr/share/qemu \
+            -monitor stdio "${TPM_ARGS[@]}" -device "$2" 2>&1 |
+        sed -n 's/.*(prio [0-9-]*, \([a-z/]*\)): tpm-crb-regs.*/\1/p' | head -n 1
+    swtpm_gone
+}
 qmp() {
     python3 "$src/tests/qemu/qmp.py" "$@"
 }

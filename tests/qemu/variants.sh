@@ -32,19 +32,9 @@ guest_initrd "$tmp/guest.sh" "$tmp/initrd"
 qemu_base_args
 expected=$(extend_chain 1)
 
-# mapping_of PROPS: how the register region is mapped ("romd" or "i/o").
-mapping_of() {
-    swtpm_for_qemu "$tmp/mtree.tpm"
-    printf 'info mtree -f\nquit\n' |
-        timeout 60 "$QEMU" -machine q35 -accel tcg -display none -nic none -S \
-            -L /usr/share/seabios -L /usr/share/qemu \
-            -monitor stdio "${TPM_ARGS[@]}" -device "tpm-crb,tpmdev=tpm0,$1" 2>&1 |
-        sed -n 's/.*(prio [0-9-]*, \([a-z/]*\)): tpm-crb-regs.*/\1/p' | head -n 1
-    swtpm_gone
-}
 for want in "romd:" "romd:mapping=auto" "romd:mapping=romd" "i/o:mapping=mmio" \
             "i/o:mapping=mmio,layout=split,ppi=off"; do
-    got=$(mapping_of "${want#*:}")
+    got=$(register_mapping q35 "tpm-crb,tpmdev=tpm0,${want#*:}")
     [ "$got" = "${want%%:*}" ] || fail "tpm-crb,${want#*:}: registers mapped as '$got', expected ${want%%:*}"
 done
 say "mapping: TCG gives romd by default, mapping=mmio an I/O region"
