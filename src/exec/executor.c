@@ -10,10 +10,6 @@
 #include <string.h>
 #include <time.h>
 
-/* How long the idle worker keeps spinning for the next command before it
- * sleeps: long enough to cover a guest driver's handshakes between two
- * commands, short enough to leave the CPU alone when the guest is quiet. */
-#define WORKER_SPIN_NS 2000000ull
 /* How long a submitter spins for its job before it sleeps until the job is
  * done or its bound has passed. A small command takes a few microseconds;
  * a worker that has not finished by then is usually not running at all,
@@ -40,26 +36,24 @@ static void sleep_until_done(struct crb_executor *e, uint32_t seq, uint64_t ns)
     atomic_fetch_sub(&e->done_waiters, 1);
 }
 
-/* Wait for a job after @handled; false when asked to stop. */
+/* Wait for a job after @handled; false when asked to stop. The worker
+ * sleeps as soon as it has nothing to do, never spins: a spinning worker is
+ * runnable, and on a host with more runnable threads than cores it is
+ * preempted and waits for the scheduler's next round while a job waits for
+ * it, whereas a sleeping worker is woken by the submitter and, having used
+ * little CPU, gets a CPU at once (docs/design.md, "Performance under
+ * load"). */
 static bool wait_for_job(struct crb_executor *e, uint32_t handled)
 {
-    uint64_t deadline = crb_now_ns() + WORKER_SPIN_NS;
-    unsigned spins = 0;
-
     for (;;) {
         if (atomic_load(&e->stop))
             return false;
         if (atomic_load_explicit(&e->submitted, memory_order_acquire) != handled)
             return true;
-        if ((spins & 255) || crb_now_ns() < deadline) {
-            crb_spin_step(&spins);
-            continue;
-        }
         atomic_store(&e->waiters, 1);
         if (atomic_load(&e->submitted) == handled && !atomic_load(&e->stop))
             os_wait(&e->submitted_q, &e->submitted, handled, 0);
         atomic_store(&e->waiters, 0);
-        deadline = crb_now_ns() + WORKER_SPIN_NS;
     }
 }
 

@@ -121,8 +121,13 @@ guest_initrd() {
 # The firmware is this machine's (bookworm's seabios and qemu-system-data),
 # for the stock binary too (-L goes before its own folders): a migration
 # needs the same option ROMs on both sides.
+# -nodefaults: q35's default empty CD-ROM on its AHCI controller makes
+# bookworm's SeaBIOS 1.16.2 under QEMU 10 wait out its whole AHCI command
+# timeout at every boot and reset; the tests need none of the default
+# devices, and the console is the serial port on stdio as before.
 qemu_base_args() {
     QEMU_ARGS=("$QEMU" -machine q35 -accel tcg -m 512M -nographic
+               -nodefaults -serial mon:stdio
                -no-reboot -nic none -L /usr/share/seabios -L /usr/share/qemu
                -kernel "$KERNEL" -append "console=ttyS0 panic=-1 quiet")
 }
