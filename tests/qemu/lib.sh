@@ -156,8 +156,6 @@ wait_for_line() {
     return 1
 }
 
-# qmp SOCKET COMMAND...: run QMP commands (JSON objects, or "hmp:TEXT"
-# for human monitor commands) and print each reply on its own line.
 # register_mapping MACHINE DEVICE: how QEMU maps the TPM's register region
 # ("romd" or "i/o"), from its memory tree, with DEVICE on MACHINE and a
 # swtpm behind it; nothing runs in the guest.
@@ -170,6 +168,8 @@ register_mapping() {
         sed -n 's/.*(prio [0-9-]*, \([a-z/]*\)): tpm-crb-regs.*/\1/p' | head -n 1
     swtpm_gone
 }
+# qmp SOCKET COMMAND...: run QMP commands (JSON objects, or "hmp:TEXT"
+# for human monitor commands) and print each reply on its own line.
 qmp() {
     python3 "$src/tests/qemu/qmp.py" "$@"
 }
