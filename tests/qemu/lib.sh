@@ -168,6 +168,7 @@ register_mapping() {
         sed -n 's/.*(prio [0-9-]*, \([a-z/]*\)): tpm-crb-regs.*/\1/p' | head -n 1
     swtpm_gone
 }
+
 # qmp SOCKET COMMAND...: run QMP commands (JSON objects, or "hmp:TEXT"
 # for human monitor commands) and print each reply on its own line.
 qmp() {
