@@ -156,6 +156,19 @@ wait_for_line() {
     return 1
 }
 
+# register_mapping MACHINE DEVICE: how QEMU maps the TPM's register region
+# ("romd" or "i/o"), from its memory tree, with DEVICE on MACHINE and a
+# swtpm behind it; nothing runs in the guest.
+register_mapping() {
+    swtpm_for_qemu "$tmp/mtree.tpm"
+    printf 'info mtree -f\nquit\n' |
+        timeout 60 "$QEMU" -machine "$1" -accel tcg -display none -nic none -S \
+            -L /usr/share/seabios -L /usr/share/qemu \
+            -monitor stdio "${TPM_ARGS[@]}" -device "$2" 2>&1 |
+        sed -n 's/.*(prio [0-9-]*, \([a-z/]*\)): tpm-crb-regs.*/\1/p' | head -n 1
+    swtpm_gone
+}
+
 # qmp SOCKET COMMAND...: run QMP commands (JSON objects, or "hmp:TEXT"
 # for human monitor commands) and print each reply on its own line.
 qmp() {
