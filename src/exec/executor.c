@@ -10,10 +10,6 @@
 #include <string.h>
 #include <time.h>
 
-/* How long the idle worker keeps spinning for the next command before it
- * sleeps: long enough to cover a guest driver's handshakes between two
- * commands, short enough to leave the CPU alone when the guest is quiet. */
-#define WORKER_SPIN_NS 2000000ull
 /* How long a submitter spins for its job before it sleeps until the job is
  * done or its bound has passed. A small command takes a few microseconds;
  * a worker that has not finished by then is usually not running at all,
@@ -40,26 +36,24 @@ static void sleep_until_done(struct crb_executor *e, uint32_t seq, uint64_t ns)
     atomic_fetch_sub(&e->done_waiters, 1);
 }
 
-/* Wait for a job after @handled; false when asked to stop. */
+/* Wait for a job after @handled; false when asked to stop. The worker
+ * sleeps as soon as it has nothing to do, never spins: a spinning worker is
+ * runnable, and on a host with more runnable threads than cores it is
+ * preempted and waits for the scheduler's next round while a job waits for
+ * it, whereas a sleeping worker is woken by the submitter and, having used
+ * little CPU, gets a CPU at once (docs/design.md, "Performance under
+ * load"). */
 static bool wait_for_job(struct crb_executor *e, uint32_t handled)
 {
-    uint64_t deadline = crb_now_ns() + WORKER_SPIN_NS;
-    unsigned spins = 0;
-
     for (;;) {
         if (atomic_load(&e->stop))
             return false;
         if (atomic_load_explicit(&e->submitted, memory_order_acquire) != handled)
             return true;
-        if ((spins & 255) || crb_now_ns() < deadline) {
-            crb_spin_step(&spins);
-            continue;
-        }
         atomic_store(&e->waiters, 1);
         if (atomic_load(&e->submitted) == handled && !atomic_load(&e->stop))
             os_wait(&e->submitted_q, &e->submitted, handled, 0);
         atomic_store(&e->waiters, 0);
-        deadline = crb_now_ns() + WORKER_SPIN_NS;
     }
 }
 
@@ -173,16 +167,28 @@ void crb_executor_stop(struct crb_executor *e)
     e->started = false;
 }
 
-/* The job to the worker thread; returns its sequence number. */
-static uint32_t hand_over(struct crb_executor *e)
+/* The job to the worker thread; returns its sequence number. The worker
+ * is woken now or, with @wake_later, by the next crb_executor_kick(). */
+static uint32_t hand_over(struct crb_executor *e, bool wake_later)
 {
     /* seq_cst pairs with the worker's waiters/submitted check; it also
      * publishes the job fields to the worker. */
     uint32_t seq = atomic_fetch_add(&e->submitted, 1) + 1;
 
-    if (atomic_load(&e->waiters))
+    if (wake_later)
+        atomic_store(&e->wake_owed, true);
+    else if (atomic_load(&e->waiters))
         os_wake(&e->submitted_q, &e->submitted, 1);
     return seq;
+}
+
+void crb_executor_kick(struct crb_executor *e)
+{
+    /* After the submission's seq_cst increment, so a worker that went to
+     * sleep before it is seen here. */
+    if (atomic_load_explicit(&e->wake_owed, memory_order_relaxed) &&
+        atomic_exchange(&e->wake_owed, false) && atomic_load(&e->waiters))
+        os_wake(&e->submitted_q, &e->submitted, 1);
 }
 
 uint32_t crb_executor_submit(struct crb_executor *e, unsigned locality,
@@ -205,7 +211,7 @@ uint32_t crb_executor_submit(struct crb_executor *e, unsigned locality,
         atomic_store(&e->quick_pending, true);
         return atomic_load(&e->submitted);
     }
-    return hand_over(e);
+    return hand_over(e, true);
 }
 
 /* The fast path, on the submitter's thread. True when the job is done;
@@ -232,7 +238,7 @@ static __attribute__((noinline)) bool executor_run_quick(struct crb_executor *e,
         e->commit_pending = true;
     }
     if (rc == TPMCRB_QUICK_DECLINED || rc == TPMCRB_QUICK_COMMIT) {
-        *seq = hand_over(e);
+        *seq = hand_over(e, false);
         return false;
     }
     e->done(e->opaque, e->rsp, rsp_len, rc < 0 ? rc : 0);
@@ -250,6 +256,7 @@ bool crb_executor_wait(struct crb_executor *e, uint32_t seq, uint64_t bound_us)
     uint64_t now, deadline, spin_end;
     unsigned spins = 0;
 
+    crb_executor_kick(e);
     if (atomic_exchange(&e->quick_pending, false) && executor_run_quick(e, &seq))
         return true;
     if (crb_executor_done(e, seq))

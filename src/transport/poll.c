@@ -36,7 +36,7 @@
  * times a second (hundreds of idle VMs on a host add up, and a timer wake-up is
  * expensive on a virtualised host). The longest sleep is a quarter of the
  * shortest wait of a guest driver for the device (Linux's TPM2 timeout C,
- * 200 ms, for cmdReady, goIdle and relinquishing a locality), so a first
+ * 200 ms, for a locality request, cmdReady, goIdle and relinquish), so a first
  * write after a quiet spell is seen in time even when the host delays the
  * poll thread's wake-up. */
 #define MIN_SLEEP_NS     20000ull
@@ -81,20 +81,28 @@ static void *poll_thread(void *arg)
 {
     struct tpmcrb_poller *p = arg;
     uint64_t last_activity = crb_now_ns(), sleep = MIN_SLEEP_NS / 2;
-    uint64_t slack = DEFAULT_SLACK_NS, quiet;
+    uint64_t slack = DEFAULT_SLACK_NS, quiet = 0;
 
     while (!atomic_load_explicit(&p->stop, memory_order_relaxed)) {
         if (device_take_guest_writes(p->dev)) {
             device_run_pending(p->dev);
             last_activity = crb_now_ns();
+            quiet = 0;
             sleep = MIN_SLEEP_NS / 2;
             set_slack(&slack, 0);
-        } else if ((quiet = crb_now_ns() - last_activity) < ACTIVE_NS) {
+        } else if (!quiet &&
+                   crb_now_ns() - last_activity < ACTIVE_NS) {
             crb_sleep_ns(NAP_NS);
         } else {
+            /* Backing off: the quiet time is the sum of the sleeps
+             * (each lasts at least as long as asked), so an idle wake-up
+             * reads no clock. */
+            if (!quiet)
+                quiet = ACTIVE_NS;
             sleep = next_sleep(sleep, quiet);
             set_slack(&slack, sleep);
             crb_sleep_ns(sleep);
+            quiet += sleep;
         }
     }
     return NULL;

@@ -129,8 +129,13 @@ guest_initrd() {
 # The firmware is this machine's (bookworm's seabios and qemu-system-data),
 # for the stock binary too (-L goes before its own folders): a migration
 # needs the same option ROMs on both sides.
+# -nodefaults: q35's default empty CD-ROM on its AHCI controller makes
+# bookworm's SeaBIOS 1.16.2 under QEMU 10 wait out its whole AHCI command
+# timeout at every boot and reset; the tests need none of the default
+# devices, and the console is the serial port on stdio as before.
 qemu_base_args() {
     QEMU_ARGS=("$QEMU" -machine q35 -accel tcg -m 512M -nographic
+               -nodefaults -serial mon:stdio
                -no-reboot -nic none -L /usr/share/seabios -L /usr/share/qemu
                -kernel "$KERNEL" -append "console=ttyS0 panic=-1 quiet")
 }
@@ -157,6 +162,19 @@ wait_for_line() {
         sleep 0.1
     done
     return 1
+}
+
+# register_mapping MACHINE DEVICE: how QEMU maps the TPM's register region
+# ("romd" or "i/o"), from its memory tree, with DEVICE on MACHINE and a
+# swtpm behind it; nothing runs in the guest.
+register_mapping() {
+    swtpm_for_qemu "$tmp/mtree.tpm"
+    printf 'info mtree -f\nquit\n' |
+        timeout 60 "$QEMU" -machine "$1" -accel tcg -display none -nic none -S \
+            -L /usr/share/seabios -L /usr/share/qemu \
+            -monitor stdio "${TPM_ARGS[@]}" -device "$2" 2>&1 |
+        sed -n 's/.*(prio [0-9-]*, \([a-z/]*\)): tpm-crb-regs.*/\1/p' | head -n 1
+    swtpm_gone
 }
 
 # qmp SOCKET COMMAND...: run QMP commands (JSON objects, or "hmp:TEXT"

@@ -113,11 +113,22 @@ static void add_x86_firmware_path(struct argv_list *a)
     argv_add(a, "/usr/share/qemu");
 }
 
+/* No default devices: q35's empty CD-ROM on its AHCI controller makes
+ * bookworm's SeaBIOS 1.16.2 under QEMU 10 wait out its whole AHCI command
+ * timeout at every boot. The console stays the serial port on stdio. */
+static void add_x86_no_defaults(struct argv_list *a)
+{
+    argv_add(a, "-nodefaults");
+    argv_add(a, "-serial");
+    argv_add(a, "mon:stdio");
+}
+
 void vm_qemu_x86_args(const struct vm_options *o, const struct vm_plan *p,
                       struct argv_list *a)
 {
     vm_qemu_add_head(o, p, a);
     add_x86_firmware_path(a);
+    add_x86_no_defaults(a);
     if (o->device == VM_DEVICE_SHM)
         add_shm_device(p, a);
     else if (o->device == VM_DEVICE_QEMU_STOCK)
