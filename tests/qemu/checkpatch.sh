@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # QEMU's own style checker, scripts/checkpatch.pl of the QEMU 10 source the
 # series applies to, on every patch in integrations/qemu/patches: no error
-# and no warning. The one thing it is told to skip (--no-signoff) is the
+# and no warning but "Does new file ... need SPDX" for the expected ACPI
+# tables in tests/data/acpi/. The one thing it is told to skip (--no-signoff) is the
 # Signed-off-by line, which a human submitter adds (see the integration
 # README). The source is the one build-qemu unpacked beside its build.
 set -euo pipefail
@@ -16,7 +17,11 @@ qemu_src=$(cd "$(dirname "$(patched_qemu)")/../src" 2>/dev/null && pwd) ||
 n=0
 for p in "$src"/integrations/qemu/patches/*.patch; do
     out=$(cd "$qemu_src" && perl scripts/checkpatch.pl --no-signoff "$p" 2>&1) || true
-    if ! grep -q '^total: 0 errors, 0 warnings' <<<"$out"; then
+    # The one warning allowed: a new expected ACPI table (a binary blob in
+    # tests/data/acpi/, empty in the first of QEMU's three steps) cannot
+    # carry an SPDX line; QEMU's own expected-table patches get it too.
+    blobs=$(grep -c "^WARNING: Does new file 'tests/data/acpi/.*' need 'SPDX-License-Identifier'?" <<<"$out" || true)
+    if ! grep -q "^total: 0 errors, $blobs warnings" <<<"$out"; then
         echo "$out"
         fail "checkpatch: $(basename "$p")"
     fi
