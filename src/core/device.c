@@ -162,6 +162,7 @@ static void command_done(void *opaque, const uint8_t *rsp, uint32_t len,
         crb_complete(&dev->core, rsp, len, err);
     }
     pthread_mutex_unlock(&dev->lock);
+    crb_executor_kick(&dev->exec); /* the resubmission, from the fast path */
 }
 
 /* ------------------------------------------------------------ lifecycle */
@@ -308,6 +309,7 @@ bool device_guest_write(struct tpmcrb_device *dev, uint64_t offset,
     *seq = dev->last_seq;
     held = dev->held;
     pthread_mutex_unlock(&dev->lock);
+    crb_executor_kick(&dev->exec);
     atomic_fetch_add(&dev->n_writes, 1);
     if (started)
         atomic_fetch_add(&dev->n_commands, 1);
@@ -335,6 +337,7 @@ bool device_take_guest_writes(struct tpmcrb_device *dev)
     pthread_mutex_lock(&dev->lock);
     crb_take_guest_writes(&dev->core, &n);
     pthread_mutex_unlock(&dev->lock);
+    crb_executor_kick(&dev->exec);
     if (n.writes)
         atomic_fetch_add(&dev->n_writes, n.writes);
     if (n.commands)

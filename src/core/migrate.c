@@ -45,6 +45,7 @@ void tpmcrb_device_resume(struct tpmcrb_device *dev)
                                             true);
     }
     pthread_mutex_unlock(&dev->lock);
+    crb_executor_kick(&dev->exec);
 }
 
 bool tpmcrb_device_paused(struct tpmcrb_device *dev)

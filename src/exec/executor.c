@@ -167,16 +167,28 @@ void crb_executor_stop(struct crb_executor *e)
     e->started = false;
 }
 
-/* The job to the worker thread; returns its sequence number. */
-static uint32_t hand_over(struct crb_executor *e)
+/* The job to the worker thread; returns its sequence number. The worker
+ * is woken now or, with @wake_later, by the next crb_executor_kick(). */
+static uint32_t hand_over(struct crb_executor *e, bool wake_later)
 {
     /* seq_cst pairs with the worker's waiters/submitted check; it also
      * publishes the job fields to the worker. */
     uint32_t seq = atomic_fetch_add(&e->submitted, 1) + 1;
 
-    if (atomic_load(&e->waiters))
+    if (wake_later)
+        atomic_store(&e->wake_owed, true);
+    else if (atomic_load(&e->waiters))
         os_wake(&e->submitted_q, &e->submitted, 1);
     return seq;
+}
+
+void crb_executor_kick(struct crb_executor *e)
+{
+    /* After the submission's seq_cst increment, so a worker that went to
+     * sleep before it is seen here. */
+    if (atomic_load_explicit(&e->wake_owed, memory_order_relaxed) &&
+        atomic_exchange(&e->wake_owed, false) && atomic_load(&e->waiters))
+        os_wake(&e->submitted_q, &e->submitted, 1);
 }
 
 uint32_t crb_executor_submit(struct crb_executor *e, unsigned locality,
@@ -199,7 +211,7 @@ uint32_t crb_executor_submit(struct crb_executor *e, unsigned locality,
         atomic_store(&e->quick_pending, true);
         return atomic_load(&e->submitted);
     }
-    return hand_over(e);
+    return hand_over(e, true);
 }
 
 /* The fast path, on the submitter's thread. True when the job is done;
@@ -226,7 +238,7 @@ static __attribute__((noinline)) bool executor_run_quick(struct crb_executor *e,
         e->commit_pending = true;
     }
     if (rc == TPMCRB_QUICK_DECLINED || rc == TPMCRB_QUICK_COMMIT) {
-        *seq = hand_over(e);
+        *seq = hand_over(e, false);
         return false;
     }
     e->done(e->opaque, e->rsp, rsp_len, rc < 0 ? rc : 0);
@@ -244,6 +256,7 @@ bool crb_executor_wait(struct crb_executor *e, uint32_t seq, uint64_t bound_us)
     uint64_t now, deadline, spin_end;
     unsigned spins = 0;
 
+    crb_executor_kick(e);
     if (atomic_exchange(&e->quick_pending, false) && executor_run_quick(e, &seq))
         return true;
     if (crb_executor_done(e, seq))

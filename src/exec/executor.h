@@ -57,6 +57,7 @@ struct crb_executor {
     _Atomic uint32_t completed;  /* jobs finished (submitters sleep on it) */
     _Atomic uint32_t done_waiters; /* submitters asleep on completed */
     _Atomic uint32_t waiters;    /* worker asleep on submitted */
+    _Atomic bool wake_owed;      /* a job submitted, the worker not woken yet */
     struct os_waitq submitted_q, completed_q;
     _Atomic bool stop;
     _Atomic bool inline_mode, inline_pending;
@@ -82,10 +83,20 @@ void crb_executor_stop(struct crb_executor *e);
  * number for crb_executor_wait(). In inline mode the job waits for
  * crb_executor_run_pending() instead, unless @to_worker; with the fast
  * path it waits for the submitter's crb_executor_wait(), unless
- * @to_worker. */
+ * @to_worker. The worker is not woken here, since the caller holds the
+ * device lock: crb_executor_kick() (or crb_executor_wait()) does it once
+ * the lock is dropped. */
 uint32_t crb_executor_submit(struct crb_executor *e, unsigned locality,
                              const uint8_t *cmd, uint32_t len, bool to_worker);
-/* Wait until job @seq has completed or @bound_us passed: spin first, then
+/* Wake the worker for a job submitted since the last kick; call it after
+ * dropping the lock that was held around crb_executor_submit(). Woken
+ * while the submitter still held that lock, a worker on the submitter's
+ * CPU preempts it, does the job and then blocks on the lock, and the CPU
+ * can go to another task for a whole scheduler round before the
+ * submitter runs again to release it. */
+void crb_executor_kick(struct crb_executor *e);
+/* Wait until job @seq has completed or @bound_us passed (kicking the
+ * worker first): spin first, then
  * sleep for the rest of the bound. True when it completed. A job left for
  * the fast path runs here first, on the caller's thread, if the backend
  * takes it. */

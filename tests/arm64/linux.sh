@@ -8,8 +8,10 @@
 #           binds, /dev/tpm0 and /dev/tpmrm0 exist, tpm2 getrandom works,
 #           PCR 16 after three extends equals the value computed here, an
 #           NV index is written;
-#   boot 2 (same --state): the NV index still holds the data and PCR 16 is
-#           back to zero (a new boot resets the TPM);
+#   boot 2 (same --state, mapping=mmio: every register read traps, as under
+#           KVM on an Arm host): the NV index still holds the data and PCR
+#           16 is back to zero (a new boot resets the TPM);
+#   the default mapping under TCG is romd, mapping=mmio an I/O region;
 #   ppi=on, which virt cannot describe, is refused.
 # It also reports what AAVMF did with the device (event log, PCR 0).
 set -euo pipefail
@@ -43,13 +45,15 @@ GUEST
     guest_nv_readback "$nv_data"
 } >"$tmp/boot2.sh"
 
-# boot N: the guest script bootN.sh with the same --state each time.
+# boot N [QEMU ARGS...]: the guest script bootN.sh with the same --state
+# each time.
 boot() {
-    local start=$SECONDS
-    say "boot $1"
-    run_vm_arm64 "$tmp/boot$1.log" 900 --state "$tmp/state" \
-        --guest-script "$tmp/boot$1.sh" || { cat "$tmp/boot$1.log"; fail "boot $1 script failed"; }
-    say "boot $1 took $((SECONDS - start)) s"
+    local start=$SECONDS n=$1
+    shift
+    say "boot $n $*"
+    run_vm_arm64 "$tmp/boot$n.log" 900 --state "$tmp/state" \
+        --guest-script "$tmp/boot$n.sh" -- "$@" || { cat "$tmp/boot$n.log"; fail "boot $n script failed"; }
+    say "boot $n took $((SECONDS - start)) s"
 }
 
 mkdir -p "$tmp/state"
@@ -77,7 +81,7 @@ else
         "$(val "$log" EVENTLOG) bytes): the README's ARM section is out of date"
 fi
 
-boot 2
+boot 2 -global tpm-crb-device.mapping=mmio
 grep -aE '^(NVREAD|PCR)' "$tmp/boot2.log" | tr -d '\r'
 check_tpm_boots "$tmp/boot1.log" "$tmp/boot2.log" "$nv_data"
 
@@ -91,4 +95,10 @@ out=$(timeout 60 "$QEMU" -machine virt -accel tcg -display none -nic none -S \
     fail "tpm-crb-device,ppi=on: exit $rc, $out"
 swtpm_gone
 say "tpm-crb-device,ppi=on is refused: $out"
+
+# How the register region is mapped: romd by default under TCG (auto picks
+# mmio only under KVM on an Arm host), an I/O region with mapping=mmio.
+[ "$(register_mapping virt tpm-crb-device,tpmdev=tpm0)" = romd ] || fail "tpm-crb-device: default mapping is not romd"
+[ "$(register_mapping virt tpm-crb-device,tpmdev=tpm0,mapping=mmio)" = i/o ] || fail "tpm-crb-device,mapping=mmio is not an I/O region"
+say "tpm-crb-device: romd by default under TCG, mapping=mmio traps reads"
 say "PASS: arm64 guest: platform-bus device, ACPI, driver, getrandom, PCR extend, NV persistence"

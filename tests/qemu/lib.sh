@@ -46,17 +46,25 @@ stock_qemu() {
     built_qemu --debian
 }
 
+# The first path build-qemu prints (not through head: a pipe closed early
+# would kill the writer with SIGPIPE, which pipefail turns into a failure).
 built_qemu() {
     local out
+    out=$(built_qemu_all "$@") || return
+    printf '%s\n' "${out%%$'\n'*}"
+}
+
+# Every path build-qemu prints (its binaries, then --qtests' tests).
+built_qemu_all() {
+    local out
     if ! out=$("$src/integrations/qemu/build-qemu" "$@" 2>"$tmp/build-qemu.log"); then
+        # On stderr: the caller captures stdout.
         if grep -q "apt knows no qemu\|apt-get source .* failed" "$tmp/build-qemu.log"; then
-            cat "$tmp/build-qemu.log"
-            skip "Debian's qemu source is not available here"
+            { cat "$tmp/build-qemu.log"; skip "Debian's qemu source is not available here"; } >&2
         fi
-        cat "$tmp/build-qemu.log"
-        fail "integrations/qemu/build-qemu failed"
+        { cat "$tmp/build-qemu.log"; fail "integrations/qemu/build-qemu failed"; } >&2
     fi
-    echo "$out" | head -n 1
+    echo "$out"
 }
 
 # swtpm_for_qemu STATE_DIR: start a swtpm for one QEMU process (it ends
@@ -154,6 +162,19 @@ wait_for_line() {
         sleep 0.1
     done
     return 1
+}
+
+# register_mapping MACHINE DEVICE: how QEMU maps the TPM's register region
+# ("romd" or "i/o"), from its memory tree, with DEVICE on MACHINE and a
+# swtpm behind it; nothing runs in the guest.
+register_mapping() {
+    swtpm_for_qemu "$tmp/mtree.tpm"
+    printf 'info mtree -f\nquit\n' |
+        timeout 60 "$QEMU" -machine "$1" -accel tcg -display none -nic none -S \
+            -L /usr/share/seabios -L /usr/share/qemu \
+            -monitor stdio "${TPM_ARGS[@]}" -device "$2" 2>&1 |
+        sed -n 's/.*(prio [0-9-]*, \([a-z/]*\)): tpm-crb-regs.*/\1/p' | head -n 1
+    swtpm_gone
 }
 
 # qmp SOCKET COMMAND...: run QMP commands (JSON objects, or "hmp:TEXT"

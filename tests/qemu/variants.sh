@@ -7,8 +7,13 @@
 #   sync-bound-us=0             every command completes asynchronously
 #   base=0xfed60000             another address (SeaBIOS looks only at the
 #                               default one; Linux follows the ACPI tables)
+#   mapping=mmio                every read traps too (what KVM on an Arm host
+#                               gets): the drop-in layout with PPI, and the
+#                               split layout, whose buffer page then traps
+#                               as well
 # layout=split with localities=5 and start-method=8 together boots in
 # migrate.sh split (qemu-migrate-split), across a migration.
+# Before the boots, QEMU's memory tree shows which mapping each setting gives.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -27,10 +32,18 @@ guest_initrd "$tmp/guest.sh" "$tmp/initrd"
 qemu_base_args
 expected=$(extend_chain 1)
 
+for want in "romd:" "romd:mapping=auto" "romd:mapping=romd" "i/o:mapping=mmio" \
+            "i/o:mapping=mmio,layout=split,ppi=off"; do
+    got=$(register_mapping q35 "tpm-crb,tpmdev=tpm0,${want#*:}")
+    [ "$got" = "${want%%:*}" ] || fail "tpm-crb,${want#*:}: registers mapped as '$got', expected ${want%%:*}"
+done
+say "mapping: TCG gives romd by default, mapping=mmio an I/O region"
+
 # The opt-in layouts describe the device in its own ACPI tables, without
 # PPI; the bound only changes how a START write waits.
-for props in layout=split,ppi=off localities=5,ppi=off start-method=8,ppi=off \
-             sync-bound-us=0 base=0xfed60000,ppi=off; do
+for props in layout=split,ppi=off,mapping=mmio localities=5,ppi=off \
+             start-method=8,ppi=off sync-bound-us=0 base=0xfed60000,ppi=off \
+             mapping=mmio; do
     start=$SECONDS
     swtpm_for_qemu "$tmp/state"
     run_guest "$tmp/$props.log" 300 "${QEMU_ARGS[@]}" -initrd "$tmp/initrd" \
