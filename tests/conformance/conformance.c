@@ -264,22 +264,19 @@ static uint32_t rd(struct fx *f, uint32_t reg)
     return crb_driver_read32(&f->drv, reg);
 }
 
-/* A long command (RSA key generation) cancelled through CTRL_CANCEL: the
- * device stays healthy and the TPM keeps working whatever the backend.
- * On a loaded host the worker may not have handed the command to the
- * backend yet when the cancel comes; the device then answers
- * TPM_RC_CANCELED itself, whatever the backend, and counts it. */
-static void cancel_long_command(void **state)
+/* One long command (RSA key generation) cancelled through CTRL_CANCEL
+ * 1 ms after START; the TPM's response code. The device must stay
+ * healthy whatever the outcome. */
+static uint32_t cancel_one_long_command(struct fx *f, uint64_t *before_start)
 {
-    struct fx *f = *state;
     struct timespec ms = { 0, 1000000 };
     struct tpmcrb_stats st = TPMCRB_STATS_INIT;
     struct tpm_buf b;
     uint8_t *buf = tpmcrb_buffer_mem(f->dev);
+    uint32_t code;
     int waited = 0;
 
     b.len = tc_create_primary_rsa(b.data, 3072);
-    assert_int_equal(crb_driver_init(&f->drv, f->dev, 0), 0);
     crb_driver_write32(&f->drv, CRB_LOC_CTRL, LOC_CTRL_REQUEST);
     crb_driver_write32(&f->drv, CRB_CTRL_REQ, CTRL_REQ_CMD_READY);
     memcpy(buf, b.data, b.len);
@@ -291,16 +288,53 @@ static void cancel_long_command(void **state)
         nanosleep(&ms, NULL);
     assert_int_equal(rd(f, CRB_CTRL_START), 0);
     assert_int_equal(rd(f, CRB_CTRL_STS) & CTRL_STS_FATAL, 0);
+    code = tpm_hdr_code(buf);
     assert_int_equal(tpmcrb_get_stats(f->dev, &st), 0);
-    assert_true(st.cancelled_before_start <= 1);
-    if (st.cancelled_before_start)
+    assert_true(st.cancelled_before_start <= *before_start + 1);
+    if (st.cancelled_before_start > *before_start) {
         printf("# the cancel came before the backend had the command\n");
-    if (st.cancelled_before_start || backend_cancels_running_commands())
-        assert_int_equal(tpm_hdr_code(buf), TPM_RC_CANCELED);
-    else /* the command finishes normally; what matters is what follows */
-        assert_int_equal(tpm_hdr_code(buf), TPM_RC_SUCCESS);
+        assert_int_equal(code, TPM_RC_CANCELED);
+    }
+    *before_start = st.cancelled_before_start;
     crb_driver_write32(&f->drv, CRB_CTRL_CANCEL, 0);
     crb_driver_write32(&f->drv, CRB_LOC_CTRL, LOC_CTRL_RELINQUISH);
+    return code;
+}
+
+/* Cancel works and the TPM keeps working, whatever the backend. On a
+ * loaded host the worker may not have handed the command to the backend
+ * yet when the cancel comes; the device then answers TPM_RC_CANCELED
+ * itself and counts it. A backend that can stop a running command
+ * (libtpms) may still complete it: the cancel can land in the short
+ * stretches where libtpms forgets it (src/backend/libtpms.c, process()),
+ * or after the key is found; a TPM may complete a cancelled command. So
+ * such a backend gets a few attempts, each either cancelled or a
+ * complete success (its object flushed), and one of them must be
+ * cancelled. swtpm's and the host's TPM finish the command. */
+static void cancel_long_command(void **state)
+{
+    struct fx *f = *state;
+    struct tpm_buf b;
+    uint64_t before_start = 0;
+    uint32_t code = 0;
+    int attempt;
+
+    assert_int_equal(crb_driver_init(&f->drv, f->dev, 0), 0);
+    for (attempt = 0; attempt < 4; attempt++) {
+        code = cancel_one_long_command(f, &before_start);
+        if (code == TPM_RC_CANCELED)
+            break;
+        assert_int_equal(code, TPM_RC_SUCCESS);
+        printf("# attempt %d: the command completed despite the cancel\n",
+               attempt + 1);
+        b.len = tc_flush_context(b.data,
+                                 tpm_be32((const uint8_t *)tpmcrb_buffer_mem(f->dev) + 10));
+        assert_int_equal(run(f, 0, &b), TPM_RC_SUCCESS);
+        if (!backend_cancels_running_commands())
+            break;
+    }
+    assert_int_equal(code, backend_cancels_running_commands() || before_start ?
+                     TPM_RC_CANCELED : TPM_RC_SUCCESS);
     /* The TPM goes on working. */
     getrandom(state);
 }
