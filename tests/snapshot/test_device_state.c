@@ -14,6 +14,7 @@
 
 #include "core/regs.h"
 #include "counter_backend.h"
+#include "test_files.h"
 #include "tpm_test_util.h"
 #include "tpmcrb.h"
 
@@ -25,20 +26,12 @@
 #define PAGE TPMCRB_PAGE_SIZE
 #define ST_SIZE sizeof(struct tpmcrb_device_state)
 
-static char last_error[512];
-
-static void capture(enum tpmcrb_log_level level, const char *msg, void *opaque)
-{
-    (void)opaque;
-    if (level == TPMCRB_LOG_ERROR)
-        snprintf(last_error, sizeof(last_error), "%s", msg);
-}
-
+/* Log capture restarted (cleared) before each call whose message counts. */
 static void expect_error(const char *needle)
 {
-    if (!strstr(last_error, needle))
+    if (!strstr(log_captured(), needle))
         fail_msg("expected an error containing '%s', got '%s'", needle,
-                 last_error);
+                 log_captured());
 }
 
 /* ------------------------------------------------------------ fixtures */
@@ -250,7 +243,7 @@ static void struct_sizes(void **state)
         assert_int_equal(big[i], 0);
     assert_int_equal(tpmcrb_device_state_import(a->dev, st, NULL, 0), 0);
     big[ST_SIZE + 3] = 1;
-    last_error[0] = '\0';
+    log_capture_start();
     assert_int_equal(tpmcrb_device_state_import(a->dev, st, NULL, 0), -EINVAL);
     expect_error("does not have");
     st->size = 4;
@@ -319,7 +312,7 @@ static void running_command_refused(void **state)
     start_command(a, 0, 9);
     assert_true(tpmcrb_busy(a->dev));
     assert_int_equal(tpmcrb_device_pause(a->dev, 20), -ETIMEDOUT);
-    last_error[0] = '\0';
+    log_capture_start();
     assert_int_equal(tpmcrb_device_state_export(a->dev, &st, NULL, 0), -EBUSY);
     expect_error("still running");
     atomic_store(&a->cb.block, false);
@@ -382,7 +375,7 @@ static void assert_unchanged(struct bad_fx *c)
 static void refused(struct bad_fx *c, const struct tpmcrb_device_state *st,
                     int err, const char *msg)
 {
-    last_error[0] = '\0';
+    log_capture_start();
     assert_int_equal(tpmcrb_device_state_import(c->dst->dev, st, c->bufs,
                                                 c->dst->buffers_len), err);
     expect_error(msg);
@@ -437,7 +430,7 @@ static void bad_fields_split5(void **state)
     MUTATE(s.cmd_reset_established = 2, -EBADMSG, "cannot write it");
     MUTATE(s.cmd_reset_established = 6, -EBADMSG, "cannot write it");
 #undef MUTATE
-    last_error[0] = '\0';
+    log_capture_start();
     assert_int_equal(tpmcrb_device_state_import(c->dst->dev, &c->good, c->bufs,
                                                 c->dst->buffers_len - 1),
                      -EINVAL);
@@ -551,6 +544,6 @@ int main(void)
         cmocka_unit_test(every_byte),
     };
 
-    tpmcrb_log_set(TPMCRB_LOG_ERROR, capture, NULL);
+    log_capture_start();
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
