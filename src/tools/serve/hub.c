@@ -107,7 +107,8 @@ static void reply(struct hub_device *d, uint16_t type, uint32_t seq)
 
     /* Never waits: a device that does not read its socket misses what it
      * did not read (its own watchdog still looks at its pages). */
-    if (send(d->sock, &m, sizeof(m), MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+    if (send(d->sock, &m, sizeof(m), MSG_DONTWAIT | MSG_NOSIGNAL) < 0 &&
+        errno != EAGAIN && errno != EWOULDBLOCK)
         LOG_DEBUG("send: %s", strerror(errno));
 }
 
@@ -314,6 +315,7 @@ static void look(struct hub *h)
         if (d->faulted) {
             drop(h, i, "its file shrank under the hub");
         } else if (wrote) {
+            LOG_DEBUG("device %u: the guest wrote; woken", i);
             d->armed = false;
             h->armed--;
             reply(d, HUB_WAKE, 0);
