@@ -35,6 +35,7 @@ struct hub_client {
     unsigned localities;
     uint32_t seq;
     uint64_t retry_at;     /* crb_now_ns() of the next connection attempt */
+    bool warned;           /* the last failure was logged as a warning */
 };
 
 int hub_client_new(const char *socket_path, int mem_fd, uint64_t offset,
@@ -88,8 +89,14 @@ void hub_client_interrupt(struct hub_client *h)
 
 static void give_up(struct hub_client *h, const char *why)
 {
-    LOG_WARN("hub %s: %s; polling by itself, trying again in %llu s",
-             h->addr.sun_path, why, RETRY_NS / 1000000000ull);
+    /* Said once until the hub is found again: a host without a hub would
+     * otherwise fill the log. */
+    if (!h->warned)
+        LOG_WARN("hub %s: %s; polling by itself, trying again every %llu s",
+                 h->addr.sun_path, why, RETRY_NS / 1000000000ull);
+    else
+        LOG_DEBUG("hub %s: %s", h->addr.sun_path, why);
+    h->warned = true;
     if (h->sock >= 0)
         close(h->sock);
     h->sock = -1;
@@ -179,6 +186,7 @@ static bool connect_hub(struct hub_client *h)
     if (!await_ack(h))
         return false;
     LOG_INFO("hub %s watches this device while it is idle", h->addr.sun_path);
+    h->warned = false;
     return true;
 }
 

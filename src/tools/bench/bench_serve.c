@@ -64,6 +64,7 @@ struct pass {
 
 struct serve_bench {
     unsigned n, seconds, probes;
+    char hub_period[16];       /* serve-hub --period, "" for its default */
     char dir[64], hub_socket[96];
     struct tpmcrb_config cfg;
     size_t win_len;
@@ -226,6 +227,7 @@ static bool spawn_instance(struct serve_bench *b, struct pass *ps,
 static bool spawn_hub(struct serve_bench *b, struct pass *ps)
 {
     const char *args[] = { "tpmcrb", "serve-hub", "--socket", b->hub_socket,
+                           b->hub_period[0] ? "--period" : NULL, b->hub_period,
                            NULL };
     struct stat st;
 
@@ -484,12 +486,14 @@ static void usage(FILE *out)
 {
     fprintf(out,
 "usage: tpmcrb bench serve [--instances N] [--seconds S] [--probes P]\n"
+"                          [--hub-period MS]\n"
 "N idle `tpmcrb serve` instances polling by themselves, then N attached to\n"
 "an idle hub (tpmcrb serve-hub): CPU, RSS and PSS, first command after idle.\n"
 "  --instances N  idle instances (default %u)\n"
 "  --seconds S    idle interval measured (default %u)\n"
 "  --probes P     instances whose first command after idle is timed\n"
-"                 (default %u)\n",
+"                 (default %u)\n"
+"  --hub-period MS  the hub's --period (default: the hub's)\n",
             DEFAULT_INSTANCES, DEFAULT_SECONDS, DEFAULT_PROBES);
 }
 
@@ -499,9 +503,11 @@ static int parse(int argc, char **argv, struct serve_bench *b)
         { "instances", required_argument, NULL, 'n' },
         { "seconds", required_argument, NULL, 's' },
         { "probes", required_argument, NULL, 'p' },
+        { "hub-period", required_argument, NULL, 'P' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
+    unsigned period = 0;
     bool ok = true;
     int opt;
 
@@ -514,6 +520,10 @@ static int parse(int argc, char **argv, struct serve_bench *b)
         case 'n': ok = parse_unsigned(optarg, 1, MAX_INSTANCES, &b->n); break;
         case 's': ok = parse_unsigned(optarg, 1, 3600, &b->seconds); break;
         case 'p': ok = parse_unsigned(optarg, 1, MAX_PROBES, &b->probes); break;
+        case 'P':
+            ok = parse_unsigned(optarg, 1, 100, &period);
+            snprintf(b->hub_period, sizeof(b->hub_period), "%u", period);
+            break;
         case 'h': usage(stdout); return EXIT_OK;
         default: ok = false;
         }
