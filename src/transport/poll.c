@@ -7,6 +7,10 @@
  * that differs from what was last published is a guest write). Commands
  * run on this thread too (inline mode): while one runs the guest only
  * reads, and a hand-off would add a third spinning thread.
+ *
+ * Idle, the thread may hand the pages to an idle hub (hub_client.c) and
+ * sleep until the hub sees a guest write: hundreds of idle devices then
+ * cost one thread's wake-ups instead of hundreds.
  */
 #include "core/device_io.h"
 #include "os/os.h"
