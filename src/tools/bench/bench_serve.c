@@ -129,7 +129,8 @@ static bool memory_kib(pid_t pid, unsigned long *rss, unsigned long *pss)
     return got_rss && got_pss;
 }
 
-/* Busy and total jiffies of all CPUs of the host (/proc/stat). */
+/* Busy and total jiffies of all CPUs of the host (/proc/stat); time stolen
+ * by the hypervisor is not the host's work. */
 static bool host_jiffies(unsigned long long *busy, unsigned long long *total)
 {
     unsigned long long v[8] = { 0 };
@@ -143,8 +144,8 @@ static bool host_jiffies(unsigned long long *busy, unsigned long long *total)
     fclose(f);
     if (n < 8)
         return false;
-    *busy = v[0] + v[1] + v[2] + v[5] + v[6] + v[7];
-    *total = *busy + v[3] + v[4];
+    *busy = v[0] + v[1] + v[2] + v[5] + v[6];
+    *total = *busy + v[3] + v[4] + v[7];
     return true;
 }
 
