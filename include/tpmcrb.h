@@ -362,9 +362,26 @@ int tpmcrb_get_stats(struct tpmcrb_device *dev, struct tpmcrb_stats *st);
  * applies them through the same rules as tpmcrb_write(). It looks every
  * few tens of microseconds for 3 ms after the guest's last write, then
  * backs off while the guest is quiet, to at most a tenth of the quiet time
- * and at most 200 ms between looks. */
+ * and at most 50 ms between looks. */
 struct tpmcrb_poller;
 TPMCRB_API int tpmcrb_poller_start(struct tpmcrb_device *dev,
+                        struct tpmcrb_poller **out);
+/* The same with options. With hub_socket, an idle device (quiet for half a
+ * second) hands its register pages to an idle hub listening there
+ * (`tpmcrb serve-hub`) and its thread sleeps until the hub sees a guest
+ * write, instead of waking twenty times a second: one hub thread watches
+ * the pages of every idle device of a host. The hub maps mem_fd, the
+ * shared memory file (tmpfs or hugetlbfs) regs_mem lies in, at mem_offset.
+ * Without a hub, or when it fails, refuses or dies, the thread backs off by
+ * itself as above and tries the hub again later. */
+struct tpmcrb_poll_options {
+    uint32_t size;            /* sizeof(struct tpmcrb_poll_options) */
+    const char *hub_socket;   /* NULL: no hub */
+    int mem_fd;               /* duplicated; the caller may close it */
+    uint64_t mem_offset;      /* page aligned */
+};
+TPMCRB_API int tpmcrb_poller_start_with(struct tpmcrb_device *dev,
+                        const struct tpmcrb_poll_options *o,
                         struct tpmcrb_poller **out);
 TPMCRB_API void tpmcrb_poller_stop(struct tpmcrb_poller *p);
 
