@@ -15,13 +15,13 @@
 #include "core/device_io.h"
 #include "os/os.h"
 #include "transport/hub_client.h"
+#include "util/abi.h"
 #include "util/clock.h"
 #include "util/log.h"
 
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
-#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -146,8 +146,7 @@ int tpmcrb_poller_start_with(struct tpmcrb_device *dev,
     struct tpmcrb_poller *p;
     int err;
 
-    if (o && o->size < offsetof(struct tpmcrb_poll_options, mem_offset) +
-                       sizeof(o->mem_offset))
+    if (o && CRB_ABI_CHECK(o, struct tpmcrb_poll_options) < 0)
         return -EINVAL;
     if (!(p = calloc(1, sizeof(*p))))
         return -ENOMEM;

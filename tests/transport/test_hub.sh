@@ -5,7 +5,8 @@
 # step of a guest's sequence within Linux's timeout C (200 ms), woken by the
 # hub; while idle it does not wake by itself; hostile registrations are
 # refused without harm to the hub; a killed hub leaves the device serving
-# by itself; a new hub replaces the dead one's socket.
+# by itself; a new hub replaces the dead one's socket, and the device
+# attaches to it.
 set -euo pipefail
 probe=$1 hostile=$2
 # The hub watches shared memory files only.
@@ -63,6 +64,13 @@ kill -KILL $hub_pid; wait $hub_pid 2>/dev/null || true
 grep -q "connection lost" "$work/serve.log" || fail "serve did not notice the hub's death"
 
 start_hub # over the dead hub's socket
+# The device tries the hub again every 10 s and attaches to the new one.
+for _ in $(seq 300); do
+    [ "$(grep -c "watches this device" "$work/serve.log")" -ge 2 ] && break
+    sleep 0.05
+done
+[ "$(grep -c "watches this device" "$work/serve.log")" -ge 2 ] ||
+    fail "serve did not attach to the restarted hub"
 kill -TERM $serve_pid; wait $serve_pid || fail "serve exited with $?"
 kill -TERM $hub_pid; wait $hub_pid || fail "serve-hub exited with $?"
 [ ! -e "$work/hub" ] || fail "serve-hub left its socket behind"
