@@ -173,7 +173,9 @@ static bool await_ack(struct hub_client *h)
 
 static bool connect_hub(struct hub_client *h)
 {
-    h->sock = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    /* Non-blocking: a hub that does not accept (its backlog full) must
+     * not hold the poll thread in connect(). */
+    h->sock = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (h->sock < 0 ||
         connect(h->sock, (struct sockaddr *)&h->addr, sizeof(h->addr)) < 0) {
         give_up(h, strerror(errno));

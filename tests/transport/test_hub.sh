@@ -6,9 +6,10 @@
 # hub; while idle it does not wake by itself; hostile registrations are
 # refused without harm to the hub; a killed hub leaves the device serving
 # by itself; a new hub replaces the dead one's socket, and the device
-# attaches to it.
+# attaches to it; a stopped hub delays a command by at most the device's
+# watchdog and is then given up.
 set -euo pipefail
-probe=$1 hostile=$2
+probe=$1 hostile=$2 client=$3
 # The hub watches shared memory files only.
 work=$(mktemp -d -p /dev/shm tpmcrb-hub-test.XXXXXX)
 hub_pid= serve_pid=
@@ -71,6 +72,17 @@ for _ in $(seq 300); do
 done
 [ "$(grep -c "watches this device" "$work/serve.log")" -ge 2 ] ||
     fail "serve did not attach to the restarted hub"
+# A hub that is alive but stuck: the device's watchdog still sees the next
+# command (within 2 s), and the device gives the hub up when it does not
+# answer, polling by itself again.
+sleep 1
+kill -STOP $hub_pid
+timeout 20 "$client" "$shm" 0 0x100 1 || fail "no command served while the hub was stopped"
+for _ in $(seq 100); do grep -q "no answer" "$work/serve.log" && break; sleep 0.05; done
+grep -q "no answer" "$work/serve.log" || fail "serve did not give up the stopped hub"
+"$probe" "$shm" 0 1200 || fail "a step after a quiet spell was not answered in time (hub stopped)"
+kill -CONT $hub_pid
+
 kill -TERM $serve_pid; wait $serve_pid || fail "serve exited with $?"
 kill -TERM $hub_pid; wait $hub_pid || fail "serve-hub exited with $?"
 [ ! -e "$work/hub" ] || fail "serve-hub left its socket behind"

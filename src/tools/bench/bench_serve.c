@@ -17,6 +17,7 @@
 #include "tools/tool.h"
 #include "tools/bench/bench.h"
 #include "tools/bench/bench_guest.h"
+#include "tools/bench/bench_load.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -65,7 +66,7 @@ struct pass {
 };
 
 struct serve_bench {
-    unsigned n, seconds, probes;
+    unsigned n, seconds, probes, load;
     char hub_period[16];       /* serve-hub --period, "" for its default */
     char dir[64], hub_socket[96];
     struct tpmcrb_config cfg;
@@ -495,14 +496,16 @@ static void usage(FILE *out)
 {
     fprintf(out,
 "usage: tpmcrb bench serve [--instances N] [--seconds S] [--probes P]\n"
-"                          [--hub-period MS]\n"
+"                          [--hub-period MS] [--load N]\n"
 "N idle `tpmcrb serve` instances polling by themselves, then N attached to\n"
 "an idle hub (tpmcrb serve-hub): CPU, RSS and PSS, first command after idle.\n"
 "  --instances N  idle instances (default %u)\n"
 "  --seconds S    idle interval measured (default %u)\n"
 "  --probes P     instances whose first command after idle is timed\n"
 "                 (default %u)\n"
-"  --hub-period MS  the hub's --period (default: the hub's)\n",
+"  --hub-period MS  the hub's --period (default: the hub's)\n"
+"  --load N       both passes again beside N busy loops (one pinned per CPU\n"
+"                 in turn); keys of those passes start with serve.loaded.\n",
             DEFAULT_INSTANCES, DEFAULT_SECONDS, DEFAULT_PROBES);
 }
 
@@ -513,6 +516,7 @@ static int parse(int argc, char **argv, struct serve_bench *b)
         { "seconds", required_argument, NULL, 's' },
         { "probes", required_argument, NULL, 'p' },
         { "hub-period", required_argument, NULL, 'P' },
+        { "load", required_argument, NULL, 'l' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -529,6 +533,7 @@ static int parse(int argc, char **argv, struct serve_bench *b)
         case 'n': ok = parse_unsigned(optarg, 1, MAX_INSTANCES, &b->n); break;
         case 's': ok = parse_unsigned(optarg, 1, 3600, &b->seconds); break;
         case 'p': ok = parse_unsigned(optarg, 1, MAX_PROBES, &b->probes); break;
+        case 'l': ok = parse_unsigned(optarg, 0, BENCH_MAX_LOAD, &b->load); break;
         case 'P':
             ok = parse_unsigned(optarg, 1, 100, &period);
             snprintf(b->hub_period, sizeof(b->hub_period), "%u", period);
@@ -546,10 +551,31 @@ static int parse(int argc, char **argv, struct serve_bench *b)
     return -1;
 }
 
+/* The same instances polling by themselves, then attached to a hub; the
+ * pass names start with @prefix ("" or "loaded."). */
+static bool run_pair(struct serve_bench *b, const char *prefix)
+{
+    char alone_name[32], hub_name[32], key[96];
+    struct pass alone = { .name = alone_name },
+                hub = { .name = hub_name, .hub = true };
+
+    snprintf(alone_name, sizeof(alone_name), "%salone", prefix);
+    snprintf(hub_name, sizeof(hub_name), "%shub", prefix);
+    if (!run_pass(b, &alone) || !run_pass(b, &hub))
+        return false;
+    print_pass(b, &alone);
+    print_pass(b, &hub);
+    snprintf(key, sizeof(key), "%sidle_cpu_ratio_hub_to_alone", prefix);
+    bench_print(BENCH, NULL, key, 3, hub.cpu_pct / alone.cpu_pct);
+    snprintf(key, sizeof(key), "%sfirst_command_after_idle_p50_ratio_hub_to_alone", prefix);
+    bench_print(BENCH, NULL, key, 2, hub.first_p50_us / alone.first_p50_us);
+    return true;
+}
+
 int bench_serve(int argc, char **argv)
 {
     struct serve_bench b = { 0 };
-    struct pass alone = { .name = "alone" }, hub = { .name = "hub", .hub = true };
+    struct bench_load load = { 0 };
     bool ok = false;
     int rc = parse(argc, argv, &b);
 
@@ -572,14 +598,11 @@ int bench_serve(int argc, char **argv)
     bench_print(BENCH, NULL, "host_loadavg_1min_at_start", 2, bench_host_load());
     bench_print(BENCH, NULL, "instances", 0, b.n);
     bench_print(BENCH, NULL, "probes", 0, b.probes);
-    if (run_pass(&b, &alone) && run_pass(&b, &hub)) {
-        print_pass(&b, &alone);
-        print_pass(&b, &hub);
-        bench_print(BENCH, NULL, "idle_cpu_ratio_hub_to_alone", 3,
-                    hub.cpu_pct / alone.cpu_pct);
-        bench_print(BENCH, NULL, "first_command_after_idle_p50_ratio_hub_to_alone", 2,
-                    hub.first_p50_us / alone.first_p50_us);
-        ok = true;
+    ok = run_pair(&b, "");
+    if (ok && b.load) {
+        bench_print(BENCH, NULL, "loaded.busy_loops", 0, b.load);
+        ok = bench_load_start(&load, b.load) && run_pair(&b, "loaded.");
+        bench_load_stop(&load);
     }
     rmdir(b.dir);
     free(b.in);

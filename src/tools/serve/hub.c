@@ -352,7 +352,7 @@ static int listen_on(const char *path)
     }
     s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof(a)) < 0 ||
-        listen(s, 128) < 0) {
+        listen(s, SOMAXCONN) < 0) {
         int err = -errno;
 
         LOG_ERROR("%s: %s", path, strerror(errno));
@@ -411,6 +411,7 @@ int hub_run(const struct hub_options *o, volatile sig_atomic_t *stop)
     while (!*stop) {
         struct epoll_event evs[EVENTS];
         uint64_t now = crb_now_ns();
+        bool new_devices = false;
         int timeout = -1, n;
 
         if (h.armed)
@@ -421,12 +422,16 @@ int hub_run(const struct hub_options *o, volatile sig_atomic_t *stop)
             uint32_t i = evs[k].data.u32;
 
             if (i == LISTENER)
-                accept_devices(&h);
+                new_devices = true;
             else if (h.dev[i].sock >= 0 && (evs[k].events & EPOLLIN))
                 readable(&h, i);
             else if (h.dev[i].sock >= 0)
                 drop(&h, i, NULL);
         }
+        /* After the batch: a slot freed in it and given to a new device
+         * must not receive the old connection's events. */
+        if (new_devices)
+            accept_devices(&h);
         if (h.armed && crb_now_ns() >= h.next_look) {
             look(&h);
             h.next_look = crb_now_ns() + (uint64_t)o->period_ms * 1000000ull;
