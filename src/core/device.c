@@ -355,6 +355,11 @@ void device_run_pending(struct tpmcrb_device *dev)
     crb_executor_run_pending(&dev->exec);
 }
 
+unsigned device_localities(const struct tpmcrb_device *dev)
+{
+    return dev->cfg.localities;
+}
+
 /* ------------------------------------------------------------ state */
 
 bool tpmcrb_busy(struct tpmcrb_device *dev)

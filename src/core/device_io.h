@@ -31,5 +31,7 @@ uint64_t device_guest_read(struct tpmcrb_device *dev, uint64_t offset,
 bool device_take_guest_writes(struct tpmcrb_device *dev);
 void device_set_inline(struct tpmcrb_device *dev, bool on);
 void device_run_pending(struct tpmcrb_device *dev);
+/* Register pages of the window: one per locality. */
+unsigned device_localities(const struct tpmcrb_device *dev);
 
 #endif

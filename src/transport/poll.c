@@ -7,9 +7,15 @@
  * that differs from what was last published is a guest write). Commands
  * run on this thread too (inline mode): while one runs the guest only
  * reads, and a hand-off would add a third spinning thread.
+ *
+ * Idle, the thread may hand the pages to an idle hub (hub_client.c) and
+ * sleep until the hub sees a guest write: hundreds of idle devices then
+ * cost one thread's wake-ups instead of hundreds.
  */
 #include "core/device_io.h"
 #include "os/os.h"
+#include "transport/hub_client.h"
+#include "util/abi.h"
 #include "util/clock.h"
 #include "util/log.h"
 
@@ -46,9 +52,18 @@
  * serve the wake-ups of many idle instances together. */
 #define SLACK_SHARE      8u
 #define DEFAULT_SLACK_NS 50000ull
+/* With an idle hub (tpmcrb_poll_options.hub_socket): once the sleeps have
+ * reached their cap, the thread hands the register pages to the hub and
+ * sleeps until the hub sees a guest write, so that one thread on the host
+ * wakes for all idle devices. The watchdog looks at the pages every
+ * WATCHDOG_NS anyway: a hub that is alive but stuck delays a guest by at
+ * most that (a hub that dies is noticed at once). */
+#define HAND_OFF_NS      (QUIET_SHARE * MAX_SLEEP_NS)
+#define WATCHDOG_NS      2000000000ull
 
 struct tpmcrb_poller {
     struct tpmcrb_device *dev;
+    struct hub_client *hub;     /* NULL: no idle hub */
     pthread_t thread;
     _Atomic bool stop;
 };
@@ -77,11 +92,20 @@ static void set_slack(uint64_t *slack, uint64_t sleep_ns)
     }
 }
 
+/* Sleep while the hub watches the pages. False when it watches them no
+ * longer: the caller looks at them again (and re-arms the hub if the
+ * guest is still quiet). */
+static bool hub_sleep(struct tpmcrb_poller *p)
+{
+    return hub_client_wait(p->hub, WATCHDOG_NS) == HUB_WATCHDOG;
+}
+
 static void *poll_thread(void *arg)
 {
     struct tpmcrb_poller *p = arg;
     uint64_t last_activity = crb_now_ns(), sleep = MIN_SLEEP_NS / 2;
     uint64_t slack = DEFAULT_SLACK_NS, quiet = 0;
+    bool hub_armed = false;
 
     while (!atomic_load_explicit(&p->stop, memory_order_relaxed)) {
         if (device_take_guest_writes(p->dev)) {
@@ -89,10 +113,17 @@ static void *poll_thread(void *arg)
             last_activity = crb_now_ns();
             quiet = 0;
             sleep = MIN_SLEEP_NS / 2;
+            hub_armed = false; /* a WAKE for these writes may follow: harmless */
             set_slack(&slack, 0);
         } else if (!quiet &&
                    crb_now_ns() - last_activity < ACTIVE_NS) {
             crb_sleep_ns(NAP_NS);
+        } else if (hub_armed) {
+            hub_armed = hub_sleep(p);
+        } else if (p->hub && quiet >= HAND_OFF_NS &&
+                   (hub_armed = hub_client_arm(p->hub))) {
+            /* The hub watches from its ACK on; writes before it are ours
+             * to see, at the top of the loop. */
         } else {
             /* Backing off: the quiet time is the sum of the sleeps
              * (each lasts at least as long as asked), so an idle wake-up
@@ -108,19 +139,31 @@ static void *poll_thread(void *arg)
     return NULL;
 }
 
-int tpmcrb_poller_start(struct tpmcrb_device *dev, struct tpmcrb_poller **out)
+int tpmcrb_poller_start_with(struct tpmcrb_device *dev,
+                             const struct tpmcrb_poll_options *o,
+                             struct tpmcrb_poller **out)
 {
-    struct tpmcrb_poller *p = calloc(1, sizeof(*p));
+    struct tpmcrb_poller *p;
     int err;
 
-    if (!p)
+    if (o && CRB_ABI_CHECK(o, struct tpmcrb_poll_options) < 0)
+        return -EINVAL;
+    if (!(p = calloc(1, sizeof(*p))))
         return -ENOMEM;
     p->dev = dev;
+    if (o && o->hub_socket &&
+        (err = hub_client_new(o->hub_socket, o->mem_fd, o->mem_offset,
+                              device_localities(dev), &p->hub)) < 0) {
+        LOG_ERROR("idle hub %s: %s", o->hub_socket, strerror(-err));
+        free(p);
+        return err;
+    }
     device_set_inline(dev, true);
     err = pthread_create(&p->thread, NULL, poll_thread, p);
     if (err) {
         LOG_ERROR("cannot start the poll thread: %s", strerror(err));
         device_set_inline(dev, false);
+        hub_client_free(p->hub);
         free(p);
         return -err;
     }
@@ -129,12 +172,20 @@ int tpmcrb_poller_start(struct tpmcrb_device *dev, struct tpmcrb_poller **out)
     return 0;
 }
 
+int tpmcrb_poller_start(struct tpmcrb_device *dev, struct tpmcrb_poller **out)
+{
+    return tpmcrb_poller_start_with(dev, NULL, out);
+}
+
 void tpmcrb_poller_stop(struct tpmcrb_poller *p)
 {
     if (!p)
         return;
     atomic_store(&p->stop, true);
+    if (p->hub)
+        hub_client_interrupt(p->hub);
     pthread_join(p->thread, NULL);
+    hub_client_free(p->hub);
     device_set_inline(p->dev, false);
     device_run_pending(p->dev); /* a START seen last must still complete */
     free(p);

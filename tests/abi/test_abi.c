@@ -99,6 +99,17 @@ static void struct_sizes(void)
         CHECK(tpmcrb_get_stats(dev, &st) == -EINVAL, "stats size 0");
         st.size = sizeof(st);
         CHECK(tpmcrb_get_stats(dev, &st) == 0, "stats");
+        {
+            struct tpmcrb_poll_options po = { .size = 4, .mem_fd = -1 };
+            struct tpmcrb_poller *poller = NULL;
+
+            CHECK(tpmcrb_poller_start_with(dev, &po, &poller) == -EINVAL,
+                  "poll options of size 4");
+            po.size = sizeof(po);
+            rc = tpmcrb_poller_start_with(dev, &po, &poller);
+            CHECK(rc == 0, "poll options without a hub: %s", strerror(-rc));
+            tpmcrb_poller_stop(poller);
+        }
         tpmcrb_device_free(dev);
     }
     /* One that uses it is refused instead of silently ignored. */

@@ -95,15 +95,27 @@ static bool watched(struct run *r, uint64_t off)
     return off < r->regs_size && off % PAGE < CRB_DATA_BUFFER;
 }
 
-/* Poll mode: the store must be applied (counted) before we go on. */
-static void wait_consumed(struct run *r, uint64_t before)
+/* Poll mode: the store must be applied before we go on. It is applied
+ * when the dword holds what the device published again: the poll thread
+ * gives every guest store back with an exchange, and publishing writes
+ * only the image. The write counter is not enough: a store of several
+ * bytes can be taken after its first byte, so the counter moves while the
+ * later bytes still wait in memory (a snapshot would then carry them, and
+ * they would be applied after it is loaded). */
+static void wait_consumed(struct run *r, uint64_t off)
 {
-    struct tpmcrb_stats st = TPMCRB_STATS_INIT;
+    struct tpmcrb_device *dev = r->dev;
+    unsigned loc = (unsigned)(off / PAGE), idx = (unsigned)(off % PAGE) / 4;
+    const uint32_t *word = (const uint32_t *)mem_at(r, off & ~3ull);
     uint64_t deadline = crb_now_ns() + 2000000000ull;
 
     do {
-        tpmcrb_get_stats(r->dev, &st);
-        if (st.writes != before)
+        bool applied;
+
+        pthread_mutex_lock(&dev->lock);
+        applied = le32_load_acquire(word) == dev->core.image[loc][idx];
+        pthread_mutex_unlock(&dev->lock);
+        if (applied)
             return;
         sched_yield();
     } while (crb_now_ns() < deadline);
@@ -113,16 +125,12 @@ static void wait_consumed(struct run *r, uint64_t before)
 /* A store of @n bytes within one dword, as guest memory sees it. */
 static void store_part(struct run *r, uint64_t off, unsigned n, uint64_t value)
 {
-    uint32_t *word = (uint32_t *)mem_at(r, off & ~3ull);
-    uint32_t before = __atomic_load_n(word, __ATOMIC_ACQUIRE);
-    struct tpmcrb_stats st = TPMCRB_STATS_INIT;
     uint8_t *p = mem_at(r, off);
 
-    tpmcrb_get_stats(r->dev, &st);
     for (unsigned i = 0; i < n; i++)
         __atomic_store_n(p + i, (uint8_t)(value >> (8 * i)), __ATOMIC_RELEASE);
-    if (watched(r, off) && __atomic_load_n(word, __ATOMIC_ACQUIRE) != before)
-        wait_consumed(r, st.writes);
+    if (watched(r, off))
+        wait_consumed(r, off);
 }
 
 static void guest_write(struct run *r, uint64_t off, unsigned size,

@@ -94,6 +94,7 @@ complete_words() { # complete_words WORD... : what completes the last word
         "$P/share/bash-completion/completions/tpmcrb" "$@"
 }
 [ "$(complete_words tpmcrb pi)" = pipe ] || bad "completion of 'tpmcrb pi': $(complete_words tpmcrb pi)"
+[ "$(complete_words tpmcrb serve-)" = serve-hub ] || bad "completion of 'tpmcrb serve-': $(complete_words tpmcrb serve-)"
 got=$(complete_words tpmcrb pipe --lo | tr '\n' ' ')
 for o in --locality --log-level --log-file; do
     grep -q -- "$o " <<<"$got" || bad "completion of 'tpmcrb pipe --lo' lacks $o: $got"
@@ -110,10 +111,20 @@ grep -q "^ExecStart=${P#"$work/dest"}/bin/tpmcrb serve --shm /dev/shm/tpmcrb-%i 
 for opt in $(sed -n 's/^ExecStart=//p' "$unit" | grep -o -- '--[a-z-]*'); do
     "$BIN" serve --help | grep -q -- "$opt " || bad "the unit uses $opt, which serve does not have"
 done
+hub_unit=$P/lib/systemd/system/tpmcrb-serve-hub.service
+grep -q "^ExecStart=${P#"$work/dest"}/bin/tpmcrb serve-hub --socket " "$hub_unit" ||
+    bad "the hub unit does not run the installed tpmcrb serve-hub: $(grep ExecStart "$hub_unit" 2>&1)"
+hub_socket=$(sed -n 's/^ExecStart=.* serve-hub --socket \([^ ]*\).*/\1/p' "$hub_unit")
+grep -q -- "--hub $hub_socket " "$unit" || bad "the unit's --hub is not the hub unit's socket $hub_socket"
+for opt in $(sed -n 's/^ExecStart=//p' "$hub_unit" | grep -o -- '--[a-z-]*'); do
+    "$BIN" serve-hub --help | grep -q -- "$opt " || bad "the hub unit uses $opt, which serve-hub does not have"
+done
 if command -v systemd-analyze > /dev/null; then
     mkdir -p "$work/units"
     sed "s|^ExecStart=[^ ]*|ExecStart=$BIN|" "$unit" > "$work/units/tpmcrb-serve@vm1.service"
-    msg=$(timeout 60 systemd-analyze verify --man=no "$work/units/tpmcrb-serve@vm1.service" 2>&1) ||
+    sed "s|^ExecStart=[^ ]*|ExecStart=$BIN|" "$hub_unit" > "$work/units/tpmcrb-serve-hub.service"
+    msg=$(timeout 60 systemd-analyze verify --man=no "$work/units/tpmcrb-serve@vm1.service" \
+          "$work/units/tpmcrb-serve-hub.service" 2>&1) ||
         bad "systemd-analyze verify failed: $msg"
     [ -z "$msg" ] || bad "systemd-analyze verify: $msg"
 else

@@ -14,6 +14,7 @@
  *                      --embedded-libtpms, libtpms-state=DIR, no swtpm):
  *                      quick commands run on the vCPU thread that
  *                      writes START
+ *   tpmcrb_trap_libtpms_split  the same with layout=split,localities=5
  *   tpmcrb_trap_split  the same with layout=split,localities=5 (opt-in)
  *   tpmcrb_shm         `tpmcrb vm`'s shared-memory poll mode on the stock
  *                      build, libtpmcrb's own swtpm backend, start method 8
@@ -47,6 +48,7 @@ static const struct bench_config configs[] = {
     { "qemu_stock",        VM_DEVICE_QEMU_STOCK,   7 },
     { "tpmcrb_trap",       VM_DEVICE_QEMU_PATCHED, 7 },
     { "tpmcrb_trap_libtpms", VM_DEVICE_QEMU_PATCHED, 7 },
+    { "tpmcrb_trap_libtpms_split", VM_DEVICE_QEMU_PATCHED, 7 },
     { "tpmcrb_trap_split", VM_DEVICE_QEMU_PATCHED, 7 },
     { "tpmcrb_shm",        VM_DEVICE_SHM,          8 },
 };

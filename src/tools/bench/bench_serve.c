@@ -17,6 +17,7 @@
 #include "tools/tool.h"
 #include "tools/bench/bench.h"
 #include "tools/bench/bench_guest.h"
+#include "tools/bench/bench_load.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -27,19 +28,23 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #define BENCH "serve"
-#define DEFAULT_INSTANCES 100u
+#define DEFAULT_INSTANCES 500u
 #define MAX_INSTANCES     2000u
 #define DEFAULT_SECONDS   10u
 /* Instances whose first command after the idle interval is timed. */
-#define PROBES            10u
-#define START_TIMEOUT_S   300u
+#define DEFAULT_PROBES    20u
+#define MAX_PROBES        100u
+#define START_TIMEOUT_S   600u
 /* Quiet time before the idle interval: the poll threads reach their
- * longest sleep. */
+ * longest sleep, or hand their devices to the hub. */
 #define SETTLE_S          3u
+/* How long to wait for every instance to attach to the hub. */
+#define ATTACH_TIMEOUT_S  30u
 
 struct instance {
     pid_t pid;
@@ -48,9 +53,22 @@ struct instance {
     struct crb_driver drv;
 };
 
+/* One pass: N instances polling by themselves, or attached to a hub. */
+struct pass {
+    const char *name;
+    bool hub;
+    pid_t hub_pid;
+    double cpu_pct, hub_cpu_pct, seconds, other_busy_cores, load;
+    unsigned long rss_kib, pss_kib;      /* per instance */
+    unsigned long hub_rss_kib, hub_pss_kib;
+    unsigned attached;
+    double first_p50_us, first_max_us, next_p50_us, next_max_us;
+};
+
 struct serve_bench {
-    unsigned n, seconds;
-    char dir[64];
+    unsigned n, seconds, probes, load;
+    char hub_period[16];       /* serve-hub --period, "" for its default */
+    char dir[64], hub_socket[96];
     struct tpmcrb_config cfg;
     size_t win_len;
     struct instance *in;
@@ -112,13 +130,57 @@ static bool memory_kib(pid_t pid, unsigned long *rss, unsigned long *pss)
     return got_rss && got_pss;
 }
 
+/* Busy and total jiffies of all CPUs of the host (/proc/stat); time stolen
+ * by the hypervisor is not the host's work. */
+static bool host_jiffies(unsigned long long *busy, unsigned long long *total)
+{
+    unsigned long long v[8] = { 0 };
+    FILE *f = fopen("/proc/stat", "r");
+    int n;
+
+    if (!f)
+        return false;
+    n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1],
+               &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]);
+    fclose(f);
+    if (n < 8)
+        return false;
+    *busy = v[0] + v[1] + v[2] + v[5] + v[6];
+    *total = *busy + v[3] + v[4] + v[7];
+    return true;
+}
+
+/* Sockets the hub holds besides its listener: devices attached. */
+static unsigned hub_devices(pid_t hub)
+{
+    char path[64], link[64];
+    unsigned n = 0;
+    struct dirent *e;
+    DIR *d;
+
+    snprintf(path, sizeof(path), "/proc/%d/fd", (int)hub);
+    if (!(d = opendir(path)))
+        return 0;
+    while ((e = readdir(d))) {
+        char p[384];
+        ssize_t len;
+
+        snprintf(p, sizeof(p), "%s/%s", path, e->d_name);
+        len = readlink(p, link, sizeof(link) - 1);
+        if (len > 0 && (link[len] = '\0', !strncmp(link, "socket:", 7)))
+            n++;
+    }
+    closedir(d);
+    return n ? n - 1 : 0;
+}
+
 static bool create_file(struct serve_bench *b, struct instance *in,
                         unsigned i)
 {
     int fd;
 
     snprintf(in->path, sizeof(in->path), "%s/vm%u", b->dir, i);
-    fd = open(in->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    fd = open(in->path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0 || ftruncate(fd, (off_t)b->win_len) < 0) {
         LOG_ERROR("%s: %s", in->path, strerror(errno));
         if (fd >= 0)
@@ -135,25 +197,53 @@ static bool create_file(struct serve_bench *b, struct instance *in,
     return true;
 }
 
-static bool spawn(struct instance *in)
+/* `tpmcrb ARGS...` in a child whose stderr goes nowhere; its pid or -1. */
+static pid_t spawn(const char *const *args)
 {
     char exe[4096];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    pid_t pid;
 
     if (n <= 0)
-        return false;
+        return -1;
     exe[n] = '\0';
-    in->pid = fork();
-    if (in->pid == 0) {
+    pid = fork();
+    if (pid == 0) {
         int null = open("/dev/null", O_WRONLY);
 
         if (null >= 0)
             dup2(null, STDERR_FILENO);
-        execl(exe, "tpmcrb", "serve", "--shm", in->path, "--offset", "0",
-              (char *)NULL);
+        execv(exe, (char *const *)args);
         _exit(127);
     }
-    return in->pid > 0;
+    return pid;
+}
+
+static bool spawn_instance(struct serve_bench *b, struct pass *ps,
+                           struct instance *in)
+{
+    const char *args[] = { "tpmcrb", "serve", "--shm", in->path, "--offset",
+                           "0", ps->hub ? "--hub" : NULL, b->hub_socket, NULL };
+
+    return (in->pid = spawn(args)) > 0;
+}
+
+static bool spawn_hub(struct serve_bench *b, struct pass *ps)
+{
+    const char *args[] = { "tpmcrb", "serve-hub", "--socket", b->hub_socket,
+                           b->hub_period[0] ? "--period" : NULL, b->hub_period,
+                           NULL };
+    struct stat st;
+
+    if ((ps->hub_pid = spawn(args)) <= 0)
+        return false;
+    for (unsigned i = 0; i < 1000; i++) {
+        if (stat(b->hub_socket, &st) == 0)
+            return true;
+        crb_sleep_ns(10000000);
+    }
+    LOG_ERROR("the hub did not start");
+    return false;
 }
 
 /* A device is up once it published its interface ID. */
@@ -199,9 +289,9 @@ static int command(struct crb_driver *d, uint32_t code, const char *params,
 
 /* Start the TPMs that are timed later, so that their first timed command
  * is an ordinary one. */
-static bool start_probes(struct serve_bench *b, unsigned probes)
+static bool start_probes(struct serve_bench *b)
 {
-    for (unsigned i = 0; i < probes; i++) {
+    for (unsigned i = 0; i < b->probes; i++) {
         struct instance *in = &b->in[i];
 
         if (crb_driver_init_shared(&in->drv, in->win,
@@ -215,25 +305,30 @@ static bool start_probes(struct serve_bench *b, unsigned probes)
     return true;
 }
 
-static void print_latencies(const char *key, double *us, unsigned n)
+/* Median and largest of @us[0..n). */
+static void p50_max(double *us, unsigned n, double *p50, double *max)
 {
-    char k[64];
-
     qsort(us, n, sizeof(*us), cmp_double);
-    snprintf(k, sizeof(k), "%s_p50_us", key);
-    bench_print(BENCH, NULL, k, 1, us[n / 2]);
-    snprintf(k, sizeof(k), "%s_max_us", key);
-    bench_print(BENCH, NULL, k, 1, us[n - 1]);
+    *p50 = us[n / 2];
+    *max = us[n - 1];
 }
 
-/* The first command after the idle interval, and the one right after. */
-static bool time_first_commands(struct serve_bench *b, unsigned probes)
+/* The first command after the idle interval, and the one right after,
+ * on each probed instance. */
+static bool time_first_commands(struct serve_bench *b, struct pass *ps)
 {
-    double first[PROBES], next[PROBES];
+    double first[MAX_PROBES], next[MAX_PROBES];
 
-    for (unsigned i = 0; i < probes; i++) {
+    srand((unsigned)crb_now_ns());
+    for (unsigned i = 0; i < b->probes; i++) {
         struct crb_driver *d = &b->in[i].drv;
-        uint64_t t0 = crb_now_ns(), t1, t2;
+        uint64_t t0, t1, t2;
+
+        /* At a random moment: right after the previous probe, the next
+         * would come just after the hub's look (or a coalesced timer) and
+         * always wait a whole period. */
+        crb_sleep_ns((uint64_t)(rand() % 100) * 1000000ull);
+        t0 = crb_now_ns();
 
         if (command(d, TPM_CC_GetRandom, "\x00\x20", 2) != 0)
             return false;
@@ -244,27 +339,29 @@ static bool time_first_commands(struct serve_bench *b, unsigned probes)
         first[i] = (double)(t1 - t0) / 1e3;
         next[i] = (double)(t2 - t1) / 1e3;
     }
-    print_latencies("first_command_after_idle", first, probes);
-    print_latencies("next_command", next, probes);
+    p50_max(first, b->probes, &ps->first_p50_us, &ps->first_max_us);
+    p50_max(next, b->probes, &ps->next_p50_us, &ps->next_max_us);
     return true;
 }
 
-static bool measure(struct serve_bench *b)
+/* CPU time of every instance (and the hub) over the idle interval. */
+static bool measure_cpu(struct serve_bench *b, struct pass *ps)
 {
-    unsigned probes = b->n < PROBES ? b->n : PROBES;
-    long long *before = calloc(b->n, sizeof(*before)), total = 0;
-    unsigned long rss_sum = 0, pss_sum = 0;
-    double t0, t1;
+    long long *before = calloc(b->n, sizeof(*before)), total = 0, hub0 = 0, hub1;
+    unsigned long long busy0, all0, busy1, all1;
     bool ok = false;
+    double t0, t1;
 
     if (!before)
         return false;
-    if (!start_probes(b, probes))
-        goto out;
-    sleep(SETTLE_S);
+    ps->load = bench_host_load();
     t0 = bench_now();
+    if (!host_jiffies(&busy0, &all0))
+        goto out;
     for (unsigned i = 0; i < b->n; i++)
         before[i] = cpu_ns(b->in[i].pid);
+    if (ps->hub)
+        hub0 = cpu_ns(ps->hub_pid);
     sleep(b->seconds);
     for (unsigned i = 0; i < b->n; i++) {
         long long now = cpu_ns(b->in[i].pid);
@@ -275,31 +372,47 @@ static bool measure(struct serve_bench *b)
         }
         total += now - before[i];
     }
-    t1 = bench_now();
-    for (unsigned i = 0; i < b->n; i++) {
-        unsigned long rss, pss;
-
-        if (!memory_kib(b->in[i].pid, &rss, &pss))
+    if (ps->hub) {
+        if ((hub1 = cpu_ns(ps->hub_pid)) < 0 || hub0 < 0) {
+            LOG_ERROR("the hub vanished");
             goto out;
-        rss_sum += rss;
-        pss_sum += pss;
+        }
+        total += hub1 - hub0;
+        ps->hub_cpu_pct = 100.0 * (double)(hub1 - hub0) / 1e9 / b->seconds;
     }
-    bench_print(BENCH, NULL, "instances", 0, b->n);
-    bench_print(BENCH, NULL, "idle_seconds", 2, t1 - t0);
-    bench_print(BENCH, NULL, "idle_cpu_pct_of_one_core_all_instances", 3,
-                100.0 * (double)total / 1e9 / (t1 - t0));
-    bench_print(BENCH, NULL, "idle_cpu_pct_of_one_core_per_instance", 5,
-                100.0 * (double)total / 1e9 / (t1 - t0) / b->n);
-    bench_print(BENCH, NULL, "rss_kib_per_instance", 0, (double)rss_sum / b->n);
-    bench_print(BENCH, NULL, "pss_kib_per_instance", 0, (double)pss_sum / b->n);
-    bench_print(BENCH, NULL, "pss_mib_all_instances", 1, pss_sum / 1024.0);
-    ok = time_first_commands(b, probes);
+    if (!host_jiffies(&busy1, &all1) || all1 == all0)
+        goto out;
+    t1 = bench_now();
+    ps->seconds = t1 - t0;
+    ps->cpu_pct = 100.0 * (double)total / 1e9 / ps->seconds;
+    /* What the rest of the host kept busy meanwhile, in cores. */
+    ps->other_busy_cores = (double)(busy1 - busy0) / (double)(all1 - all0) *
+                           (double)sysconf(_SC_NPROCESSORS_ONLN) -
+                           ps->cpu_pct / 100.0;
+    ok = true;
 out:
     free(before);
     return ok;
 }
 
-static void teardown(struct serve_bench *b)
+static bool measure_memory(struct serve_bench *b, struct pass *ps)
+{
+    unsigned long rss_sum = 0, pss_sum = 0;
+
+    for (unsigned i = 0; i < b->n; i++) {
+        unsigned long rss, pss;
+
+        if (!memory_kib(b->in[i].pid, &rss, &pss))
+            return false;
+        rss_sum += rss;
+        pss_sum += pss;
+    }
+    ps->rss_kib = rss_sum / b->n;
+    ps->pss_kib = pss_sum / b->n;
+    return !ps->hub || memory_kib(ps->hub_pid, &ps->hub_rss_kib, &ps->hub_pss_kib);
+}
+
+static void teardown(struct serve_bench *b, struct pass *ps)
 {
     for (unsigned i = 0; i < b->n; i++)
         if (b->in[i].pid > 0)
@@ -313,16 +426,87 @@ static void teardown(struct serve_bench *b)
         if (b->in[i].path[0])
             unlink(b->in[i].path);
     }
-    rmdir(b->dir);
+    memset(b->in, 0, b->n * sizeof(*b->in));
+    if (ps->hub_pid > 0) {
+        kill(ps->hub_pid, SIGTERM);
+        while (waitpid(ps->hub_pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+        ps->hub_pid = 0;
+    }
+    unlink(b->hub_socket);
+}
+
+static bool run_pass(struct serve_bench *b, struct pass *ps)
+{
+    bool ok = false;
+
+    LOG_INFO("%s: starting %u instances ...", ps->name, b->n);
+    if (ps->hub && !spawn_hub(b, ps))
+        goto out;
+    for (unsigned i = 0; i < b->n; i++)
+        if (!create_file(b, &b->in[i], i) || !spawn_instance(b, ps, &b->in[i]))
+            goto out;
+    if (!wait_all_up(b) || !start_probes(b))
+        goto out;
+    LOG_INFO("%s: all up; idle for %u s, then %u s measured", ps->name,
+             SETTLE_S, b->seconds);
+    sleep(SETTLE_S);
+    /* A device that found the hub too slow to answer (a loaded host) polls
+     * by itself and tries again 10 s later: measure once all are attached,
+     * or say how many were not. */
+    for (unsigned i = 0; ps->hub && i < ATTACH_TIMEOUT_S; i++) {
+        if ((ps->attached = hub_devices(ps->hub_pid)) >= b->n)
+            break;
+        sleep(1);
+    }
+    ok = measure_cpu(b, ps) && measure_memory(b, ps) &&
+         time_first_commands(b, ps);
+out:
+    teardown(b, ps);
+    return ok;
+}
+
+static void print_pass(const struct serve_bench *b, const struct pass *ps)
+{
+    const char *n = ps->name;
+
+    bench_print(BENCH, n, "host_loadavg_1min", 2, ps->load);
+    bench_print(BENCH, n, "host_other_busy_cores", 2, ps->other_busy_cores);
+    bench_print(BENCH, n, "idle_seconds", 2, ps->seconds);
+    bench_print(BENCH, n, "idle_cpu_pct_of_one_core_all_instances", 3, ps->cpu_pct);
+    bench_print(BENCH, n, "idle_cpu_pct_of_one_core_per_instance", 5,
+                ps->cpu_pct / b->n);
+    bench_print(BENCH, n, "rss_kib_per_instance", 0, (double)ps->rss_kib);
+    bench_print(BENCH, n, "pss_kib_per_instance", 0, (double)ps->pss_kib);
+    bench_print(BENCH, n, "pss_mib_all_instances", 1,
+                (double)(ps->pss_kib * b->n + ps->hub_pss_kib) / 1024.0);
+    if (ps->hub) {
+        bench_print(BENCH, n, "devices_attached_to_hub", 0, ps->attached);
+        bench_print(BENCH, n, "hub_process_cpu_pct_of_one_core", 3, ps->hub_cpu_pct);
+        bench_print(BENCH, n, "hub_process_rss_kib", 0, (double)ps->hub_rss_kib);
+        bench_print(BENCH, n, "hub_process_pss_kib", 0, (double)ps->hub_pss_kib);
+    }
+    bench_print(BENCH, n, "first_command_after_idle_p50_us", 0, ps->first_p50_us);
+    bench_print(BENCH, n, "first_command_after_idle_max_us", 0, ps->first_max_us);
+    bench_print(BENCH, n, "next_command_p50_us", 0, ps->next_p50_us);
+    bench_print(BENCH, n, "next_command_max_us", 0, ps->next_max_us);
 }
 
 static void usage(FILE *out)
 {
     fprintf(out,
-"usage: tpmcrb bench serve [--instances N] [--seconds S]\n"
-"  --instances N  idle `tpmcrb serve` processes (default %u)\n"
-"  --seconds S    idle interval measured (default %u)\n",
-            DEFAULT_INSTANCES, DEFAULT_SECONDS);
+"usage: tpmcrb bench serve [--instances N] [--seconds S] [--probes P]\n"
+"                          [--hub-period MS] [--load N]\n"
+"N idle `tpmcrb serve` instances polling by themselves, then N attached to\n"
+"an idle hub (tpmcrb serve-hub): CPU, RSS and PSS, first command after idle.\n"
+"  --instances N  idle instances (default %u)\n"
+"  --seconds S    idle interval measured (default %u)\n"
+"  --probes P     instances whose first command after idle is timed\n"
+"                 (default %u)\n"
+"  --hub-period MS  the hub's --period (default: the hub's)\n"
+"  --load N       both passes again beside N busy loops (one pinned per CPU\n"
+"                 in turn); keys of those passes start with serve.loaded.\n",
+            DEFAULT_INSTANCES, DEFAULT_SECONDS, DEFAULT_PROBES);
 }
 
 static int parse(int argc, char **argv, struct serve_bench *b)
@@ -330,19 +514,30 @@ static int parse(int argc, char **argv, struct serve_bench *b)
     static const struct option opts[] = {
         { "instances", required_argument, NULL, 'n' },
         { "seconds", required_argument, NULL, 's' },
+        { "probes", required_argument, NULL, 'p' },
+        { "hub-period", required_argument, NULL, 'P' },
+        { "load", required_argument, NULL, 'l' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
+    unsigned period = 0;
     bool ok = true;
     int opt;
 
     b->n = DEFAULT_INSTANCES;
     b->seconds = DEFAULT_SECONDS;
+    b->probes = DEFAULT_PROBES;
     optind = 1;
     while (ok && (opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (opt) {
         case 'n': ok = parse_unsigned(optarg, 1, MAX_INSTANCES, &b->n); break;
         case 's': ok = parse_unsigned(optarg, 1, 3600, &b->seconds); break;
+        case 'p': ok = parse_unsigned(optarg, 1, MAX_PROBES, &b->probes); break;
+        case 'l': ok = parse_unsigned(optarg, 0, BENCH_MAX_LOAD, &b->load); break;
+        case 'P':
+            ok = parse_unsigned(optarg, 1, 100, &period);
+            snprintf(b->hub_period, sizeof(b->hub_period), "%u", period);
+            break;
         case 'h': usage(stdout); return EXIT_OK;
         default: ok = false;
         }
@@ -351,12 +546,36 @@ static int parse(int argc, char **argv, struct serve_bench *b)
         usage(stderr);
         return EXIT_USAGE;
     }
+    if (b->probes > b->n)
+        b->probes = b->n;
     return -1;
+}
+
+/* The same instances polling by themselves, then attached to a hub; the
+ * pass names start with @prefix ("" or "loaded."). */
+static bool run_pair(struct serve_bench *b, const char *prefix)
+{
+    char alone_name[32], hub_name[32], key[96];
+    struct pass alone = { .name = alone_name },
+                hub = { .name = hub_name, .hub = true };
+
+    snprintf(alone_name, sizeof(alone_name), "%salone", prefix);
+    snprintf(hub_name, sizeof(hub_name), "%shub", prefix);
+    if (!run_pass(b, &alone) || !run_pass(b, &hub))
+        return false;
+    print_pass(b, &alone);
+    print_pass(b, &hub);
+    snprintf(key, sizeof(key), "%sidle_cpu_ratio_hub_to_alone", prefix);
+    bench_print(BENCH, NULL, key, 3, hub.cpu_pct / alone.cpu_pct);
+    snprintf(key, sizeof(key), "%sfirst_command_after_idle_p50_ratio_hub_to_alone", prefix);
+    bench_print(BENCH, NULL, key, 2, hub.first_p50_us / alone.first_p50_us);
+    return true;
 }
 
 int bench_serve(int argc, char **argv)
 {
     struct serve_bench b = { 0 };
+    struct bench_load load = { 0 };
     bool ok = false;
     int rc = parse(argc, argv, &b);
 
@@ -364,28 +583,28 @@ int bench_serve(int argc, char **argv)
         return rc;
     tpmcrb_config_init(&b.cfg);
     b.win_len = tpmcrb_window_size(&b.cfg);
+    /* The hub watches shared memory files only: tmpfs. */
     strcpy(b.dir, "/dev/shm/tpmcrb-bench-serve.XXXXXX");
     if (!mkdtemp(b.dir)) {
         LOG_ERROR("mkdtemp: %s", strerror(errno));
         return EXIT_RUNTIME;
     }
+    snprintf(b.hub_socket, sizeof(b.hub_socket), "%s/hub", b.dir);
     if (!(b.in = calloc(b.n, sizeof(*b.in)))) {
         rmdir(b.dir);
         return EXIT_RUNTIME;
     }
     bench_print_host_cpus(BENCH);
     bench_print(BENCH, NULL, "host_loadavg_1min_at_start", 2, bench_host_load());
-    LOG_INFO("starting %u instances ...", b.n);
-    for (unsigned i = 0; i < b.n; i++)
-        if (!create_file(&b, &b.in[i], i) || !spawn(&b.in[i]))
-            goto out;
-    if (!wait_all_up(&b))
-        goto out;
-    LOG_INFO("all up; idle for %u s, then %u s measured",
-            SETTLE_S, b.seconds);
-    ok = measure(&b);
-out:
-    teardown(&b);
+    bench_print(BENCH, NULL, "instances", 0, b.n);
+    bench_print(BENCH, NULL, "probes", 0, b.probes);
+    ok = run_pair(&b, "");
+    if (ok && b.load) {
+        bench_print(BENCH, NULL, "loaded.busy_loops", 0, b.load);
+        ok = bench_load_start(&load, b.load) && run_pair(&b, "loaded.");
+        bench_load_stop(&load);
+    }
+    rmdir(b.dir);
     free(b.in);
     return ok ? EXIT_OK : EXIT_RUNTIME;
 }

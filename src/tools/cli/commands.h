@@ -10,6 +10,7 @@ int cmd_pipe(int argc, char **argv);
 int cmd_acpi(int argc, char **argv);
 int cmd_vm(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_serve_hub(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_setup(int argc, char **argv);
 

@@ -10,6 +10,7 @@ static const struct subcommand commands[] = {
     { "pipe",  cmd_pipe,  "raw TPM commands on stdin/stdout through the CRB protocol" },
     { "vm",    cmd_vm,    "run a Linux guest under QEMU with a tpmcrb TPM" },
     { "serve", cmd_serve, "serve a device in a shared memory file (poll mode)" },
+    { "serve-hub", cmd_serve_hub, "watch idle serve devices from one thread" },
     { "acpi",  cmd_acpi,  "write the TPM2 table and the SSDT for a device" },
     { "setup", cmd_setup, "manufacture a TPM with EK certificates (like swtpm_setup)" },
     { "state", cmd_state, "inspect and convert device snapshots" },

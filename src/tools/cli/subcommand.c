@@ -11,7 +11,7 @@ static void usage(FILE *out, const char *usage_line,
 {
     fprintf(out, "%s\n", usage_line);
     for (size_t i = 0; i < n; i++)
-        fprintf(out, "  %-7s %s\n", table[i].name, table[i].summary);
+        fprintf(out, "  %-9s %s\n", table[i].name, table[i].summary);
 }
 
 int subcommand_run(const char *prog, const char *usage_line,

@@ -19,7 +19,7 @@
 
 struct serve_options {
     struct device_options dev;
-    const char *shm, *acpi_dir;
+    const char *shm, *acpi_dir, *hub;
     uint64_t offset;
     bool offset_set;
     struct tpmcrb_config cfg;   /* from dev, once all options are read */
@@ -48,6 +48,8 @@ static void usage(FILE *out)
 "  --state DIR          keep the TPM state in DIR\n"
 "  --key file=PATH[,format=hex|binary]  encrypt the state (AES-256-GCM)\n"
 "  --acpi DIR           also write tpm2.aml and ssdt.aml for it into DIR\n"
+"  --hub SOCKET         while idle, let the idle hub at SOCKET watch the\n"
+"                       device (tpmcrb serve-hub) instead of polling\n"
 "  --start-method 7|8   start method of those tables (default 8)\n"
 "  --trace              log decoded register accesses and TPM commands\n");
     tool_log_usage(out);
@@ -64,6 +66,7 @@ static bool apply_option(struct serve_options *o, int opt, const char *arg)
     switch (opt) {
     case 's': o->shm = arg; return true;
     case 'a': o->acpi_dir = arg; return true;
+    case 'H': o->hub = arg; return true;
     case 'o':
         if ((o->offset_set = parse_u64(arg, &o->offset)))
             return true;
@@ -80,6 +83,7 @@ static int parse(struct serve_options *o, int argc, char **argv)
         { "shm", required_argument, NULL, 's' },
         { "offset", required_argument, NULL, 'o' },
         { "acpi", required_argument, NULL, 'a' },
+        { "hub", required_argument, NULL, 'H' },
         DEVICE_OPTION_BASE,
         DEVICE_OPTIONS_INTERFACE,
         DEVICE_OPTIONS_BACKEND,
@@ -112,8 +116,9 @@ static int parse(struct serve_options *o, int argc, char **argv)
     return 0;
 }
 
-/* Map the device window of the file; NULL after a message. */
-static uint8_t *map_window(const struct serve_options *o, size_t *len)
+/* Map the device window of the file, which stays open in *@fd (the idle
+ * hub maps it too); NULL after a message. */
+static uint8_t *map_window(const struct serve_options *o, size_t *len, int *fd_out)
 {
     uint64_t size = tpmcrb_window_size(&o->cfg);
     struct stat st;
@@ -136,12 +141,13 @@ static uint8_t *map_window(const struct serve_options *o, size_t *len)
         return NULL;
     }
     p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t)o->offset);
-    close(fd);
     if (p == MAP_FAILED) {
         LOG_ERROR("mmap %s: %s", o->shm, strerror(errno));
+        close(fd);
         return NULL;
     }
     *len = size;
+    *fd_out = fd;
     return p;
 }
 
@@ -167,28 +173,33 @@ static void wait_for_signal(void)
 int cmd_serve(int argc, char **argv)
 {
     struct tpmcrb_backend_options bo = { .size = sizeof(bo) };
+    struct tpmcrb_poll_options po = { .size = sizeof(po) };
     struct serve_options o;
     struct tpmcrb_backend *be = NULL;
     struct tpmcrb_device *dev = NULL;
     struct tpmcrb_poller *poller = NULL;
     size_t len = 0;
     uint8_t *win;
+    int fd = -1;
     int rc = parse(&o, argc, argv);
 
     if (rc)
         return rc < 0 ? EXIT_OK : rc;
     if (o.acpi_dir && write_acpi(&o) != EXIT_OK)
         return EXIT_RUNTIME;
-    if (!(win = map_window(&o, &len)))
+    if (!(win = map_window(&o, &len, &fd)))
         return EXIT_RUNTIME;
     o.cfg.regs_mem = win;
     o.cfg.buffer_mem = win + tpmcrb_regs_size(&o.cfg);
     bo.state_dir = o.dev.state_dir;
+    po.hub_socket = o.hub;
+    po.mem_fd = fd;
+    po.mem_offset = o.offset;
     rc = EXIT_RUNTIME;
     if (state_key_use(o.dev.key, o.dev.backend) < 0 ||
         tpmcrb_backend_open(o.dev.backend, &bo, &be) < 0 ||
         tpmcrb_device_new(&o.cfg, be, &dev) < 0 ||
-        tpmcrb_poller_start(dev, &poller) < 0)
+        tpmcrb_poller_start_with(dev, &po, &poller) < 0)
         goto out;
     LOG_INFO("device at %#llx (%s layout, %u localities) "
             "in %s", (unsigned long long)o.cfg.base,
@@ -201,5 +212,6 @@ out:
     tpmcrb_device_free(dev);
     tpmcrb_backend_close(be);
     munmap(win, len);
+    close(fd);
     return rc;
 }
