@@ -160,15 +160,21 @@ static const char *hello(struct hub_device *d, const struct hub_msg *m, int fd)
     return NULL;
 }
 
+void (*hub_test_hook)(bool copied);
+
 /* Take the copy the next looks compare with. */
 static void arm(struct hub *h, struct hub_device *d)
 {
+    if (hub_test_hook)
+        hub_test_hook(false);
     for (unsigned l = 0; l < d->localities; l++)
         memcpy(d->copy[l], d->map + (size_t)l * TPMCRB_PAGE_SIZE,
                HUB_WATCH_BYTES);
     if (!d->armed && !h->armed++)
         h->next_look = crb_now_ns() + (uint64_t)h->o->period_ms * 1000000ull;
     d->armed = true;
+    if (hub_test_hook)
+        hub_test_hook(true);
 }
 
 /* One message: false when the device is to be dropped (*@why says why). */
