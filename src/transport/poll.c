@@ -57,10 +57,14 @@
  * reached their cap, the thread hands the register pages to the hub and
  * sleeps until the hub sees a guest write, so that one thread on the host
  * wakes for all idle devices. The watchdog looks at the pages every
- * WATCHDOG_NS anyway: a hub that is alive but stuck delays a guest by at
- * most that (a hub that dies is noticed at once). */
+ * WATCHDOG_NS (plus its timer slack) anyway: a hub that is alive but stuck
+ * delays a guest by at most that (a hub that dies is noticed at once).
+ * It is the idle device's only wake-up, so its period is what an idle
+ * device costs: a shorter one would bring a stuck hub's delay nearer
+ * Linux's timeout C, at the price of a timer wake-up of every idle
+ * instance that often (see docs/design.md, "The idle hub"). */
 #define HAND_OFF_NS      (QUIET_SHARE * MAX_SLEEP_NS)
-#define WATCHDOG_NS      2000000000ull
+#define WATCHDOG_NS      500000000ull
 
 /* Counted per ending of a sleep on the hub: a guest write that the
  * watchdog finds instead of the hub's WAKE is the sign of a wake-up the hub
@@ -171,9 +175,10 @@ static void *poll_thread(void *arg)
              * watchdog's means it watches them no longer: look at them
              * (and arm the hub again if the guest is still quiet). */
             uint64_t t0 = crb_now_ns();
+            uint64_t wd = atomic_load_explicit(&p->watchdog_ns, memory_order_relaxed);
 
-            why = hub_client_wait(p->hub, atomic_load_explicit(&p->watchdog_ns,
-                                                              memory_order_relaxed));
+            set_slack(&slack, wd);
+            why = hub_client_wait(p->hub, wd);
             slept = crb_now_ns() - t0;
             woke = true;
             hub_armed = why == HUB_WATCHDOG;
