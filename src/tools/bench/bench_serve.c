@@ -16,8 +16,9 @@
  *     locality request) waited for the device; and, from the debug log of
  *     each timed instance, what woke its device for that first step (the
  *     hub's WAKE, or the device's own watchdog finding a write the hub had
- *     not reported): a slow first command that the hub woke in time was
- *     slowed by the host, not by a lost wake-up.
+ *     not reported), and from the hub's debug log how late its looks came
+ *     meanwhile: a slow first command that the hub woke was slowed by the
+ *     host, not by a lost wake-up.
  */
 #include "core/regs.h"
 #include "tools/tool.h"
@@ -74,13 +75,15 @@ struct pass {
     /* What woke the timed devices for their first command, from their logs. */
     unsigned woken_by_hub, found_by_watchdog, hub_gone, polling_alone;
     unsigned slowest;                    /* the timed instance of first_max_us */
+    unsigned hub_late_looks;             /* the hub's looks > 50 ms late, */
+    double hub_late_max_ms;              /* while the commands were timed */
     char slowest_wake[160];              /* its log's line about that wake-up */
 };
 
 struct serve_bench {
     unsigned n, seconds, probes, load;
     char hub_period[16];       /* serve-hub --period, "" for its default */
-    char dir[64], hub_socket[96];
+    char dir[64], hub_socket[96], hub_log[96];
     struct tpmcrb_config cfg;
     size_t win_len;
     struct instance *in;
@@ -248,12 +251,14 @@ static bool spawn_instance(struct serve_bench *b, struct pass *ps,
 
 static bool spawn_hub(struct serve_bench *b, struct pass *ps)
 {
-    const char *args[] = { "tpmcrb", "serve-hub", "--socket", b->hub_socket,
+    const char *args[] = { "tpmcrb", "--log-level", "debug", "serve-hub",
+                           "--socket", b->hub_socket,
                            b->hub_period[0] ? "--period" : NULL, b->hub_period,
                            NULL };
     struct stat st;
 
-    if ((ps->hub_pid = spawn(args, NULL)) <= 0)
+    /* Its debug log says when its looks came late (a host not running it). */
+    if ((ps->hub_pid = spawn(args, b->hub_log)) <= 0)
         return false;
     for (unsigned i = 0; i < 1000; i++) {
         if (stat(b->hub_socket, &st) == 0)
@@ -385,6 +390,30 @@ static void read_wake(const char *path, long from, struct pass *ps, char *line,
     fclose(f);
 }
 
+/* The hub's looks that its log says came late, from byte @from on. */
+static void read_hub_lateness(const char *path, long from, struct pass *ps)
+{
+    char buf[512];
+    FILE *f = fopen(path, "r");
+    unsigned ms;
+
+    if (!f || fseek(f, from, SEEK_SET) < 0) {
+        if (f)
+            fclose(f);
+        return;
+    }
+    while (fgets(buf, sizeof(buf), f)) {
+        const char *at = strstr(buf, "a look ");
+
+        if (at && sscanf(at, "a look %u ms late", &ms) == 1) {
+            ps->hub_late_looks++;
+            if (ms > ps->hub_late_max_ms)
+                ps->hub_late_max_ms = ms;
+        }
+    }
+    fclose(f);
+}
+
 /* The first step of a command, timed on its own: the locality request,
  * which an idle device must wake up for. The command that follows
  * requests it again, which an assigned locality allows. */
@@ -408,7 +437,7 @@ static int first_step(struct crb_driver *d)
 static bool time_first_commands(struct serve_bench *b, struct pass *ps)
 {
     double first[MAX_PROBES], next[MAX_PROBES], wake[MAX_PROBES], max = -1;
-    long from[MAX_PROBES];
+    long from[MAX_PROBES], hub_from = ps->hub ? log_size(b->hub_log) : 0;
 
     srand((unsigned)crb_now_ns());
     for (unsigned i = 0; i < b->probes; i++) {
@@ -445,6 +474,8 @@ static bool time_first_commands(struct serve_bench *b, struct pass *ps)
         read_wake(b->in[i].log, from[i], ps,
                   i == ps->slowest ? ps->slowest_wake : NULL,
                   sizeof(ps->slowest_wake));
+    if (ps->hub)
+        read_hub_lateness(b->hub_log, hub_from, ps);
     if (max > 200000.0)
         LOG_WARN("%s: the first command on instance %u took %.1f ms (its first step "
                  "%.1f ms); the instance's log: %s", ps->name, ps->slowest, max / 1e3,
@@ -548,6 +579,7 @@ static void teardown(struct serve_bench *b, struct pass *ps)
         ps->hub_pid = 0;
     }
     unlink(b->hub_socket);
+    unlink(b->hub_log);
 }
 
 static bool run_pass(struct serve_bench *b, struct pass *ps)
@@ -611,6 +643,8 @@ static void print_pass(const struct serve_bench *b, const struct pass *ps)
                     ps->found_by_watchdog);
         bench_print(BENCH, n, "first_commands_after_hub_gone", 0, ps->hub_gone);
         bench_print(BENCH, n, "first_commands_polling_alone", 0, ps->polling_alone);
+        bench_print(BENCH, n, "hub_looks_over_50ms_late", 0, ps->hub_late_looks);
+        bench_print(BENCH, n, "hub_look_latest_ms", 0, ps->hub_late_max_ms);
         if (ps->slowest_wake[0])
             LOG_INFO("%s: the slowest first command (instance %u) was woken as its log "
                      "says: %s", n, ps->slowest, ps->slowest_wake);
@@ -717,6 +751,7 @@ int bench_serve(int argc, char **argv)
         return EXIT_RUNTIME;
     }
     snprintf(b.hub_socket, sizeof(b.hub_socket), "%s/hub", b.dir);
+    snprintf(b.hub_log, sizeof(b.hub_log), "%s/hub.log", b.dir);
     if (!(b.in = calloc(b.n, sizeof(*b.in)))) {
         rmdir(b.dir);
         return EXIT_RUNTIME;
