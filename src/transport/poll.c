@@ -66,9 +66,10 @@
 #define HAND_OFF_NS      (QUIET_SHARE * MAX_SLEEP_NS)
 #define WATCHDOG_NS      500000000ull
 
-/* Counted per ending of a sleep on the hub: a guest write that the
- * watchdog finds instead of the hub's WAKE is the sign of a wake-up the hub
- * missed or sent late, and the debug log says how long the sleep was. */
+/* Counted per ending of a sleep on the hub, and said in the debug log with
+ * how long the sleep was: a guest write that the watchdog finds instead of
+ * the hub's WAKE came in the hub's last period before the watchdog, or the
+ * hub was late or missed it (the write's wait tells them apart). */
 enum hub_count {
     COUNT_ARMS, COUNT_ARM_RECHECK, COUNT_HUB_WAKES, COUNT_HUB_STALE,
     COUNT_WATCHDOG_QUIET, COUNT_WATCHDOG_FOUND, COUNT_HUB_LOST, NUM_COUNTS
@@ -130,8 +131,8 @@ static void count_wake(struct tpmcrb_poller *p, enum hub_wait_result why,
     case HUB_WATCHDOG:
         count(p, wrote ? COUNT_WATCHDOG_FOUND : COUNT_WATCHDOG_QUIET);
         if (wrote)
-            LOG_DEBUG("the watchdog found a guest write the hub had not reported, "
-                      "after %llu ms asleep (%llu times so far)", ms,
+            LOG_DEBUG("the watchdog found a guest write the hub had not reported "
+                      "(yet), after %llu ms asleep (%llu times so far)", ms,
                       (unsigned long long)atomic_load(&p->counts[COUNT_WATCHDOG_FOUND]));
         break;
     case HUB_LOST:

@@ -18,7 +18,9 @@ struct poller_counts {
     uint64_t hub_stale;       /* woken by the hub; nothing written */
     uint64_t watchdog_quiet;  /* the watchdog ended a sleep; nothing written */
     uint64_t watchdog_found;  /* the watchdog found a write the hub had not
-                                 reported (late, or lost) */
+                                 reported: made in the hub's last period
+                                 before the watchdog, or reported late, or
+                                 lost */
     uint64_t hub_lost;        /* the hub's connection ended during a sleep */
 };
 
