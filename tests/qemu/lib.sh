@@ -69,10 +69,14 @@ built_qemu_all() {
 
 # run_qtest BUILD TARGET TEST [-p PATH]...: QEMU's qtest TEST of the build
 # folder BUILD on its qemu-system-TARGET, TAP output; every case must pass,
-# none may be skipped.
+# none may be skipped, and each PATH must have run (a case that the test
+# did not register, because the binary lacks a device, is a failure).
 run_qtest() {
-    local build=$1 target=$2 test=$3 log
+    local build=$1 target=$2 test=$3 log arg want=()
     shift 3
+    for arg in "$@"; do
+        case $arg in -p) ;; *) want+=("$arg") ;; esac
+    done
     log=$tmp/$test-$target.tap
     say "$test on qemu-system-$target $*"
     if ! (cd "$build" && QTEST_QEMU_BINARY="$build/qemu-system-$target" \
@@ -86,6 +90,10 @@ run_qtest() {
         cat "$log"
         fail "$test ($target): a case failed or was skipped"
     fi
+    for arg in "${want[@]}"; do
+        grep -qE "^ok [0-9]+ $arg( |\$)" "$log" ||
+            { cat "$log"; fail "$test ($target): $arg did not run"; }
+    done
 }
 
 # swtpm_for_qemu STATE_DIR: start a swtpm for one QEMU process (it ends

@@ -21,5 +21,10 @@ la=$(grep -m1 '/qemu-system-loongarch64$' <<<"$out") ||
     fail "no loongarch64 QEMU in: $out"
 build=$(dirname "$la")
 
+# Every LoongArch case is the series': run them all, and each by name.
 run_qtest "$build" loongarch64 bios-tables-test
+for case in /loongarch64/acpi/virt /loongarch64/acpi/virt/tpm2-crb-device; do
+    grep -qE "^ok [0-9]+ $case\$" "$tmp/bios-tables-test-loongarch64.tap" ||
+        fail "bios-tables-test: $case did not run"
+done
 say "PASS"
