@@ -90,6 +90,14 @@ static bool claim_and_write(struct guest *g, int plan)
     return true;
 }
 
+/* The step of the hand-over at which each planned write is made. */
+static const enum hub_arm_step step_of[] = {
+    [PH_BEFORE_ARM] = HUB_STEP_BEFORE_ARM,
+    [PH_ARM_SENT] = HUB_STEP_ARM_SENT,
+    [PH_ARM_SENT_LATE] = HUB_STEP_ARM_SENT,
+    [PH_ACKED] = HUB_STEP_ACKED,
+};
+
 /* On a device's poll thread, in hub_client_arm(). */
 static void client_hook(uint64_t offset, enum hub_arm_step step)
 {
@@ -98,28 +106,11 @@ static void client_hook(uint64_t offset, enum hub_arm_step step)
 
     if (step == HUB_STEP_ACKED)
         atomic_fetch_add(&g->acks, 1);
-    switch (plan) {
-    case PH_BEFORE_ARM:
-        if (step == HUB_STEP_BEFORE_ARM)
-            claim_and_write(g, plan);
-        break;
-    case PH_ARM_SENT:
-        if (step == HUB_STEP_ARM_SENT)
-            claim_and_write(g, plan);
-        break;
-    case PH_ARM_SENT_LATE:
-        if (step == HUB_STEP_ARM_SENT) {
-            usleep(2000);
-            claim_and_write(g, plan);
-        }
-        break;
-    case PH_ACKED:
-        if (step == HUB_STEP_ACKED)
-            claim_and_write(g, plan);
-        break;
-    default:
-        break;
-    }
+    if (plan < 0 || plan > PH_ACKED || step_of[plan] != step)
+        return;
+    if (plan == PH_ARM_SENT_LATE)
+        usleep(2000); /* the hub has copied by now, most likely */
+    claim_and_write(g, plan);
 }
 
 /* On the hub's thread: slow before or after the copy now and then, and
