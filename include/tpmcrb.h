@@ -465,6 +465,85 @@ int tpmcrb_snapshot_load(struct tpmcrb_device *dev, const uint8_t *blob,
                          size_t len);
 
 /*
+ * The device state as named fields, for a VMM that describes migration in
+ * its own terms (QEMU's VMState, a field per member): what a snapshot
+ * holds of the device, without the backend's TPM state (it migrates
+ * through the backend, e.g. swtpm's own state transfer) and without the
+ * register pages, which are a function of these fields. The guest's
+ * command/response buffers are guest memory; they travel beside the
+ * struct, as tpmcrb_state_buffers_size() bytes (every locality's in-page
+ * buffer in the compat layout, the buffer page in the split layout), or
+ * the VMM migrates that memory itself and passes NULL.
+ *
+ * Live migration with it is the snapshot's sequence (pause, export; on
+ * the destination a device with the same base, layout and localities,
+ * import, resume). Import checks every field before it changes anything:
+ * a state no device of that configuration can be in is refused with
+ * -EBADMSG after logging which field is wrong, a state of another
+ * configuration with -EINVAL; the device is then unchanged. tpmEstablished
+ * is taken from the backend, which holds it. Arrays are indexed by
+ * locality; entries from `localities` on are zero.
+ */
+struct tpmcrb_device_state {
+    uint32_t size;               /* sizeof(struct tpmcrb_device_state) */
+    /* The configuration the state was taken from. */
+    uint64_t base;
+    uint32_t layout;             /* enum tpmcrb_layout */
+    uint32_t localities;
+    /* The interface. */
+    int32_t active_locality;     /* -1: none */
+    bool idle;                   /* CTRL_STS.tpmIdle */
+    bool fatal;                  /* CTRL_STS.tpmSts: stopped until reset */
+    uint32_t intf_sel;           /* INTF_ID's InterfaceSelector, IntfSelLock */
+    /* Per locality: what its registers publish (LOC_STS.beenSeized, and a
+     * requestAccess waiting for the active locality to relinquish), and
+     * the registers the guest writes. */
+    bool loc_seized[TPMCRB_MAX_LOCALITIES];
+    bool loc_requesting[TPMCRB_MAX_LOCALITIES];
+    uint32_t loc_cancel[TPMCRB_MAX_LOCALITIES];
+    uint32_t loc_start[TPMCRB_MAX_LOCALITIES];
+    uint32_t loc_int_enable[TPMCRB_MAX_LOCALITIES];
+    uint32_t loc_int_sts[TPMCRB_MAX_LOCALITIES];
+    uint32_t loc_cmd_size[TPMCRB_MAX_LOCALITIES];
+    uint32_t loc_rsp_size[TPMCRB_MAX_LOCALITIES];
+    uint64_t loc_cmd_addr[TPMCRB_MAX_LOCALITIES];
+    uint64_t loc_rsp_addr[TPMCRB_MAX_LOCALITIES];
+    /* A command the device holds: START was written while it was paused,
+     * and the backend has not seen it. It runs once, on whichever device
+     * is resumed with it. cmd[] is the device's own copy, taken at START. */
+    bool cmd_held;
+    uint32_t cmd_locality;
+    uint32_t cmd_len;
+    /* resetEstablishmentBit written while it waited: the locality + 1,
+     * told to the backend when the command completes; 0 for none. */
+    uint32_t cmd_reset_established;
+    uint8_t cmd[TPMCRB_SPLIT_BUFFER_SIZE];
+};
+
+#define TPMCRB_DEVICE_STATE_INIT \
+    { .size = sizeof(struct tpmcrb_device_state) }
+
+/* Bytes of buffer memory tpmcrb_device_state_export/import move. */
+TPMCRB_API uint32_t tpmcrb_state_buffers_size(const struct tpmcrb_config *cfg);
+
+/* Fill @st (st->size set by the caller; fields this library does not know
+ * are zeroed) and, unless @buffers is NULL, the device's buffers into
+ * @buffers of @buffers_len bytes, which must be
+ * tpmcrb_state_buffers_size(). Returns 0, -EINVAL (bad size or length),
+ * or -EBUSY when a command is still with the backend. */
+TPMCRB_API
+int tpmcrb_device_state_export(struct tpmcrb_device *dev,
+                               struct tpmcrb_device_state *st,
+                               uint8_t *buffers, size_t buffers_len);
+/* Make @st the device's state and, unless @buffers is NULL, @buffers its
+ * buffer memory. A held command runs when the device is resumed (at once
+ * if it is not paused). -EBADMSG, -EINVAL (see above) or -EBUSY. */
+TPMCRB_API
+int tpmcrb_device_state_import(struct tpmcrb_device *dev,
+                               const struct tpmcrb_device_state *st,
+                               const uint8_t *buffers, size_t buffers_len);
+
+/*
  * QEMU's tpm-crb migration state: locality 0's registers at 0x00..0x7F as
  * 32 dwords (vmstate "tpm-crb", QEMU 7.2 and the series alike) and the
  * 3968-byte command buffer (RAM block "tpm-crb-cmd"). QEMU's guest has its

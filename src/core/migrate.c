@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Pause/resume, snapshot save/load and QEMU-layout import/export on a
- * device. The backend may only be asked for its state while it runs no
+ * Pause/resume, snapshot save/load, device state export/import and
+ * QEMU-layout import/export on a device. The backend may only be asked for its state while it runs no
  * command (its calls are serialised), so everything here happens paused:
  * a START that arrives meanwhile is held in the core — a snapshot carries
  * it as the command in flight, and whichever device is resumed with it
@@ -9,6 +9,7 @@
  */
 #include "core/device.h"
 #include "core/snapshot.h"
+#include "util/abi.h"
 #include "util/log.h"
 
 #include <errno.h>
@@ -171,6 +172,9 @@ static int load_locked(struct tpmcrb_device *dev, void *arg)
         /* The backend kept its own state: it knows tpmEstablished. */
         dev->core.established =
             dev->core.hooks.get_established(dev->core.hooks.opaque);
+        /* Cleared by the guest; the backend hears of it at completion. */
+        if (dev->core.reset_est_pending)
+            dev->core.established = false;
         crb_publish(&dev->core);
     }
     dev->held = dev->core.busy; /* runs at resume */
@@ -186,6 +190,79 @@ int tpmcrb_snapshot_load(struct tpmcrb_device *dev, const uint8_t *blob,
     if (!dev)
         return -EINVAL;
     if ((err = snap_parse(blob, len, &v)) < 0 ||
+        (err = check_load(dev, &v)) < 0)
+        return err;
+    return quiesced(dev, load_locked, &v);
+}
+
+/* ------------------------------------------------------------ device state */
+
+uint32_t tpmcrb_state_buffers_size(const struct tpmcrb_config *cfg)
+{
+    return (uint32_t)snap_buffers_len(cfg->layout, cfg->localities);
+}
+
+/* A buffers argument: NULL (none), or exactly the device's buffer bytes. */
+static int check_buffers_len(const struct tpmcrb_device *dev,
+                             const uint8_t *buffers, size_t len)
+{
+    size_t want = snap_buffers_len(dev->core.layout, dev->core.nloc);
+
+    if (!buffers || len == want)
+        return 0;
+    LOG_ERROR("device state: %zu bytes of buffers, this device has %zu", len,
+              want);
+    return -EINVAL;
+}
+
+struct state_out {
+    struct tpmcrb_device_state *st;
+    uint8_t *buffers;
+};
+
+static int state_export_locked(struct tpmcrb_device *dev, void *arg)
+{
+    struct state_out *a = arg;
+
+    state_export(&dev->core, a->st);
+    if (a->buffers)
+        snap_buffers_get(&dev->core, a->buffers);
+    return 0;
+}
+
+int tpmcrb_device_state_export(struct tpmcrb_device *dev,
+                               struct tpmcrb_device_state *st,
+                               uint8_t *buffers, size_t buffers_len)
+{
+    struct state_out a = { st, buffers };
+
+    if (!dev || !st)
+        return -EINVAL;
+    /* An output: bytes past this library's fields are the caller's. */
+    if (st->size < sizeof(*st) || st->size > CRB_ABI_MAX_STRUCT_SIZE) {
+        LOG_ERROR("struct tpmcrb_device_state: size %u is not the size of "
+                  "any version of it", st->size);
+        return -EINVAL;
+    }
+    if (check_buffers_len(dev, buffers, buffers_len) < 0)
+        return -EINVAL;
+    return quiesced(dev, state_export_locked, &a);
+}
+
+int tpmcrb_device_state_import(struct tpmcrb_device *dev,
+                               const struct tpmcrb_device_state *st,
+                               const uint8_t *buffers, size_t buffers_len)
+{
+    struct snap_view v;
+    int err;
+
+    if (!dev || !st)
+        return -EINVAL;
+    if (CRB_ABI_CHECK(st, struct tpmcrb_device_state) < 0 ||
+        check_buffers_len(dev, buffers, buffers_len) < 0)
+        return -EINVAL;
+    /* v names no backend: load_locked leaves the backend as it is. */
+    if ((err = state_parse(st, buffers, &v)) < 0 ||
         (err = check_load(dev, &v)) < 0)
         return err;
     return quiesced(dev, load_locked, &v);

@@ -344,31 +344,6 @@ static int parse_conf(const uint8_t *p, uint32_t len, struct snap_view *v)
     return 0;
 }
 
-static int check_locality(const struct snap_view *v, unsigned i)
-{
-    const struct crb_locality *l = &v->loc[i];
-    bool in_flight_here = v->busy && v->busy_loc == i;
-
-    for (unsigned k = 0; k < crb_nfields; k++) {
-        const struct crb_field *f = &crb_fields[k];
-        uint64_t x = crb_field_get(l, f);
-
-        /* START reads 1 exactly while that locality's command is in
-         * flight. */
-        if (f->follows_command && x != (in_flight_here ? 1u : 0u)) {
-            LOG_ERROR("snapshot: core: %s does not match the command in "
-                      "flight", crb_reg_name(f->reg));
-            return -EBADMSG;
-        }
-        if (f->type == CRB_FIELD_U32 && (x & ~(uint64_t)f->mask)) {
-            LOG_ERROR("snapshot: core: %s has bits outside %#x set",
-                      crb_reg_name(f->reg), f->mask);
-            return -EBADMSG;
-        }
-    }
-    return 0;
-}
-
 /* One locality's fields (put_locality's order); false on unknown flags. */
 static bool get_locality(struct rd *r, struct crb_locality *l)
 {
@@ -387,38 +362,16 @@ static bool get_locality(struct rd *r, struct crb_locality *l)
     return !(flags & ~known);
 }
 
-static int check_in_flight(const struct snap_view *v)
-{
-    if (!v->busy)
-        return v->cmd_len || v->busy_loc ?
-               bad("core: a command without a command in flight") : 0;
-    if (v->busy_loc >= v->nloc)
-        return bad("core: command in flight from a locality the device lacks");
-    if (v->cmd_len < TPM_HEADER_SIZE || v->cmd_len > CRB_MAX_BUFFER)
-        return bad("core: command in flight has an impossible length");
-    /* START never takes more than the layout's buffer holds. */
-    if (v->cmd_len > (v->layout == TPMCRB_LAYOUT_SPLIT
-                          ? TPMCRB_SPLIT_BUFFER_SIZE
-                          : TPMCRB_COMPAT_BUFFER_SIZE))
-        return bad("core: command in flight is larger than the layout's "
-                   "buffer");
-    if (tpm_hdr_size(v->cmd) != v->cmd_len)
-        return bad("core: command in flight disagrees with its header size");
-    return 0;
-}
-
 static int parse_core(const uint8_t *p, uint32_t len, struct snap_view *v)
 {
     struct rd r = { p, 0 };
     uint32_t flags;
-    bool flags_known[TPMCRB_MAX_LOCALITIES];
-    int32_t active;
-    int err;
+    bool flags_known = true;
 
     if (len < core_len(v->nloc, 0))
         return bad("CORE section is too short");
     flags = get32(&r);
-    active = (int32_t)get32(&r);
+    v->active = (int32_t)get32(&r);
     v->intf_sel = get32(&r);
     v->busy_loc = get32(&r);
     v->cmd_len = get32(&r);
@@ -430,23 +383,90 @@ static int parse_core(const uint8_t *p, uint32_t len, struct snap_view *v)
     v->fatal = flags & CORE_FATAL;
     v->established = flags & CORE_ESTABLISHED;
     v->busy = flags & CORE_BUSY;
-    if (active < -1 || active >= (int32_t)v->nloc)
-        return bad("core: active locality out of range");
-    v->active = active;
+    for (unsigned i = 0; i < v->nloc; i++)
+        flags_known &= get_locality(&r, &v->loc[i]);
+    v->cmd = p + r.off;
+    return snap_check_state(v, "snapshot: core", flags_known);
+}
+
+/* ------------------------------------------------------------ checks */
+
+static int state_bad(const char *what, const char *problem)
+{
+    LOG_ERROR("%s: %s", what, problem);
+    return -EBADMSG;
+}
+
+static int check_locality(const struct snap_view *v, unsigned i,
+                          const char *what)
+{
+    const struct crb_locality *l = &v->loc[i];
+    bool in_flight_here = v->busy && v->busy_loc == i;
+
+    for (unsigned k = 0; k < crb_nfields; k++) {
+        const struct crb_field *f = &crb_fields[k];
+        uint64_t x = crb_field_get(l, f);
+
+        /* START reads 1 exactly while that locality's command is in
+         * flight. */
+        if (f->follows_command && x != (in_flight_here ? 1u : 0u)) {
+            LOG_ERROR("%s: %s does not match the command in flight", what,
+                      crb_reg_name(f->reg));
+            return -EBADMSG;
+        }
+        if (f->type == CRB_FIELD_U32 && (x & ~(uint64_t)f->mask)) {
+            LOG_ERROR("%s: %s has bits outside %#x set", what,
+                      crb_reg_name(f->reg), f->mask);
+            return -EBADMSG;
+        }
+    }
+    return 0;
+}
+
+static int check_in_flight(const struct snap_view *v, const char *what)
+{
+    if (!v->busy)
+        return v->cmd_len || v->busy_loc || v->reset_est_pending ?
+               state_bad(what, "a command without a command in flight") : 0;
+    if (v->busy_loc >= v->nloc)
+        return state_bad(what, "command in flight from a locality the "
+                         "device lacks");
+    if (v->cmd_len < TPM_HEADER_SIZE || v->cmd_len > CRB_MAX_BUFFER)
+        return state_bad(what, "command in flight has an impossible length");
+    /* START never takes more than the layout's buffer holds. */
+    if (v->cmd_len > (v->layout == TPMCRB_LAYOUT_SPLIT
+                          ? TPMCRB_SPLIT_BUFFER_SIZE
+                          : TPMCRB_COMPAT_BUFFER_SIZE))
+        return state_bad(what, "command in flight is larger than the "
+                         "layout's buffer");
+    if (tpm_hdr_size(v->cmd) != v->cmd_len)
+        return state_bad(what, "command in flight disagrees with its header "
+                         "size");
+    /* Only localities 3 and 4 may reset tpmEstablished. */
+    if (v->reset_est_pending &&
+        (v->reset_est_pending < 4 || v->reset_est_pending > v->nloc))
+        return state_bad(what, "resetEstablishment pending from a locality "
+                         "that cannot write it");
+    return 0;
+}
+
+int snap_check_state(const struct snap_view *v, const char *what,
+                     bool loc_flags_known)
+{
+    int err;
+
+    if (v->active < -1 || v->active >= (int)v->nloc)
+        return state_bad(what, "active locality out of range");
     if ((v->intf_sel & ~(INTF_SELECTOR_MASK | INTF_SEL_LOCK)) ||
         (v->intf_sel & INTF_SELECTOR_MASK) != INTF_SELECTOR_CRB)
-        return bad("core: interface selector is not CRB");
-    for (unsigned i = 0; i < v->nloc; i++)
-        flags_known[i] = get_locality(&r, &v->loc[i]);
-    v->cmd = p + r.off;
-    if ((err = check_in_flight(v)) < 0)
+        return state_bad(what, "interface selector is not CRB");
+    if ((err = check_in_flight(v, what)) < 0)
         return err;
-    for (unsigned i = 0; i < v->nloc; i++) {
-        if (!flags_known[i])
-            return bad("core: unknown locality flags");
-        if ((err = check_locality(v, i)) < 0)
+    if (!loc_flags_known)
+        return state_bad(what, "unknown locality flags");
+    for (unsigned i = 0; i < v->nloc; i++)
+        if ((err = check_locality(v, i, what)) < 0)
             return err;
-    }
     return 0;
 }
 
@@ -516,13 +536,44 @@ int snap_check_config(const struct snap_view *v, const struct crb_core *c)
 {
     if (v->base == c->base && v->layout == c->layout && v->nloc == c->nloc)
         return 0;
-    LOG_ERROR("snapshot: configuration mismatch: the snapshot is of a "
-              "device at %#llx with the %s layout and %u localit%s, this "
-              "device is at %#llx with the %s layout and %u localit%s",
+    LOG_ERROR("%s: configuration mismatch: it is of a device at %#llx "
+              "with the %s layout and %u localit%s, this device is at "
+              "%#llx with the %s layout and %u localit%s",
+              v->mem ? "snapshot" : "device state",
               (unsigned long long)v->base, layout_name(v->layout), v->nloc,
               v->nloc == 1 ? "y" : "ies", (unsigned long long)c->base,
               layout_name(c->layout), c->nloc, c->nloc == 1 ? "y" : "ies");
     return -EINVAL;
+}
+
+size_t snap_buffers_len(enum tpmcrb_layout layout, unsigned nloc)
+{
+    return layout == TPMCRB_LAYOUT_SPLIT ? TPMCRB_SPLIT_BUFFER_SIZE
+                                         : (size_t)nloc * TPMCRB_COMPAT_BUFFER_SIZE;
+}
+
+void snap_buffers_get(const struct crb_core *c, uint8_t *out)
+{
+    if (c->layout == TPMCRB_LAYOUT_SPLIT) {
+        memcpy(out, c->buffer, TPMCRB_SPLIT_BUFFER_SIZE);
+        return;
+    }
+    for (unsigned i = 0; i < c->nloc; i++)
+        memcpy(out + (size_t)i * TPMCRB_COMPAT_BUFFER_SIZE,
+               c->regs + (size_t)i * PAGE + CRB_DATA_BUFFER,
+               TPMCRB_COMPAT_BUFFER_SIZE);
+}
+
+static void put_buffers(struct crb_core *c, const uint8_t *in)
+{
+    if (c->layout == TPMCRB_LAYOUT_SPLIT) {
+        memcpy(c->buffer, in, TPMCRB_SPLIT_BUFFER_SIZE);
+        return;
+    }
+    for (unsigned i = 0; i < c->nloc; i++)
+        memcpy(c->regs + (size_t)i * PAGE + CRB_DATA_BUFFER,
+               in + (size_t)i * TPMCRB_COMPAT_BUFFER_SIZE,
+               TPMCRB_COMPAT_BUFFER_SIZE);
 }
 
 void snap_apply(struct crb_core *c, const struct snap_view *v)
@@ -539,11 +590,16 @@ void snap_apply(struct crb_core *c, const struct snap_view *v)
     c->busy = v->busy;
     c->busy_loc = v->busy_loc;
     c->cmd_len = v->cmd_len;
+    c->reset_est_pending = v->reset_est_pending;
     if (v->busy)
         memcpy(crb_cmd(c), v->cmd, v->cmd_len);
-    memcpy(c->regs, v->mem, regs_len);
-    if (c->layout == TPMCRB_LAYOUT_SPLIT)
-        memcpy(c->buffer, v->mem + regs_len, PAGE);
+    if (v->mem) {
+        memcpy(c->regs, v->mem, regs_len);
+        if (c->layout == TPMCRB_LAYOUT_SPLIT)
+            memcpy(c->buffer, v->mem + regs_len, PAGE);
+    } else if (v->buffers) {
+        put_buffers(c, v->buffers);
+    }
     if (c->hooks.dirty)
         c->hooks.dirty(c->hooks.opaque, 0, crb_window_size(c));
     crb_restored(c);

@@ -62,10 +62,13 @@ struct snap_view {
     unsigned busy_loc;
     uint32_t cmd_len;
     const uint8_t *cmd;
+    unsigned reset_est_pending;  /* not in a snapshot: always 0 there */
     struct crb_locality loc[TPMCRB_MAX_LOCALITIES];
-    /* memory and backend */
+    /* memory (whole pages) or, from a device state, the flat buffers or
+     * NULL; and the backend */
     const uint8_t *mem;
     size_t mem_len;
+    const uint8_t *buffers;
     char be_name[SNAP_BACKEND_NAME_MAX + 1];
     const uint8_t *be_state;
     size_t be_len;
@@ -85,13 +88,36 @@ int snap_encode(const struct crb_core *c, const char *be_name,
                 const uint8_t *be_state, size_t be_len,
                 uint8_t **out, size_t *out_len);
 
+/* The checks of a decoded state that do not depend on its encoding (a
+ * snapshot's CORE section, a struct tpmcrb_device_state): the state must
+ * be one a core of v's configuration can be in. Messages start with
+ * @what; @loc_flags_known is false when a locality had flags this build
+ * does not know. 0 or -EBADMSG. */
+int snap_check_state(const struct snap_view *v, const char *what,
+                     bool loc_flags_known);
+
 /* -EINVAL (logged) unless @v was taken from a device configured like @c. */
 int snap_check_config(const struct snap_view *v, const struct crb_core *c);
 
 /* Make @c the state in @v (checked against @c's configuration): fields,
- * memory, registers. A command in flight is left busy for the caller to
- * submit. */
+ * memory (v->mem, else v->buffers, else left as it is), registers. A
+ * command in flight is left busy for the caller to submit. */
 void snap_apply(struct crb_core *c, const struct snap_view *v);
+
+/* The guest's command/response buffers as one run of bytes: each
+ * locality's in-page buffer in turn (compat layout) or the buffer page
+ * (split layout). */
+size_t snap_buffers_len(enum tpmcrb_layout layout, unsigned nloc);
+void snap_buffers_get(const struct crb_core *c, uint8_t *out);
+
+/* ------------------------------------------------ struct tpmcrb_device_state */
+
+/* Fill @st (its size already checked) from @c: no lock, no backend. */
+void state_export(const struct crb_core *c, struct tpmcrb_device_state *st);
+/* Check @st field by field into @v (buffers: see snap_view); 0, or
+ * -EBADMSG after logging what is wrong. */
+int state_parse(const struct tpmcrb_device_state *st, const uint8_t *buffers,
+                struct snap_view *v);
 
 /* Recompute the checksums of a blob whose structure is intact (tests and
  * fuzzers use it to reach the checks behind them). */

@@ -8,7 +8,7 @@
 
 /* A struct from a much newer header is still far below this; a bigger
  * size is a field left uninitialised, not a version. */
-#define CRB_ABI_MAX_STRUCT_SIZE 4096u
+#define CRB_ABI_MAX_STRUCT_SIZE 65536u
 
 /* Is @size acceptable for the struct at @s named @what? @min is the size of
  * the struct's first version, @known its size in this library. A larger

@@ -3,7 +3,9 @@
  * Snapshot loading. The first byte picks the target device (layout and
  * localities), whether the blob's checksums are fixed up first (to get
  * past them to the content checks), whether the device is paused, and
- * whether the rest is a QEMU tpm-crb page instead. A refused load must
+ * whether the rest is a QEMU tpm-crb page, or a struct
+ * tpmcrb_device_state (this build's layout, its size set here) followed
+ * by the device's buffers, instead. A refused load must
  * leave the device exactly as it was; an accepted one must give a device
  * whose own snapshot loads back into itself, and that still runs
  * commands.
@@ -105,6 +107,24 @@ static int load_qemu(struct target *t, const uint8_t *data, size_t size)
                                     page + TPMCRB_COMPAT_BUFFER_OFFSET);
 }
 
+static int load_state(struct target *t, const uint8_t *data, size_t size)
+{
+    struct tpmcrb_device_state st;
+    uint32_t blen = tpmcrb_state_buffers_size(tpmcrb_device_config(t->dev));
+    uint8_t *buffers = calloc(1, blen);
+    size_t n = size < sizeof(st) ? size : sizeof(st);
+    int err;
+
+    memset(&st, 0, sizeof(st));
+    memcpy(&st, data, n);
+    st.size = sizeof(st);
+    if (size > n)
+        memcpy(buffers, data + n, size - n < blen ? size - n : blen);
+    err = tpmcrb_device_state_import(t->dev, &st, buffers, blen);
+    free(buffers);
+    return err;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static bool ready;
@@ -125,7 +145,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_CHECK(tpmcrb_snapshot_load(t->dev, t->baseline, t->baseline_len) == 0);
     if (flags & 0x10)
         FUZZ_CHECK(tpmcrb_device_pause(t->dev, 2000) == 0);
-    if (flags & 0x08)
+    if (flags & 0x20)
+        err = load_state(t, data + 1, size - 1);
+    else if (flags & 0x08)
         err = load_qemu(t, data + 1, size - 1);
     else
         err = load_blob(t, data + 1, size - 1, flags & 0x04);

@@ -301,6 +301,24 @@ static void qemu_seed(struct dev *d, unsigned idx, const char *state)
     write_seed("snapshot", name, seed, sizeof(seed));
 }
 
+/* fuzz_snapshot.c's device-state form: the struct, then the buffers. */
+static void state_seed(struct dev *d, unsigned idx, const char *state)
+{
+    struct tpmcrb_device_state st = TPMCRB_DEVICE_STATE_INIT;
+    uint32_t blen = tpmcrb_state_buffers_size(&d->cfg);
+    uint8_t *seed = calloc(1, 1 + sizeof(st) + blen);
+    char name[64];
+
+    if (!seed || tpmcrb_device_state_export(d->dev, &st, seed + 1 + sizeof(st),
+                                            blen) < 0)
+        abort();
+    seed[0] = (uint8_t)(idx | 0x20);
+    memcpy(seed + 1, &st, sizeof(st));
+    snprintf(name, sizeof(name), "state-%s-%u", state, idx);
+    write_seed("snapshot", name, seed, 1 + sizeof(st) + blen);
+    free(seed);
+}
+
 static void snapshot_seeds(void)
 {
     for (unsigned idx = 0; idx < 4; idx++) {
@@ -309,23 +327,38 @@ static void snapshot_seeds(void)
         dev_open(&d, idx);
         snapshot_seed(&d, idx, "reset");
         qemu_seed(&d, idx, "reset");
+        state_seed(&d, idx, "reset");
         dev_command(&d, 0, 1);
         snapshot_seed(&d, idx, "command");
         qemu_seed(&d, idx, "command");
+        state_seed(&d, idx, "command");
         if (idx < 2) {
             tpmcrb_write(d.dev, 4 * PAGE + CRB_LOC_CTRL, 4, LOC_CTRL_SEIZE);
             tpmcrb_write(d.dev, 2 * PAGE + CRB_LOC_CTRL, 4, LOC_CTRL_REQUEST);
             snapshot_seed(&d, idx, "seized");
+            state_seed(&d, idx, "seized");
         }
         tpmcrb_device_pause(d.dev, 1000);
         dev_command(&d, idx < 2 ? 4 : 0, 2);
         snapshot_seed(&d, idx, "inflight");
+        state_seed(&d, idx, "inflight");
+
         tpmcrb_device_resume(d.dev);
         tpmcrb_wait_idle(d.dev, 1000);
         d.cb.fail_exec = -5;
         dev_command(&d, idx < 2 ? 4 : 0, 3);
         snapshot_seed(&d, idx, "fatal");
+        state_seed(&d, idx, "fatal");
         tpmcrb_device_free(d.dev);
+        if (idx < 2) {
+            /* A resetEstablishment written while a command is held. */
+            dev_open(&d, idx);
+            tpmcrb_device_pause(d.dev, 1000);
+            dev_command(&d, 4, 4);
+            tpmcrb_write(d.dev, 4 * PAGE + CRB_LOC_CTRL, 4, LOC_CTRL_RESET_EST);
+            state_seed(&d, idx, "inflight-resetest");
+            tpmcrb_device_free(d.dev);
+        }
     }
 }
 

@@ -13,7 +13,8 @@
 #      (PCR 16 again ends at the host's value).
 #   C. A between two patched QEMUs with the opt-in configuration
 #      layout=split,localities=5,start-method=8 (its stream carries the
-#      library's snapshot, which stock QEMU does not accept).
+#      library's device state as the fields of a subsection, which stock
+#      QEMU does not accept).
 # A command in flight when the VM stops may time out in the guest's driver
 # after the restore (its clock jumps; see check_loop_end in lib.sh): one
 # per restore is allowed, the PCR chain is always required. tpmcrb meets
@@ -48,8 +49,16 @@ if [ "$part" != savevm ]; then
     check_loop_end "migration" "$N" 1 "$tmp/src.log" "$tmp/dst.log"
     check_each_extend_once "$N"
     if [ "$part" = split ]; then
-        grep -q "tpm-crb/libtpmcrb-snapshot" "$tmp/vmstate" ||
-            fail "the opt-in layout's stream has no tpm-crb/libtpmcrb-snapshot subsection"
+        # The device state as VMState fields (named in the stream's JSON
+        # description), not one opaque blob.
+        grep -q "tpm-crb/libtpmcrb-state" "$tmp/vmstate" ||
+            fail "the opt-in layout's stream has no tpm-crb/libtpmcrb-state subsection"
+        for field in state.loc_int_enable state.loc_cmd_addr state.cmd_held; do
+            grep -q "\"$field\"" "$tmp/vmstate" ||
+                fail "the stream's description has no field $field"
+        done
+        ! grep -q "libtpmcrb-snapshot" "$tmp/vmstate" ||
+            fail "the opt-in layout's stream still has the snapshot blob"
     fi
     say "$label: PASS: $N extends, each answered once (source 1..$LAST_SRC), PCR 16 = host value"
     exit 0
