@@ -33,6 +33,17 @@ patched_qemu() {
     built_qemu
 }
 
+# The series' off-by-default build with libtpms inside QEMU (tpm-crb's
+# libtpms-state): $TPMCRB_QEMU_EMBEDDED, or build-qemu --embedded-libtpms's
+# (built on first use, in a folder of its own).
+embedded_qemu() {
+    if [ -n "${TPMCRB_QEMU_EMBEDDED:-}" ]; then
+        echo "$TPMCRB_QEMU_EMBEDDED"
+        return
+    fi
+    built_qemu --embedded-libtpms
+}
+
 # Stock QEMU of the same version: $TPMCRB_QEMU_STOCK, or Debian's own
 # qemu-system-x86 binary (integrations/qemu/build-qemu --debian: fetched
 # and unpacked on first use, not built), which is what Debian users run.

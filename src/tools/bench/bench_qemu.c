@@ -2,13 +2,19 @@
 /*
  * `tpmcrb bench qemu` (docs/design.md, "Tests and benchmarks"): guest TPM2_GetRandom(32) throughput through
  * /dev/tpm0 and /dev/tpmrm0, same kernel, same initramfs, one run, every
- * TPM a swtpm, on two builds of one QEMU 10 source
- * (integrations/qemu/build-qemu and build-qemu --stock):
+ * TPM a swtpm but one, on three builds of one QEMU 10 source
+ * (integrations/qemu/build-qemu, --embedded-libtpms and --stock):
  *   qemu_stock         QEMU's tpm-crb on -tpmdev emulator (the command runs
  *                      asynchronously in QEMU's thread pool)
  *   tpmcrb_trap        the patched tpm-crb on the same -tpmdev, same
  *                      command line: ROM-device trap mode, compat layout
  *                      (the drop-in), TPM2 start method 7
+ *   tpmcrb_trap_libtpms the same device in the series' off-by-default
+ *                      build with libtpms inside QEMU (build-qemu
+ *                      --embedded-libtpms, libtpms-state=DIR, no swtpm):
+ *                      quick commands run on the vCPU thread that
+ *                      writes START
+ *   tpmcrb_trap_libtpms_split  the same with layout=split,localities=5
  *   tpmcrb_trap_split  the same with layout=split,localities=5 (opt-in)
  *   tpmcrb_shm         `tpmcrb vm`'s shared-memory poll mode on the stock
  *                      build, libtpmcrb's own swtpm backend, start method 8
@@ -41,6 +47,8 @@
 static const struct bench_config configs[] = {
     { "qemu_stock",        VM_DEVICE_QEMU_STOCK,   7 },
     { "tpmcrb_trap",       VM_DEVICE_QEMU_PATCHED, 7 },
+    { "tpmcrb_trap_libtpms", VM_DEVICE_QEMU_PATCHED, 7 },
+    { "tpmcrb_trap_libtpms_split", VM_DEVICE_QEMU_PATCHED, 7 },
     { "tpmcrb_trap_split", VM_DEVICE_QEMU_PATCHED, 7 },
     { "tpmcrb_shm",        VM_DEVICE_SHM,          8 },
 };
@@ -214,9 +222,16 @@ static void qmp_socket_remove(struct qmp_socket *s)
     rmdir(s->dir);
 }
 
+/* The configuration whose TPM is libtpms inside the patched QEMU. */
+static bool is_embedded(const struct bench_config *c)
+{
+    return strstr(c->name, "libtpms") != NULL;
+}
+
 static int run_config(const struct bench_config *c, const char *script,
-                      const char *patched_qemu, const char *stock_qemu,
-                      bool verbose, struct bench_result *r)
+                      const char *patched_qemu, const char *embedded_qemu,
+                      const char *stock_qemu, bool verbose,
+                      struct bench_result *r)
 {
     struct qmp_socket qmp;
     struct vm_options o;
@@ -231,6 +246,10 @@ static int run_config(const struct bench_config *c, const char *script,
         if (!qmp_socket_add(&qmp, &o))
             return -1;
         o.qemu = patched_qemu;
+        if (is_embedded(c)) {
+            o.qemu = embedded_qemu;
+            o.embedded_libtpms = true;
+        }
         r->qmp_path = qmp.path;
         /* The drop-in layout unless the configuration's name says split. */
         if (!strstr(c->name, "split")) {
@@ -322,8 +341,8 @@ static void usage(FILE *out)
         fprintf(out, " %s", configs[i].name);
     fprintf(out, "\n"
 "  --verbose    copy the guest consoles to stderr\n"
-"The QEMUs come from integrations/qemu/build-qemu [--stock] (or\n"
-"$TPMCRB_QEMU_PATCHED and $TPMCRB_QEMU_STOCK).\n");
+"The QEMUs come from integrations/qemu/build-qemu [--stock|--embedded-libtpms]\n"
+"(or $TPMCRB_QEMU_PATCHED, $TPMCRB_QEMU_STOCK and $TPMCRB_QEMU_EMBEDDED).\n");
 }
 
 static bool selected(const char *only, const char *name)
@@ -346,7 +365,7 @@ int bench_qemu(int argc, char **argv)
     struct bench_result res[NCONFIGS];
     bool ok[NCONFIGS] = { false }, all_ok = true;
     struct bench_args a;
-    char *script, *patched = NULL, *stock = NULL;
+    char *script, *patched = NULL, *embedded = NULL, *stock = NULL;
     double load_at_start;
     struct bench_load load;
     int rc = bench_parse_args(argc, argv, BENCH_TAKES_ONLY | BENCH_TAKES_LOAD,
@@ -364,8 +383,13 @@ int bench_qemu(int argc, char **argv)
     for (size_t i = 0; i < NCONFIGS; i++) {
         if (!selected(a.only, configs[i].name))
             continue;
-        if (configs[i].device == VM_DEVICE_QEMU_PATCHED && !patched &&
-            !(patched = vm_patched_qemu_binary())) {
+        if (is_embedded(&configs[i])) {
+            if (!embedded && !(embedded = vm_embedded_qemu_binary())) {
+                all_ok = false;
+                continue;
+            }
+        } else if (configs[i].device == VM_DEVICE_QEMU_PATCHED && !patched &&
+                   !(patched = vm_patched_qemu_binary())) {
             all_ok = false;
             continue;
         }
@@ -374,8 +398,8 @@ int bench_qemu(int argc, char **argv)
             all_ok = false;
             continue;
         }
-        rc = run_config(&configs[i], script, patched, stock, a.verbose,
-                        &res[i]);
+        rc = run_config(&configs[i], script, patched, embedded, stock,
+                        a.verbose, &res[i]);
         ok[i] = rc == 0;
         all_ok &= ok[i];
         if (rc == -2)
@@ -384,6 +408,7 @@ int bench_qemu(int argc, char **argv)
     bench_load_stop(&load);
     free(script);
     free(patched);
+    free(embedded);
     free(stock);
     print_results(res, ok, load_at_start, a.load);
     return all_ok ? EXIT_OK : EXIT_RUNTIME;

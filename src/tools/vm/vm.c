@@ -37,6 +37,7 @@ struct vm_run {
     char initrd[PATH_MAX + 32];       /* default/given initrd + script */
     char tpm2_aml[PATH_MAX + 32], ssdt_aml[PATH_MAX + 32];
     char swtpm_sock[PATH_MAX + 32], swtpm_state[PATH_MAX + 32];
+    char libtpms_state[PATH_MAX + 32];
     struct vm_plan plan;
     /* shm device */
     void *window;                     /* mapping of the reserved range */
@@ -272,6 +273,32 @@ static int start_swtpm(struct vm_run *v)
     return v->swtpm > 0 ? 0 : -1;
 }
 
+/* The patched QEMU's embedded libtpms TPM: QEMU (libtpmcrb inside it)
+ * owns and locks the state directory itself; a temporary one without
+ * --state. QEMU's option parser takes a comma as a separator, so a path
+ * with one is refused rather than mangled. */
+static int prepare_embedded_state(struct vm_run *v)
+{
+    const char *state = v->o->state_dir;
+
+    if (!state) {
+        snprintf(v->libtpms_state, sizeof(v->libtpms_state),
+                 "%s/libtpms-state", v->tmpdir);
+        if (mkdir(v->libtpms_state, 0700) < 0) {
+            LOG_ERROR("%s: %s", v->libtpms_state, strerror(errno));
+            return -1;
+        }
+        state = v->libtpms_state;
+    }
+    if (strchr(state, ',')) {
+        LOG_ERROR("%s: QEMU cannot take a state directory whose path has a "
+                  "comma", state);
+        return -1;
+    }
+    v->plan.libtpms_state = state;
+    return 0;
+}
+
 /* ------------------------------------------------------------ QEMU */
 
 static void console_line(struct vm_run *v)
@@ -425,6 +452,8 @@ int vm_run(const struct vm_options *o, struct vm_result *r)
     if (make_tmpdir(&v) == 0 && prepare_guest(&v) == 0 && !stop_signal) {
         if (o->device == VM_DEVICE_SHM)
             rc = start_shm_device(&v);
+        else if (o->device == VM_DEVICE_QEMU_PATCHED && o->embedded_libtpms)
+            rc = prepare_embedded_state(&v);
         else
             rc = start_swtpm(&v); /* behind QEMU's -tpmdev emulator */
         if (rc == 0)

@@ -41,6 +41,11 @@ struct vm_options {
     unsigned start_method;     /* 7 or 8 */
     enum tpmcrb_layout layout;
     unsigned localities;       /* 1 or 5 */
+    /* VM_DEVICE_QEMU_PATCHED only: the TPM is libtpmcrb's embedded libtpms
+     * inside QEMU (tpm-crb's libtpms-state=DIR, a build-qemu
+     * --embedded-libtpms build) on state_dir or a temporary directory; no
+     * swtpm. */
+    bool embedded_libtpms;
     char **extra_args;         /* appended to QEMU's command line */
     int n_extra;
     /* Guest console: copied to console_fd (-1: dropped) and handed line

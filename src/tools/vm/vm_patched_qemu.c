@@ -33,7 +33,9 @@ static char *binary_line(const char *out, const char *name)
     return NULL;
 }
 
-static char *built_qemu(enum vm_arch arch, bool stock);
+enum qemu_build { BUILD_PATCHED, BUILD_STOCK, BUILD_EMBEDDED };
+
+static char *built_qemu(enum vm_arch arch, enum qemu_build build);
 
 char *vm_patched_qemu_binary(void)
 {
@@ -42,17 +44,27 @@ char *vm_patched_qemu_binary(void)
 
 char *vm_patched_qemu_binary_arch(enum vm_arch arch)
 {
-    return built_qemu(arch, false);
+    return built_qemu(arch, BUILD_PATCHED);
+}
+
+char *vm_embedded_qemu_binary(void)
+{
+    return built_qemu(VM_ARCH_X86_64, BUILD_EMBEDDED);
 }
 
 char *vm_stock_qemu_binary(void)
 {
-    return built_qemu(VM_ARCH_X86_64, true);
+    return built_qemu(VM_ARCH_X86_64, BUILD_STOCK);
 }
 
-static char *built_qemu(enum vm_arch arch, bool stock)
+static char *built_qemu(enum vm_arch arch, enum qemu_build build)
 {
-    const char *var = stock ? "TPMCRB_QEMU_STOCK" :
+    static const char *const what[] = {
+        [BUILD_PATCHED] = "patched", [BUILD_STOCK] = "stock",
+        [BUILD_EMBEDDED] = "embedded-libtpms",
+    };
+    const char *var = build == BUILD_STOCK ? "TPMCRB_QEMU_STOCK" :
+                      build == BUILD_EMBEDDED ? "TPMCRB_QEMU_EMBEDDED" :
                       arch == VM_ARCH_AARCH64 ? "TPMCRB_QEMU_PATCHED_AARCH64"
                                               : "TPMCRB_QEMU_PATCHED";
     const char *name = vm_arch_qemu(arch);
@@ -76,8 +88,10 @@ static char *built_qemu(enum vm_arch arch, bool stock)
         argv_free(&a);
         return NULL;
     }
-    if (stock)
+    if (build == BUILD_STOCK)
         argv_add(&a, "--stock");
+    if (build == BUILD_EMBEDDED)
+        argv_add(&a, "--embedded-libtpms");
     if (!argv_ok(&a)) {
         argv_free(&a);
         return NULL;
@@ -86,7 +100,7 @@ static char *built_qemu(enum vm_arch arch, bool stock)
     path = rc == 0 && out ? binary_line(out, name) : NULL;
     if (!path)
         LOG_ERROR("%s could not build the %s %s; set %s or pass --qemu",
-                  a.v[1], stock ? "stock" : "patched", name, var);
+                  a.v[1], what[build], name, var);
     argv_free(&a);
     free(out);
     return path;
@@ -102,10 +116,18 @@ void vm_patched_qemu_device_args(const struct vm_options *o,
     bool opt_in = o->layout != TPMCRB_LAYOUT_COMPAT || o->localities != 1 ||
                   (x86 && o->start_method != 7);
 
-    vm_qemu_tpmdev_args(p, a);
+    char backend[PATH_MAX + 32];
+
+    if (p->libtpms_state) {
+        snprintf(backend, sizeof(backend), "libtpms-state=%s",
+                 p->libtpms_state);
+    } else {
+        vm_qemu_tpmdev_args(p, a);
+        snprintf(backend, sizeof(backend), "tpmdev=tpm0");
+    }
     argv_add(a, "-device");
-    argv_addf(a, "%s,id=tpm0,tpmdev=tpm0,layout=%s,localities=%u%s%s",
-              x86 ? "tpm-crb" : "tpm-crb-device",
+    argv_addf(a, "%s,id=tpm0,%s,layout=%s,localities=%u%s%s",
+              x86 ? "tpm-crb" : "tpm-crb-device", backend,
               o->layout == TPMCRB_LAYOUT_COMPAT ? "compat" : "split",
               o->localities,
               x86 ? (o->start_method == 8 ? ",start-method=8" : "") : "",

@@ -23,6 +23,9 @@ char *vm_patched_qemu_binary(void);
  * $TPMCRB_QEMU_PATCHED_AARCH64, or integrations/qemu/build-qemu's line that names
  * qemu-system-<arch>. */
 char *vm_patched_qemu_binary_arch(enum vm_arch arch);
+/* The series built with its embedded libtpms TPM (build-qemu
+ * --embedded-libtpms): $TPMCRB_QEMU_EMBEDDED or build-qemu's. */
+char *vm_embedded_qemu_binary(void);
 /* The same QEMU source built without the series (build-qemu --stock), the
  * baseline of the comparisons: $TPMCRB_QEMU_STOCK or build-qemu's. */
 char *vm_stock_qemu_binary(void);
@@ -34,7 +37,8 @@ void vm_patched_qemu_args(const struct vm_options *o, const struct vm_plan *p,
 
 /* -tpmdev for the swtpm on p->swtpm_sock and -device tpm-crb (x86) or
  * tpm-crb-device (arm64) on it, id tpm0, with @o's layout, localities and
- * start method. */
+ * start method; with p->libtpms_state no -tpmdev, and the device's
+ * embedded TPM on that directory. */
 void vm_patched_qemu_device_args(const struct vm_options *o,
                                  const struct vm_plan *p, struct argv_list *a);
 

@@ -22,6 +22,8 @@ struct vm_plan {
     const char *ssdt_aml;
     /* stock device */
     const char *swtpm_sock;
+    /* the patched device's embedded libtpms TPM: its state directory */
+    const char *libtpms_state;
 };
 
 /* Where the device window goes in @ram_bytes of guest RAM: in the middle
