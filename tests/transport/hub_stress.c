@@ -28,13 +28,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #define DEVICES        16u
@@ -194,26 +193,19 @@ static void *guest_thread(void *arg)
     return NULL;
 }
 
+/* The hub stops as `tpmcrb serve-hub` does, on a signal: sent to its
+ * thread, whose epoll_wait() it interrupts. */
 static volatile sig_atomic_t hub_stop;
+
+static void on_stop(int sig)
+{
+    (void)sig;
+    hub_stop = 1;
+}
 
 static void *hub_thread(void *arg)
 {
     return (void *)(intptr_t)hub_run(arg, &hub_stop);
-}
-
-/* The hub sleeps in epoll_wait while nothing is armed: a connection wakes
- * it to see hub_stop. */
-static void poke(const char *path)
-{
-    struct sockaddr_un a = { .sun_family = AF_UNIX };
-    int s = socket(AF_UNIX, SOCK_SEQPACKET, 0);
-
-    snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
-    if (s >= 0) {
-        /* Refused: the hub has already stopped. */
-        (void)connect(s, (struct sockaddr *)&a, sizeof(a));
-        close(s);
-    }
 }
 
 int main(int argc, char **argv)
@@ -248,6 +240,7 @@ int main(int argc, char **argv)
     if (win == MAP_FAILED)
         return perror("mmap"), 1;
 
+    sigaction(SIGUSR1, &(struct sigaction){ .sa_handler = on_stop }, NULL);
     hub_test_hook = hub_hook;
     hub_client_test_hook = client_hook;
     if (pthread_create(&hub, NULL, hub_thread, &ho))
@@ -280,7 +273,6 @@ int main(int argc, char **argv)
     for (unsigned i = 0; i < DEVICES; i++)
         pthread_join(th[i], NULL);
 
-    hub_stop = 1;
     for (unsigned i = 0; i < DEVICES; i++) {
         struct poller_counts pc;
 
@@ -297,7 +289,7 @@ int main(int argc, char **argv)
         lost += guests[i].lost;
         fallbacks += guests[i].fallbacks;
     }
-    poke(sock);
+    pthread_kill(hub, SIGUSR1);
     pthread_join(hub, &hub_rc);
     rmdir(dir);
 
