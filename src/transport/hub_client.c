@@ -192,15 +192,28 @@ static bool connect_hub(struct hub_client *h)
     return true;
 }
 
+void (*hub_client_test_hook)(uint64_t offset, enum hub_arm_step step);
+
+static void test_step(const struct hub_client *h, enum hub_arm_step step)
+{
+    if (hub_client_test_hook)
+        hub_client_test_hook(h->offset, step);
+}
+
 bool hub_client_arm(struct hub_client *h)
 {
     if (h->sock < 0 && (crb_now_ns() < h->retry_at || !connect_hub(h)))
         return false;
+    test_step(h, HUB_STEP_BEFORE_ARM);
     if (!send_msg(h, HUB_ARM, -1)) {
         give_up(h, "cannot hand over");
         return false;
     }
-    return await_ack(h);
+    test_step(h, HUB_STEP_ARM_SENT);
+    if (!await_ack(h))
+        return false;
+    test_step(h, HUB_STEP_ACKED);
+    return true;
 }
 
 enum hub_wait_result hub_client_wait(struct hub_client *h, uint64_t timeout_ns)

@@ -34,4 +34,14 @@ enum hub_wait_result hub_client_wait(struct hub_client *h, uint64_t timeout_ns);
 /* Make a hub_client_wait() (now or next) return HUB_STOPPING; any thread. */
 void hub_client_interrupt(struct hub_client *h);
 
+/* Tests only: called on the poll thread at each step of handing the pages
+ * to the hub (with the file offset of the client's pages), so that a test
+ * can put a guest write exactly there. NULL in normal use. */
+enum hub_arm_step {
+    HUB_STEP_BEFORE_ARM,   /* after the device's last look of its own */
+    HUB_STEP_ARM_SENT,     /* the hub may or may not have taken its copy */
+    HUB_STEP_ACKED,        /* the hub has its copy; before the device's look */
+};
+extern void (*hub_client_test_hook)(uint64_t offset, enum hub_arm_step step);
+
 #endif

@@ -15,6 +15,7 @@
 #include "core/device_io.h"
 #include "os/os.h"
 #include "transport/hub_client.h"
+#include "transport/poll_internal.h"
 #include "util/abi.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -56,16 +57,31 @@
  * reached their cap, the thread hands the register pages to the hub and
  * sleeps until the hub sees a guest write, so that one thread on the host
  * wakes for all idle devices. The watchdog looks at the pages every
- * WATCHDOG_NS anyway: a hub that is alive but stuck delays a guest by at
- * most that (a hub that dies is noticed at once). */
+ * WATCHDOG_NS (plus its timer slack) anyway: a hub that is alive but stuck
+ * delays a guest by at most that (a hub that dies is noticed at once).
+ * It is the idle device's only wake-up, so its period is what an idle
+ * device costs: a shorter one would bring a stuck hub's delay nearer
+ * Linux's timeout C, at the price of a timer wake-up of every idle
+ * instance that often (see docs/design.md, "The idle hub"). */
 #define HAND_OFF_NS      (QUIET_SHARE * MAX_SLEEP_NS)
-#define WATCHDOG_NS      2000000000ull
+#define WATCHDOG_NS      500000000ull
+
+/* Counted per ending of a sleep on the hub, and said in the debug log with
+ * how long the sleep was: a guest write that the watchdog finds instead of
+ * the hub's WAKE came in the hub's last period before the watchdog, or the
+ * hub was late or missed it (the write's wait tells them apart). */
+enum hub_count {
+    COUNT_ARMS, COUNT_ARM_RECHECK, COUNT_HUB_WAKES, COUNT_HUB_STALE,
+    COUNT_WATCHDOG_QUIET, COUNT_WATCHDOG_FOUND, COUNT_HUB_LOST, NUM_COUNTS
+};
 
 struct tpmcrb_poller {
     struct tpmcrb_device *dev;
     struct hub_client *hub;     /* NULL: no idle hub */
     pthread_t thread;
     _Atomic bool stop;
+    _Atomic uint64_t hand_off_ns, watchdog_ns;
+    _Atomic uint64_t counts[NUM_COUNTS];   /* written by the poll thread */
 };
 
 /* The next sleep of a quiet guest: double the last, within the caps. */
@@ -92,23 +108,60 @@ static void set_slack(uint64_t *slack, uint64_t sleep_ns)
     }
 }
 
-/* Sleep while the hub watches the pages. False when it watches them no
- * longer: the caller looks at them again (and re-arms the hub if the
- * guest is still quiet). */
-static bool hub_sleep(struct tpmcrb_poller *p)
+static void count(struct tpmcrb_poller *p, enum hub_count c)
 {
-    return hub_client_wait(p->hub, WATCHDOG_NS) == HUB_WATCHDOG;
+    atomic_store_explicit(&p->counts[c],
+                          atomic_load_explicit(&p->counts[c], memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+}
+
+/* What the look after a sleep on the hub found, ended by @why, @slept_ns
+ * long; @wrote: a guest write. */
+static void count_wake(struct tpmcrb_poller *p, enum hub_wait_result why,
+                       bool wrote, uint64_t slept_ns)
+{
+    unsigned long long ms = slept_ns / 1000000u;
+
+    switch (why) {
+    case HUB_WOKEN:
+        count(p, wrote ? COUNT_HUB_WAKES : COUNT_HUB_STALE);
+        LOG_DEBUG("woken by the hub after %llu ms asleep%s", ms,
+                  wrote ? "" : "; nothing written (a stale wake-up)");
+        break;
+    case HUB_WATCHDOG:
+        count(p, wrote ? COUNT_WATCHDOG_FOUND : COUNT_WATCHDOG_QUIET);
+        if (wrote)
+            LOG_DEBUG("the watchdog found a guest write the hub had not reported "
+                      "(yet), after %llu ms asleep (%llu times so far)", ms,
+                      (unsigned long long)atomic_load(&p->counts[COUNT_WATCHDOG_FOUND]));
+        break;
+    case HUB_LOST:
+        count(p, COUNT_HUB_LOST);
+        LOG_DEBUG("the hub went away after %llu ms asleep%s", ms,
+                  wrote ? "; a guest write was waiting" : "");
+        break;
+    case HUB_STOPPING:
+        break;
+    }
 }
 
 static void *poll_thread(void *arg)
 {
     struct tpmcrb_poller *p = arg;
     uint64_t last_activity = crb_now_ns(), sleep = MIN_SLEEP_NS / 2;
-    uint64_t slack = DEFAULT_SLACK_NS, quiet = 0;
-    bool hub_armed = false;
+    uint64_t slack = DEFAULT_SLACK_NS, quiet = 0, slept = 0;
+    bool hub_armed = false, just_armed = false, woke = false;
+    enum hub_wait_result why = HUB_WATCHDOG;
 
     while (!atomic_load_explicit(&p->stop, memory_order_relaxed)) {
-        if (device_take_guest_writes(p->dev)) {
+        bool wrote = device_take_guest_writes(p->dev);
+
+        if (woke)
+            count_wake(p, why, wrote, slept);
+        else if (just_armed && wrote)
+            count(p, COUNT_ARM_RECHECK);
+        woke = just_armed = false;
+        if (wrote) {
             device_run_pending(p->dev);
             last_activity = crb_now_ns();
             quiet = 0;
@@ -119,11 +172,24 @@ static void *poll_thread(void *arg)
                    crb_now_ns() - last_activity < ACTIVE_NS) {
             crb_sleep_ns(NAP_NS);
         } else if (hub_armed) {
-            hub_armed = hub_sleep(p);
-        } else if (p->hub && quiet >= HAND_OFF_NS &&
+            /* Asleep while the hub watches the pages; any ending but the
+             * watchdog's means it watches them no longer: look at them
+             * (and arm the hub again if the guest is still quiet). */
+            uint64_t t0 = crb_now_ns();
+            uint64_t wd = atomic_load_explicit(&p->watchdog_ns, memory_order_relaxed);
+
+            set_slack(&slack, wd);
+            why = hub_client_wait(p->hub, wd);
+            slept = crb_now_ns() - t0;
+            woke = true;
+            hub_armed = why == HUB_WATCHDOG;
+        } else if (p->hub &&
+                   quiet >= atomic_load_explicit(&p->hand_off_ns, memory_order_relaxed) &&
                    (hub_armed = hub_client_arm(p->hub))) {
             /* The hub watches from its ACK on; writes before it are ours
              * to see, at the top of the loop. */
+            count(p, COUNT_ARMS);
+            just_armed = true;
         } else {
             /* Backing off: the quiet time is the sum of the sleeps
              * (each lasts at least as long as asked), so an idle wake-up
@@ -139,6 +205,27 @@ static void *poll_thread(void *arg)
     return NULL;
 }
 
+void poller_get_counts(struct tpmcrb_poller *p, struct poller_counts *out)
+{
+    uint64_t c[NUM_COUNTS];
+
+    for (unsigned i = 0; i < NUM_COUNTS; i++)
+        c[i] = atomic_load_explicit(&p->counts[i], memory_order_relaxed);
+    *out = (struct poller_counts){
+        .arms = c[COUNT_ARMS], .arm_recheck = c[COUNT_ARM_RECHECK],
+        .hub_wakes = c[COUNT_HUB_WAKES], .hub_stale = c[COUNT_HUB_STALE],
+        .watchdog_quiet = c[COUNT_WATCHDOG_QUIET],
+        .watchdog_found = c[COUNT_WATCHDOG_FOUND], .hub_lost = c[COUNT_HUB_LOST],
+    };
+}
+
+void poller_set_timing(struct tpmcrb_poller *p, uint64_t hand_off_ns,
+                       uint64_t watchdog_ns)
+{
+    atomic_store(&p->hand_off_ns, hand_off_ns);
+    atomic_store(&p->watchdog_ns, watchdog_ns);
+}
+
 int tpmcrb_poller_start_with(struct tpmcrb_device *dev,
                              const struct tpmcrb_poll_options *o,
                              struct tpmcrb_poller **out)
@@ -151,6 +238,8 @@ int tpmcrb_poller_start_with(struct tpmcrb_device *dev,
     if (!(p = calloc(1, sizeof(*p))))
         return -ENOMEM;
     p->dev = dev;
+    p->hand_off_ns = HAND_OFF_NS;
+    p->watchdog_ns = WATCHDOG_NS;
     if (o && o->hub_socket &&
         (err = hub_client_new(o->hub_socket, o->mem_fd, o->mem_offset,
                               device_localities(dev), &p->hub)) < 0) {

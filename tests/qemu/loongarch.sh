@@ -8,15 +8,19 @@
 # the control area at base + 0x40), against the expected files of the
 # patches (tests/data/acpi/loongarch64/virt/). QEMU 10 has no LoongArch
 # firmware image, so the test loads the tables through fw_cfg as a
-# firmware would (patch 0013); there is no Debian loong64 guest kernel
-# either, so no boot test.
+# firmware would (patch 0014); there is no Debian loong64 guest kernel
+# either, so no boot test. The device itself is exercised by
+# tpm-crb-layout-test (patch 0012) on that bus, against swtpm: reset
+# values, command round trips, platform reset, with mapping=mmio and romd.
 # loongarch64-softmmu is a build-qemu target set of its own (its own
 # folder in the cache): the other QEMU tests never wait for it. A cold
 # build of it takes long; ccache makes a rebuild after a patch change short.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-out=$(built_qemu_all --targets loongarch64-softmmu --qtests bios-tables-test)
+command -v swtpm >/dev/null || skip "swtpm is not installed"
+out=$(built_qemu_all --targets loongarch64-softmmu \
+    --qtests bios-tables-test,tpm-crb-layout-test)
 la=$(grep -m1 '/qemu-system-loongarch64$' <<<"$out") ||
     fail "no loongarch64 QEMU in: $out"
 build=$(dirname "$la")
@@ -27,4 +31,5 @@ for case in /loongarch64/acpi/virt /loongarch64/acpi/virt/tpm2-crb-device; do
     grep -qE "^ok [0-9]+ $case\$" "$tmp/bios-tables-test-loongarch64.tap" ||
         fail "bios-tables-test: $case did not run"
 done
+run_qtest "$build" loongarch64 tpm-crb-layout-test
 say "PASS"

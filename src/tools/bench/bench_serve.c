@@ -12,8 +12,15 @@
  *   - what the first command after the idle interval costs (the poll
  *     thread may be asleep in its back-off) against the next command right
  *     after it, on a few instances, through the same CRB protocol a guest
- *     driver uses, on the shared memory.
+ *     driver uses, on the shared memory; how long its first step (the
+ *     locality request) waited for the device; and, from the debug log of
+ *     each timed instance, what woke its device for that first step (the
+ *     hub's WAKE, or the device's own watchdog finding a write the hub had
+ *     not reported), and from the hub's debug log how late its looks came
+ *     meanwhile: a slow first command that the hub woke was slowed by the
+ *     host, not by a lost wake-up.
  */
+#include "core/regs.h"
 #include "tools/tool.h"
 #include "tools/bench/bench.h"
 #include "tools/bench/bench_guest.h"
@@ -49,6 +56,7 @@
 struct instance {
     pid_t pid;
     char path[96];
+    char log[104];             /* the debug log of a timed instance, or "" */
     uint8_t *win;
     struct crb_driver drv;
 };
@@ -63,12 +71,20 @@ struct pass {
     unsigned long hub_rss_kib, hub_pss_kib;
     unsigned attached;
     double first_p50_us, first_max_us, next_p50_us, next_max_us;
+    double wake_p50_us, wake_max_us;     /* the first step of the first command */
+    /* What woke the timed devices for their first command, from their logs. */
+    unsigned woken_by_hub, found_by_watchdog, hub_gone, polling_alone;
+    double watchdog_wake_max_us;         /* first step of those found so */
+    unsigned slowest;                    /* the timed instance of first_max_us */
+    unsigned hub_late_looks;             /* the hub's looks > 50 ms late, */
+    double hub_late_max_ms;              /* while the commands were timed */
+    char slowest_wake[160];              /* its log's line about that wake-up */
 };
 
 struct serve_bench {
     unsigned n, seconds, probes, load;
     char hub_period[16];       /* serve-hub --period, "" for its default */
-    char dir[64], hub_socket[96];
+    char dir[64], hub_socket[96], hub_log[96];
     struct tpmcrb_config cfg;
     size_t win_len;
     struct instance *in;
@@ -197,8 +213,9 @@ static bool create_file(struct serve_bench *b, struct instance *in,
     return true;
 }
 
-/* `tpmcrb ARGS...` in a child whose stderr goes nowhere; its pid or -1. */
-static pid_t spawn(const char *const *args)
+/* `tpmcrb ARGS...` in a child whose stderr goes to @log (NULL: nowhere);
+ * its pid or -1. */
+static pid_t spawn(const char *const *args, const char *log)
 {
     char exe[4096];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
@@ -209,33 +226,40 @@ static pid_t spawn(const char *const *args)
     exe[n] = '\0';
     pid = fork();
     if (pid == 0) {
-        int null = open("/dev/null", O_WRONLY);
+        int out = log ? open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600) :
+                        open("/dev/null", O_WRONLY);
 
-        if (null >= 0)
-            dup2(null, STDERR_FILENO);
+        if (out >= 0)
+            dup2(out, STDERR_FILENO);
         execv(exe, (char *const *)args);
         _exit(127);
     }
     return pid;
 }
 
+/* A timed instance (@timed) logs at debug level: what woke its device. */
 static bool spawn_instance(struct serve_bench *b, struct pass *ps,
-                           struct instance *in)
+                           struct instance *in, bool timed)
 {
-    const char *args[] = { "tpmcrb", "serve", "--shm", in->path, "--offset",
-                           "0", ps->hub ? "--hub" : NULL, b->hub_socket, NULL };
+    const char *args[] = { "tpmcrb", "--log-level", timed ? "debug" : "warn",
+                           "serve", "--shm", in->path, "--offset", "0",
+                           ps->hub ? "--hub" : NULL, b->hub_socket, NULL };
 
-    return (in->pid = spawn(args)) > 0;
+    if (timed)
+        snprintf(in->log, sizeof(in->log), "%s.log", in->path);
+    return (in->pid = spawn(args, timed ? in->log : NULL)) > 0;
 }
 
 static bool spawn_hub(struct serve_bench *b, struct pass *ps)
 {
-    const char *args[] = { "tpmcrb", "serve-hub", "--socket", b->hub_socket,
+    const char *args[] = { "tpmcrb", "--log-level", "debug", "serve-hub",
+                           "--socket", b->hub_socket,
                            b->hub_period[0] ? "--period" : NULL, b->hub_period,
                            NULL };
     struct stat st;
 
-    if ((ps->hub_pid = spawn(args)) <= 0)
+    /* Its debug log says when its looks came late (a host not running it). */
+    if ((ps->hub_pid = spawn(args, b->hub_log)) <= 0)
         return false;
     for (unsigned i = 0; i < 1000; i++) {
         if (stat(b->hub_socket, &st) == 0)
@@ -313,23 +337,126 @@ static void p50_max(double *us, unsigned n, double *p50, double *max)
     *max = us[n - 1];
 }
 
+/* Bytes in @path so far (where the log of a command starts); 0 if none. */
+static long log_size(const char *path)
+{
+    struct stat st;
+
+    return path[0] && stat(path, &st) == 0 ? (long)st.st_size : 0;
+}
+
+/* What the debug log of a timed instance says, from byte @from on, about
+ * the wake-up of its device for the first command: counted in @ps, and
+ * the line kept in @line (when not NULL). True when the watchdog found the
+ * write: the hub had not reported it (yet: a write in the hub's last
+ * period before the watchdog is found so, in time). */
+static bool read_wake(const char *path, long from, struct pass *ps, char *line,
+                      size_t cap)
+{
+    static const char *const hub_gone[] = { "the hub went away", "no answer",
+                                            "connection lost", "cannot hand over" };
+    char buf[512];
+    bool seen = false, watchdog = false;
+    FILE *f = path[0] ? fopen(path, "r") : NULL;
+
+    if (!f || fseek(f, from, SEEK_SET) < 0) {
+        if (f)
+            fclose(f);
+        return false;
+    }
+    while (!seen && fgets(buf, sizeof(buf), f)) {
+        if (strstr(buf, "woken by the hub")) {
+            ps->woken_by_hub++;
+            seen = true;
+        } else if (strstr(buf, "the watchdog found")) {
+            ps->found_by_watchdog++;
+            seen = watchdog = true;
+        }
+        for (unsigned k = 0; !seen && k < sizeof(hub_gone) / sizeof(*hub_gone); k++)
+            if (strstr(buf, hub_gone[k])) {
+                ps->hub_gone++;
+                seen = true;
+            }
+        if (seen && line) {
+            size_t len = strcspn(buf, "\n");
+
+            if (len >= cap)
+                len = cap - 1;
+            memcpy(line, buf, len);
+            line[len] = '\0';
+        }
+    }
+    /* Attached to the hub, a device that logged none of these was not
+     * asleep on it: it polled by itself (given up after a slow ACK). */
+    if (!seen && ps->hub)
+        ps->polling_alone++;
+    fclose(f);
+    return watchdog;
+}
+
+/* The hub's looks that its log says came late, from byte @from on. */
+static void read_hub_lateness(const char *path, long from, struct pass *ps)
+{
+    char buf[512];
+    FILE *f = fopen(path, "r");
+    unsigned ms;
+
+    if (!f || fseek(f, from, SEEK_SET) < 0) {
+        if (f)
+            fclose(f);
+        return;
+    }
+    while (fgets(buf, sizeof(buf), f)) {
+        const char *at = strstr(buf, "a look ");
+
+        if (at && sscanf(at, "a look %u ms late", &ms) == 1) {
+            ps->hub_late_looks++;
+            if (ms > ps->hub_late_max_ms)
+                ps->hub_late_max_ms = ms;
+        }
+    }
+    fclose(f);
+}
+
+/* The first step of a command, timed on its own: the locality request,
+ * which an idle device must wake up for. The command that follows
+ * requests it again, which an assigned locality allows. */
+static int first_step(struct crb_driver *d)
+{
+    uint64_t deadline = crb_now_ns() + 10000000000ull;
+
+    crb_driver_write32(d, CRB_LOC_CTRL, LOC_CTRL_REQUEST);
+    /* Naps, as the driver's own waits do after a while: a spinning
+     * benchmark would take a CPU from the device it waits for. */
+    while (!(crb_driver_read32(d, CRB_LOC_STATE) & LOC_STATE_ASSIGNED)) {
+        if (crb_now_ns() > deadline)
+            return -ETIMEDOUT;
+        crb_sleep_ns(20000);
+    }
+    return 0;
+}
+
 /* The first command after the idle interval, and the one right after,
  * on each probed instance. */
 static bool time_first_commands(struct serve_bench *b, struct pass *ps)
 {
-    double first[MAX_PROBES], next[MAX_PROBES];
+    double first[MAX_PROBES], next[MAX_PROBES], wake[MAX_PROBES], max = -1;
+    long from[MAX_PROBES], hub_from = ps->hub ? log_size(b->hub_log) : 0;
 
     srand((unsigned)crb_now_ns());
     for (unsigned i = 0; i < b->probes; i++) {
         struct crb_driver *d = &b->in[i].drv;
-        uint64_t t0, t1, t2;
+        uint64_t t0, tw, t1, t2;
 
         /* At a random moment: right after the previous probe, the next
          * would come just after the hub's look (or a coalesced timer) and
          * always wait a whole period. */
         crb_sleep_ns((uint64_t)(rand() % 100) * 1000000ull);
+        from[i] = log_size(b->in[i].log);
         t0 = crb_now_ns();
-
+        if (first_step(d) < 0)
+            return false;
+        tw = crb_now_ns();
         if (command(d, TPM_CC_GetRandom, "\x00\x20", 2) != 0)
             return false;
         t1 = crb_now_ns();
@@ -337,9 +464,34 @@ static bool time_first_commands(struct serve_bench *b, struct pass *ps)
             return false;
         t2 = crb_now_ns();
         first[i] = (double)(t1 - t0) / 1e3;
+        wake[i] = (double)(tw - t0) / 1e3;
         next[i] = (double)(t2 - t1) / 1e3;
+        if (first[i] > max) {
+            max = first[i];
+            ps->slowest = i;
+        }
     }
+    /* The logs once every probe is done: the instances write them at
+     * their own pace. */
+    crb_sleep_ns(200000000ull);
+    for (unsigned i = 0; i < b->probes; i++)
+        if (read_wake(b->in[i].log, from[i], ps,
+                      i == ps->slowest ? ps->slowest_wake : NULL,
+                      sizeof(ps->slowest_wake)) &&
+            wake[i] > ps->watchdog_wake_max_us)
+            ps->watchdog_wake_max_us = wake[i];
+    if (ps->hub)
+        read_hub_lateness(b->hub_log, hub_from, ps);
+    if (ps->hub && ps->slowest_wake[0] && max <= 200000.0)
+        LOG_INFO("%s: the slowest first command (instance %u, %.1f ms) was woken as "
+                 "its log says: %s", ps->name, ps->slowest, max / 1e3, ps->slowest_wake);
+    if (max > 200000.0)
+        LOG_WARN("%s: the first command on instance %u took %.1f ms (its first step "
+                 "%.1f ms); the instance's log: %s", ps->name, ps->slowest, max / 1e3,
+                 wake[ps->slowest] / 1e3,
+                 ps->slowest_wake[0] ? ps->slowest_wake : "(nothing about a wake-up)");
     p50_max(first, b->probes, &ps->first_p50_us, &ps->first_max_us);
+    p50_max(wake, b->probes, &ps->wake_p50_us, &ps->wake_max_us);
     p50_max(next, b->probes, &ps->next_p50_us, &ps->next_max_us);
     return true;
 }
@@ -425,6 +577,8 @@ static void teardown(struct serve_bench *b, struct pass *ps)
             munmap(b->in[i].win, b->win_len);
         if (b->in[i].path[0])
             unlink(b->in[i].path);
+        if (b->in[i].log[0])
+            unlink(b->in[i].log);
     }
     memset(b->in, 0, b->n * sizeof(*b->in));
     if (ps->hub_pid > 0) {
@@ -434,6 +588,7 @@ static void teardown(struct serve_bench *b, struct pass *ps)
         ps->hub_pid = 0;
     }
     unlink(b->hub_socket);
+    unlink(b->hub_log);
 }
 
 static bool run_pass(struct serve_bench *b, struct pass *ps)
@@ -444,7 +599,8 @@ static bool run_pass(struct serve_bench *b, struct pass *ps)
     if (ps->hub && !spawn_hub(b, ps))
         goto out;
     for (unsigned i = 0; i < b->n; i++)
-        if (!create_file(b, &b->in[i], i) || !spawn_instance(b, ps, &b->in[i]))
+        if (!create_file(b, &b->in[i], i) ||
+            !spawn_instance(b, ps, &b->in[i], i < b->probes))
             goto out;
     if (!wait_all_up(b) || !start_probes(b))
         goto out;
@@ -488,6 +644,19 @@ static void print_pass(const struct serve_bench *b, const struct pass *ps)
     }
     bench_print(BENCH, n, "first_command_after_idle_p50_us", 0, ps->first_p50_us);
     bench_print(BENCH, n, "first_command_after_idle_max_us", 0, ps->first_max_us);
+    bench_print(BENCH, n, "first_step_after_idle_p50_us", 0, ps->wake_p50_us);
+    bench_print(BENCH, n, "first_step_after_idle_max_us", 0, ps->wake_max_us);
+    if (ps->hub) {
+        bench_print(BENCH, n, "first_commands_woken_by_hub", 0, ps->woken_by_hub);
+        bench_print(BENCH, n, "first_commands_found_by_watchdog", 0,
+                    ps->found_by_watchdog);
+        bench_print(BENCH, n, "first_step_max_us_of_those_found_by_watchdog", 0,
+                    ps->watchdog_wake_max_us);
+        bench_print(BENCH, n, "first_commands_after_hub_gone", 0, ps->hub_gone);
+        bench_print(BENCH, n, "first_commands_polling_alone", 0, ps->polling_alone);
+        bench_print(BENCH, n, "hub_looks_over_50ms_late", 0, ps->hub_late_looks);
+        bench_print(BENCH, n, "hub_look_latest_ms", 0, ps->hub_late_max_ms);
+    }
     bench_print(BENCH, n, "next_command_p50_us", 0, ps->next_p50_us);
     bench_print(BENCH, n, "next_command_max_us", 0, ps->next_max_us);
 }
@@ -590,6 +759,7 @@ int bench_serve(int argc, char **argv)
         return EXIT_RUNTIME;
     }
     snprintf(b.hub_socket, sizeof(b.hub_socket), "%s/hub", b.dir);
+    snprintf(b.hub_log, sizeof(b.hub_log), "%s/hub.log", b.dir);
     if (!(b.in = calloc(b.n, sizeof(*b.in)))) {
         rmdir(b.dir);
         return EXIT_RUNTIME;

@@ -38,6 +38,8 @@
 /* File descriptors accepted with one message, to see (and close) all that
  * a hostile device sends. */
 #define MAX_FDS        8u
+/* Lateness of a look worth a line in the debug log. */
+#define LATE_NS        50000000ull
 
 struct hub_device {
     int sock;                 /* -1: free slot */
@@ -160,15 +162,21 @@ static const char *hello(struct hub_device *d, const struct hub_msg *m, int fd)
     return NULL;
 }
 
+void (*hub_test_hook)(bool copied);
+
 /* Take the copy the next looks compare with. */
 static void arm(struct hub *h, struct hub_device *d)
 {
+    if (hub_test_hook)
+        hub_test_hook(false);
     for (unsigned l = 0; l < d->localities; l++)
         memcpy(d->copy[l], d->map + (size_t)l * TPMCRB_PAGE_SIZE,
                HUB_WATCH_BYTES);
     if (!d->armed && !h->armed++)
         h->next_look = crb_now_ns() + (uint64_t)h->o->period_ms * 1000000ull;
     d->armed = true;
+    if (hub_test_hook)
+        hub_test_hook(true);
 }
 
 /* One message: false when the device is to be dropped (*@why says why). */
@@ -432,7 +440,11 @@ int hub_run(const struct hub_options *o, volatile sig_atomic_t *stop)
          * must not receive the old connection's events. */
         if (new_devices)
             accept_devices(&h);
-        if (h.armed && crb_now_ns() >= h.next_look) {
+        if (h.armed && (now = crb_now_ns()) >= h.next_look) {
+            /* A look much later than due is the host not running the hub
+             * (its wake-ups come late by these milliseconds too). */
+            if (now - h.next_look > LATE_NS)
+                LOG_DEBUG("a look %llu ms late", (unsigned long long)((now - h.next_look) / 1000000u));
             look(&h);
             h.next_look = crb_now_ns() + (uint64_t)o->period_ms * 1000000ull;
         }

@@ -23,4 +23,9 @@ struct hub_options {
  * after a message if the socket cannot be set up. */
 int hub_run(const struct hub_options *o, volatile sig_atomic_t *stop);
 
+/* Tests only: called when an ARM is handled, before the hub copies the
+ * registers (@copied false) and after, before its ACK (true), so that a
+ * test can make the hub slow exactly there. NULL in normal use. */
+extern void (*hub_test_hook)(bool copied);
+
 #endif
