@@ -7,14 +7,12 @@
  * handed to the hub) still answers in time.
  * usage: hub-probe FILE OFFSET QUIET_MS */
 #include "core/regs.h"
-#include "tools/cli/crb_driver.h"
+#include "shared_window.h"
 #include "util/clock.h"
 #include "util/tpm_cmd.h"
 
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #define TIMEOUT_C_MS 200u
@@ -59,25 +57,14 @@ static int transmit(struct crb_driver *d, uint32_t code, const char *p, uint32_t
 
 int main(int argc, char **argv)
 {
-    struct tpmcrb_config cfg;
     struct crb_driver d;
-    uint8_t *win;
     uint64_t t0;
-    int fd, rc;
+    int rc;
 
     if (argc != 4)
         return 2;
     quiet_ms = (unsigned)atoi(argv[3]);
-    tpmcrb_config_init(&cfg);
-    fd = open(argv[1], O_RDWR);
-    win = fd < 0 ? MAP_FAILED : mmap(NULL, tpmcrb_window_size(&cfg),
-                                     PROT_READ | PROT_WRITE, MAP_SHARED, fd,
-                                     strtol(argv[2], NULL, 0));
-    if (win == MAP_FAILED) {
-        perror(argv[1]);
-        return 1;
-    }
-    if (crb_driver_init_shared(&d, win, win + tpmcrb_regs_size(&cfg), &cfg, 0) < 0)
+    if (shared_window_driver(argv[1], argv[2], &d) < 0)
         return 1;
     /* Every wait of a whole command is bounded by timeout C as well. */
     d.timeout_ms = TIMEOUT_C_MS;

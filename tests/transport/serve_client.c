@@ -3,13 +3,10 @@
  * drives the CRB protocol with plain loads and stores.
  * usage: serve-client FILE OFFSET EXPECTED_STARTUP_RC COUNT */
 #include "util/tpm_cmd.h"
-#include "tools/cli/crb_driver.h"
+#include "shared_window.h"
 
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 static int send(struct crb_driver *d, uint32_t code, const char *p, uint32_t n,
                 uint8_t *rsp)
@@ -28,23 +25,13 @@ static int send(struct crb_driver *d, uint32_t code, const char *p, uint32_t n,
 
 int main(int argc, char **argv)
 {
-    struct tpmcrb_config cfg;
     struct crb_driver d;
-    uint8_t rsp[4096], *win;
-    int fd, rc, count;
+    uint8_t rsp[4096];
+    int rc, count;
 
     if (argc != 5)
         return 2;
-    tpmcrb_config_init(&cfg);
-    fd = open(argv[1], O_RDWR);
-    win = fd < 0 ? MAP_FAILED : mmap(NULL, tpmcrb_window_size(&cfg),
-                                     PROT_READ | PROT_WRITE, MAP_SHARED, fd,
-                                     strtol(argv[2], NULL, 0));
-    if (win == MAP_FAILED) {
-        perror(argv[1]);
-        return 1;
-    }
-    if (crb_driver_init_shared(&d, win, win + tpmcrb_regs_size(&cfg), &cfg, 0) < 0)
+    if (shared_window_driver(argv[1], argv[2], &d) < 0)
         return 1;
     rc = send(&d, TPM_CC_Startup, "\0\0", 2, rsp);
     if (rc != (int)strtol(argv[3], NULL, 0)) {
