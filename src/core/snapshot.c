@@ -27,6 +27,12 @@
 #define CORE_FATAL       (1u << 1)
 #define CORE_ESTABLISHED (1u << 2)
 #define CORE_BUSY        (1u << 3)
+/* A resetEstablishment written while the command in flight was held
+ * (locality + 1, 4 or 5): the backend hears of it when that command
+ * completes, on whichever device runs it. Absent (0) in every snapshot
+ * without one, so those keep their bytes. */
+#define CORE_RESET_EST_SHIFT 4
+#define CORE_RESET_EST_MASK  (7u << CORE_RESET_EST_SHIFT)
 
 static const char *const section_ids[SNAP_NSECTIONS] = {
     "CONF", "CORE", "MEM ", "BKND",
@@ -179,6 +185,8 @@ static void put_core(struct wr *w, const struct crb_core *c)
                      (c->established ? CORE_ESTABLISHED : 0) |
                      (c->busy ? CORE_BUSY : 0);
 
+    if (c->busy)
+        flags |= (uint32_t)c->reset_est_pending << CORE_RESET_EST_SHIFT;
     put32(w, flags);
     put32(w, (uint32_t)c->active);
     put32(w, c->intf_sel);
@@ -377,8 +385,10 @@ static int parse_core(const uint8_t *p, uint32_t len, struct snap_view *v)
     v->cmd_len = get32(&r);
     if (len != core_len(v->nloc, 0) + (size_t)v->cmd_len)
         return bad("CORE section length does not match its command length");
-    if (flags & ~(CORE_IDLE | CORE_FATAL | CORE_ESTABLISHED | CORE_BUSY))
+    if (flags & ~(CORE_IDLE | CORE_FATAL | CORE_ESTABLISHED | CORE_BUSY |
+                  CORE_RESET_EST_MASK))
         return bad("core: unknown flags");
+    v->reset_est_pending = (flags & CORE_RESET_EST_MASK) >> CORE_RESET_EST_SHIFT;
     v->idle = flags & CORE_IDLE;
     v->fatal = flags & CORE_FATAL;
     v->established = flags & CORE_ESTABLISHED;

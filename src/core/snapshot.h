@@ -62,7 +62,8 @@ struct snap_view {
     unsigned busy_loc;
     uint32_t cmd_len;
     const uint8_t *cmd;
-    unsigned reset_est_pending;  /* not in a snapshot: always 0 there */
+    unsigned reset_est_pending;  /* locality + 1 of a resetEstablishment held
+                                    with the command in flight, or 0 */
     struct crb_locality loc[TPMCRB_MAX_LOCALITIES];
     /* memory (whole pages) or, from a device state, the flat buffers or
      * NULL; and the backend */

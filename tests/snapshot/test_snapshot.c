@@ -256,6 +256,30 @@ static void held_command_completes_after_restore(void **state)
     close_pair(&p);
 }
 
+/* A resetEstablishment written while a START was held travels with the
+ * held command and reaches the destination's backend when it completes;
+ * meanwhile the destination's guest reads tpmEstablished cleared. */
+static void held_command_carries_reset_establishment(void **state)
+{
+    struct pair p = std_pair(TPMCRB_LAYOUT_SPLIT);
+    struct snap_view v;
+
+    (void)state;
+    hold_command(p.a, 4, 21);
+    wr(p.a, 4, CRB_LOC_CTRL, LOC_CTRL_RESET_EST);
+    assert_int_equal(tpmcrb_device_pause(p.b->dev, 1000), 0);
+    transfer(&p);
+    assert_int_equal(snap_parse(p.blob, p.len, &v), 0);
+    assert_int_equal(v.reset_est_pending, 5);
+    assert_true(p.b->cb.established);
+    assert_int_equal(rd(p.b, 4, CRB_LOC_STATE) & LOC_STATE_ESTABLISHED, 0);
+    tpmcrb_device_resume(p.b->dev);
+    expect_response(p.b, 4, 21, 1);
+    assert_false(p.b->cb.established);
+    assert_true(p.a->cb.established);
+    close_pair(&p);
+}
+
 static void held_command_waits_for_resume(void **state)
 {
     struct pair p = std_pair(TPMCRB_LAYOUT_COMPAT);
@@ -481,7 +505,9 @@ static void corrupt_content(void **state)
         { conf + 8, 7, "unknown buffer layout" },
         { conf + 12, 3, "localities must be 1 or 5" },
         { conf, 0x123, "not a usable page" },
-        { core, 0x30, "unknown flags" },
+        { core, 0x80, "unknown flags" },
+        /* a resetEstablishment (locality 4) held with no command */
+        { core, 0x50, "a command without a command in flight" },
         { core + 4, 5, "active locality out of range" },
         { core + 4, (uint32_t)-2, "active locality out of range" },
         { core + 8, INTF_SEL_LOCK, "not CRB" },
@@ -804,6 +830,7 @@ int main(void)
         cmocka_unit_test(roundtrip_split1),
         cmocka_unit_test(roundtrip_compat1),
         cmocka_unit_test(held_command_completes_after_restore),
+        cmocka_unit_test(held_command_carries_reset_establishment),
         cmocka_unit_test(held_command_waits_for_resume),
         cmocka_unit_test(held_command_is_a_private_copy),
         cmocka_unit_test(running_command_is_drained),
