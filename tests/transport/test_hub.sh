@@ -34,7 +34,9 @@ wakeups() {
     local t n=0
     for t in /proc/"$1"/task/*; do
         [ "$(cat "$t/comm")" = tpmcrb-poll ] || continue
-        n=$(awk -v n="$n" '/ctxt_switches/ { n += $2 } END { print n }' "$t/status")
+        # Voluntary switches only: each is a sleep the thread chose; being
+        # preempted by other work on a busy host is not a wake-up.
+        n=$(awk -v n="$n" '/^voluntary_ctxt_switches/ { n += $2 } END { print n }' "$t/status")
     done
     echo "$n"
 }
@@ -54,12 +56,14 @@ woken=$(grep -c "the guest wrote; woken" "$work/hub.log" || true)
 [ "$woken" -ge 5 ] || fail "the hub woke the device $woken times for 5 steps after quiet spells"
 
 # Idle and attached: no back-off of its own (which wakes twenty times a
-# second, 60 times in 3 s); only the watchdog (every half second) may wake
-# it.
+# second, 60 times in 3 s); only the watchdog (every half second, about 6
+# times in 3 s) may wake it. The bound leaves room for a timer that fires
+# early and a sanitizer runtime's own waits, and is far below 60.
 sleep 1
 w0=$(wakeups $serve_pid); sleep 3; w1=$(wakeups $serve_pid)
 [ "$w0" -gt 0 ] || fail "no poll thread found in serve"
-[ $((w1 - w0)) -le 8 ] || fail "an idle device attached to the hub woke $((w1 - w0)) times in 3 s"
+echo "hub: the idle attached device's poll thread slept $((w1 - w0)) times in 3 s"
+[ $((w1 - w0)) -le 15 ] || fail "an idle device attached to the hub woke $((w1 - w0)) times in 3 s"
 
 kill -KILL $hub_pid; wait $hub_pid 2>/dev/null || true
 "$probe" "$shm" 0 1200 || fail "a step after a quiet spell was not answered in time (hub killed)"
