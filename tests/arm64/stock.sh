@@ -26,7 +26,7 @@ prepare_guest_arm64
 cat >"$tmp/guest.sh" <<'EOF'
 dmesg | grep -iE 'tpm|efi:'
 # Firmware side: the event log AAVMF left in the EFI configuration table.
-dmesg | grep -q 'TPMEventLog=' && echo "EFI-EVENTLOG yes"
+dmesg | grep 'TPMEventLog=' >/dev/null && echo "EFI-EVENTLOG yes"
 [ -e /sys/firmware/acpi/tables/TPM2 ] && echo "ACPI-TPM2 yes"
 for d in /sys/bus/acpi/devices/MSFT0101:*; do
     [ -e "$d" ] || continue
@@ -38,7 +38,7 @@ done
 echo "DRIVERS $(for d in /sys/bus/*/drivers/tpm*; do [ -e "$d" ] && basename "$d"; done | sort -u | paste -sd, -)"
 [ -e /dev/tpm0 ] && echo "DEV-TPM0 yes" || echo "DEV-TPM0 no"
 [ -e /dev/tpmrm0 ] && echo "DEV-TPMRM0 yes" || echo "DEV-TPMRM0 no"
-dmesg | grep -q 'No TPM chip found' && echo "NO-TPM-CHIP yes"
+dmesg | grep 'No TPM chip found' >/dev/null && echo "NO-TPM-CHIP yes"
 exit 0
 EOF
 guest_initrd "$tmp/guest.sh" "$tmp/initrd"

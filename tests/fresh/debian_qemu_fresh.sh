@@ -55,5 +55,5 @@ for _ in $(seq 100); do grep -q "SeaBIOS (version" "$tmp/bios.log" 2>/dev/null &
 kill "$qpid" 2>/dev/null || true
 wait "$qpid" 2>/dev/null || true
 seabios=$(grep -ao "SeaBIOS (version [^)]*)" "$tmp/bios.log" | head -n 1) || fail "SeaBIOS did not start"
-"$bin" -machine q35 -device help | grep -q '"tpm-crb"' || fail "no tpm-crb"
+"$bin" -machine q35 -device help | grep '"tpm-crb"' >/dev/null || fail "no tpm-crb"
 echo "PASS: $version, $seabios, on a fresh machine"

@@ -36,7 +36,7 @@ done
 # what the program reads). tests/vm/vm_installed.sh boots a guest with the
 # installed tool.
 if command -v readelf > /dev/null; then
-    if readelf -p .rodata "$BIN" | grep -qF "$TPMCRB_SRCDIR"; then
+    if readelf -p .rodata "$BIN" | grep -F "$TPMCRB_SRCDIR" >/dev/null; then
         bad "the installed tpmcrb has the source path $TPMCRB_SRCDIR in .rodata"
     fi
 fi
@@ -109,7 +109,7 @@ unit=$P/lib/systemd/system/tpmcrb-serve@.service
 grep -q "^ExecStart=${P#"$work/dest"}/bin/tpmcrb serve --shm /dev/shm/tpmcrb-%i " "$unit" ||
     bad "the unit does not run the installed tpmcrb serve for the instance: $(grep ExecStart "$unit")"
 for opt in $(sed -n 's/^ExecStart=//p' "$unit" | grep -o -- '--[a-z-]*'); do
-    "$BIN" serve --help | grep -q -- "$opt " || bad "the unit uses $opt, which serve does not have"
+    "$BIN" serve --help | grep -- "$opt " >/dev/null || bad "the unit uses $opt, which serve does not have"
 done
 hub_unit=$P/lib/systemd/system/tpmcrb-serve-hub.service
 grep -q "^ExecStart=${P#"$work/dest"}/bin/tpmcrb serve-hub --socket " "$hub_unit" ||
@@ -117,7 +117,7 @@ grep -q "^ExecStart=${P#"$work/dest"}/bin/tpmcrb serve-hub --socket " "$hub_unit
 hub_socket=$(sed -n 's/^ExecStart=.* serve-hub --socket \([^ ]*\).*/\1/p' "$hub_unit")
 grep -q -- "--hub $hub_socket " "$unit" || bad "the unit's --hub is not the hub unit's socket $hub_socket"
 for opt in $(sed -n 's/^ExecStart=//p' "$hub_unit" | grep -o -- '--[a-z-]*'); do
-    "$BIN" serve-hub --help | grep -q -- "$opt " || bad "the hub unit uses $opt, which serve-hub does not have"
+    "$BIN" serve-hub --help | grep -- "$opt " >/dev/null || bad "the hub unit uses $opt, which serve-hub does not have"
 done
 if command -v systemd-analyze > /dev/null; then
     mkdir -p "$work/units"

@@ -24,13 +24,15 @@ prepare_guest
 say "qemu: $QEMU"
 
 # ---------------------------------------------------------------- builds
-links_libtpms() { ldd "$1" | grep -q 'libtpms\.so'; }
-ldd "$PATCHED" | grep -q 'libtpmcrb\.so' || fail "$PATCHED does not link libtpmcrb"
+# grep without -q reads to the end: under pipefail, grep -q leaving early can
+# kill the writer with SIGPIPE and fail a pipeline whose line was found.
+links_libtpms() { ldd "$1" | grep 'libtpms\.so' >/dev/null; }
+ldd "$PATCHED" | grep 'libtpmcrb\.so' >/dev/null || fail "$PATCHED does not link libtpmcrb"
 ! links_libtpms "$PATCHED" || fail "the default build $PATCHED links libtpms"
-! "$PATCHED" -device tpm-crb,help | grep -q libtpms-state ||
+! "$PATCHED" -device tpm-crb,help | grep libtpms-state >/dev/null ||
     fail "the default build has the libtpms-state property"
 links_libtpms "$QEMU" || fail "the embedded build $QEMU does not link libtpms"
-"$QEMU" -device tpm-crb,help | grep -q libtpms-state ||
+"$QEMU" -device tpm-crb,help | grep libtpms-state >/dev/null ||
     fail "the embedded build has no libtpms-state property"
 say "the default build links no libtpms and has no libtpms-state; the embedded build has both"
 

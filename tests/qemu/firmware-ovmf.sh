@@ -78,10 +78,10 @@ say "first boot done after $((SECONDS - start)) s; waiting for OVMF's confirmati
 # The prompt of the boot after the request (not anything printed before).
 seen=$(wc -l <"$log")
 for ((i = 0; i < 6000; i++)); do
-    tail -n +"$seen" "$log" | grep -q F12 && break
+    tail -n +"$seen" "$log" | grep F12 >/dev/null && break
     sleep 0.1
 done
-tail -n +"$seen" "$log" | grep -q F12 || { tail -n 40 "$log"; fail "OVMF did not ask to confirm the clear"; }
+tail -n +"$seen" "$log" | grep F12 >/dev/null || { tail -n 40 "$log"; fail "OVMF did not ask to confirm the clear"; }
 qmp "$tmp/ovmf.qmp" '{"execute": "send-key", "arguments": {"keys": [{"type": "qcode", "data": "f12"}]}}' >/dev/null
 say "F12 sent"
 timeout 600 tail --pid="$VM_PID" -f /dev/null || true
