@@ -16,6 +16,8 @@
  *   cli/data_dir.h        where the installed data (guest scripts) is
  *   cli/acpi_files.h      the ACPI tables as files
  *   cli/crb_driver.h      a CRB client that drives a device as Linux does
+ *   cli/stop_signal.h     SIGINT/SIGTERM as a flag, for commands that run
+ *                         until stopped
  *   util/log.h            LOG_ERROR ... LOG_TRACE
  *   util/tpm_cmd.h        TPM command framing and names
  *   util/clock.h          the monotonic clock, spin steps
@@ -31,6 +33,7 @@
 #include "tools/cli/device_options.h"
 #include "tools/cli/file_io.h"
 #include "tools/cli/state_key.h"
+#include "tools/cli/stop_signal.h"
 #include "tools/cli/subcommand.h"
 #include "tools/cli/tool_log.h"
 #include "tools/cli/tpm_dir.h"

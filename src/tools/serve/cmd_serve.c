@@ -25,13 +25,6 @@ struct serve_options {
     struct tpmcrb_config cfg;   /* from dev, once all options are read */
 };
 
-static volatile sig_atomic_t stop_signal;
-
-static void on_signal(int sig)
-{
-    stop_signal = sig;
-}
-
 static void usage(FILE *out)
 {
     fprintf(out,
@@ -162,11 +155,9 @@ static int write_acpi(const struct serve_options *o)
 
 static void wait_for_signal(void)
 {
-    struct sigaction sa = { .sa_handler = on_signal };
+    volatile sig_atomic_t *stop = tool_stop_on_signals();
 
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    while (!stop_signal)
+    while (!*stop)
         pause();
 }
 

@@ -25,13 +25,6 @@
 #define DEFAULT_MAX_DEVICES 4096u
 #define MAX_DEVICES         65536u
 
-static volatile sig_atomic_t stop_signal;
-
-static void on_signal(int sig)
-{
-    stop_signal = sig;
-}
-
 static void usage(FILE *out)
 {
     fprintf(out,
@@ -83,15 +76,13 @@ static int parse(struct hub_options *o, int argc, char **argv)
 
 int cmd_serve_hub(int argc, char **argv)
 {
-    struct sigaction sa = { .sa_handler = on_signal };
+    volatile sig_atomic_t *stop;
     struct hub_options o;
     int rc = parse(&o, argc, argv);
 
     if (rc)
         return rc < 0 ? EXIT_OK : rc;
-    /* No SA_RESTART: a signal ends the hub's wait at once. */
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    stop = tool_stop_on_signals(); /* ends the hub's wait at once */
     signal(SIGPIPE, SIG_IGN);
-    return hub_run(&o, &stop_signal) < 0 ? EXIT_RUNTIME : EXIT_OK;
+    return hub_run(&o, stop) < 0 ? EXIT_RUNTIME : EXIT_OK;
 }
