@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Pause/resume, snapshot save/load, device state export/import and
- * QEMU-layout import/export on a device. The backend may only be asked for its state while it runs no
- * command (its calls are serialised), so everything here happens paused:
+ * QEMU-layout import/export on a device. The backend may only be asked
+ * for its state while it runs no command (its calls are serialised), so
+ * everything here happens paused:
  * a START that arrives meanwhile is held in the core — a snapshot carries
  * it as the command in flight, and whichever device is resumed with it
  * runs it, once.

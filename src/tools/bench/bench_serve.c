@@ -345,6 +345,19 @@ static long log_size(const char *path)
     return path[0] && stat(path, &st) == 0 ? (long)st.st_size : 0;
 }
 
+/* A log (@path, "" for none) to read from byte @from on; NULL if there is
+ * none to read. */
+static FILE *open_log_from(const char *path, long from)
+{
+    FILE *f = path[0] ? fopen(path, "r") : NULL;
+
+    if (f && fseek(f, from, SEEK_SET) < 0) {
+        fclose(f);
+        f = NULL;
+    }
+    return f;
+}
+
 /* What the debug log of a timed instance says, from byte @from on, about
  * the wake-up of its device for the first command: counted in @ps, and
  * the line kept in @line (when not NULL). True when the watchdog found the
@@ -357,13 +370,10 @@ static bool read_wake(const char *path, long from, struct pass *ps, char *line,
                                             "connection lost", "cannot hand over" };
     char buf[512];
     bool seen = false, watchdog = false;
-    FILE *f = path[0] ? fopen(path, "r") : NULL;
+    FILE *f = open_log_from(path, from);
 
-    if (!f || fseek(f, from, SEEK_SET) < 0) {
-        if (f)
-            fclose(f);
+    if (!f)
         return false;
-    }
     while (!seen && fgets(buf, sizeof(buf), f)) {
         if (strstr(buf, "woken by the hub")) {
             ps->woken_by_hub++;
@@ -398,14 +408,11 @@ static bool read_wake(const char *path, long from, struct pass *ps, char *line,
 static void read_hub_lateness(const char *path, long from, struct pass *ps)
 {
     char buf[512];
-    FILE *f = fopen(path, "r");
+    FILE *f = open_log_from(path, from);
     unsigned ms;
 
-    if (!f || fseek(f, from, SEEK_SET) < 0) {
-        if (f)
-            fclose(f);
+    if (!f)
         return;
-    }
     while (fgets(buf, sizeof(buf), f)) {
         const char *at = strstr(buf, "a look ");
 
