@@ -13,7 +13,7 @@
 #include <cmocka.h>
 
 #include "core/regs.h"
-#include "counter_backend.h"
+#include "device_fx.h"
 #include "test_files.h"
 #include "tpm_test_util.h"
 #include "tpmcrb.h"
@@ -36,67 +36,15 @@ static void expect_error(const char *needle)
 
 /* ------------------------------------------------------------ fixtures */
 
-struct fx {
-    struct counter_backend cb;
-    struct tpmcrb_config cfg;
-    struct tpmcrb_device *dev;
-    size_t buffers_len;
-};
-
 static struct fx *open_fx(enum tpmcrb_layout layout, unsigned nloc,
                           uint32_t bound)
 {
-    struct fx *f = calloc(1, sizeof(*f));
-
-    assert_non_null(f);
-    counter_backend_init(&f->cb, true);
-    tt_config(&f->cfg, layout, nloc, bound);
-    assert_int_equal(tpmcrb_device_new(&f->cfg, &f->cb.be, &f->dev), 0);
-    f->buffers_len = tpmcrb_state_buffers_size(&f->cfg);
-    return f;
+    return open_bound(layout, nloc, true, TPMCRB_X86_BASE, bound);
 }
 
-static struct fx *open_std(enum tpmcrb_layout layout, unsigned nloc)
+static size_t buffers_len(struct fx *f)
 {
-    return open_fx(layout, nloc, 200000);
-}
-
-static void close_fx(struct fx *f)
-{
-    atomic_store(&f->cb.block, false);
-    tpmcrb_device_free(f->dev);
-    free(f);
-}
-
-static void wr(struct fx *f, unsigned loc, uint32_t reg, uint32_t v)
-{
-    tt_reg_write(f->dev, loc, reg, v);
-}
-
-static uint32_t rd(struct fx *f, unsigned loc, uint32_t reg)
-{
-    return tt_reg_read(f->dev, loc, reg);
-}
-
-static void start_command(struct fx *f, unsigned loc, uint32_t tag)
-{
-    tt_request_locality(f->dev, loc);
-    wr(f, loc, CRB_CTRL_REQ, CTRL_REQ_CMD_READY);
-    counter_command(tt_cmd_buffer(f->dev, loc), tag);
-    wr(f, loc, CRB_CTRL_START, 1);
-}
-
-static void expect_response(struct fx *f, unsigned loc, uint32_t tag,
-                            uint32_t count)
-{
-    uint32_t t, n;
-
-    assert_int_equal(tpmcrb_wait_idle(f->dev, 5000), 0);
-    assert_int_equal(rd(f, loc, CRB_CTRL_START), 0);
-    assert_true(counter_response(tt_cmd_buffer(f->dev, loc), COUNTER_RSP_LEN,
-                                 &t, &n));
-    assert_int_equal(t, tag);
-    assert_int_equal(n, count);
+    return tpmcrb_state_buffers_size(&f->cfg);
 }
 
 /* The state and buffers of @f; the caller frees *buffers. */
@@ -104,34 +52,19 @@ static void export(struct fx *f, struct tpmcrb_device_state *st,
                    uint8_t **buffers)
 {
     *st = (struct tpmcrb_device_state)TPMCRB_DEVICE_STATE_INIT;
-    *buffers = malloc(f->buffers_len);
+    *buffers = malloc(buffers_len(f));
     assert_non_null(*buffers);
     assert_int_equal(tpmcrb_device_state_export(f->dev, st, *buffers,
-                                                f->buffers_len), 0);
+                                                buffers_len(f)), 0);
 }
 
 /* Every kind of register state a guest can leave behind, and buffer
  * contents in every buffer. */
 static void busy_guest(struct fx *f)
 {
-    unsigned hi = f->cfg.localities - 1;
-    uint8_t *buf;
-
-    start_command(f, 0, 11);
-    expect_response(f, 0, 11, 1);
-    wr(f, 0, CRB_INT_ENABLE, INT_GLOBAL_ENABLE | INT_START);
-    wr(f, 0, CRB_CTRL_CANCEL, 1);
-    wr(f, 0, CRB_INTF_ID_LO, INTF_SELECTOR_CRB | INTF_SEL_LOCK);
-    if (hi) {
-        wr(f, 2, CRB_LOC_CTRL, LOC_CTRL_REQUEST);       /* waits */
-        wr(f, hi, CRB_LOC_CTRL, LOC_CTRL_SEIZE);        /* seizes 0 */
-        wr(f, hi, CRB_CMD_SIZE, 0x123);
-        wr(f, hi, CRB_RSP_ADDR_HI, 0x1);
-    }
-    for (unsigned i = 0; i < f->cfg.localities; i++) {
-        buf = tt_cmd_buffer(f->dev, i);
-        memset(buf + 0x400, 0x40 + i, 16);
-    }
+    busy_registers(f);
+    for (unsigned i = 0; i < f->cfg.localities; i++)
+        memset(tt_cmd_buffer(f->dev, i) + 0x400, 0x40 + i, 16);
 }
 
 /* Every register of every locality page, as the guest reads them. */
@@ -158,10 +91,10 @@ static void roundtrip(enum tpmcrb_layout layout, unsigned nloc)
     assert_int_equal(st.layout, layout);
     assert_false(st.cmd_held);
     assert_int_equal(tpmcrb_device_state_import(b->dev, &st, bufs,
-                                                b->buffers_len), 0);
+                                                buffers_len(b)), 0);
     export(b, &st2, &bufs2);
     assert_memory_equal(&st, &st2, ST_SIZE);
-    assert_memory_equal(bufs, bufs2, a->buffers_len);
+    assert_memory_equal(bufs, bufs2, buffers_len(a));
     assert_same_registers(a, b);
     for (unsigned i = 0; i < nloc; i++)
         assert_memory_equal(tt_cmd_buffer(a->dev, i),
@@ -283,7 +216,7 @@ static void held_command(void **state)
 
     assert_int_equal(tpmcrb_device_pause(b->dev, 1000), 0);
     assert_int_equal(tpmcrb_device_state_import(b->dev, &st, bufs,
-                                                b->buffers_len), 0);
+                                                buffers_len(b)), 0);
     assert_int_equal(rd(b, 4, CRB_CTRL_START), 1);
     assert_int_equal(atomic_load(&b->cb.executed), 0);
     /* The guest cleared tpmEstablished; its backend hears of it when the
@@ -367,7 +300,7 @@ static void assert_unchanged(struct bad_fx *c)
 
     export(c->dst, &now, &bufs);
     assert_memory_equal(&c->before, &now, ST_SIZE);
-    assert_memory_equal(c->bufs_before, bufs, c->dst->buffers_len);
+    assert_memory_equal(c->bufs_before, bufs, buffers_len(c->dst));
     assert_int_equal(atomic_load(&c->dst->cb.executed), 1);
     free(bufs);
 }
@@ -377,7 +310,7 @@ static void refused(struct bad_fx *c, const struct tpmcrb_device_state *st,
 {
     log_capture_start();
     assert_int_equal(tpmcrb_device_state_import(c->dst->dev, st, c->bufs,
-                                                c->dst->buffers_len), err);
+                                                buffers_len(c->dst)), err);
     expect_error(msg);
     assert_unchanged(c);
 }
@@ -432,12 +365,12 @@ static void bad_fields_split5(void **state)
 #undef MUTATE
     log_capture_start();
     assert_int_equal(tpmcrb_device_state_import(c->dst->dev, &c->good, c->bufs,
-                                                c->dst->buffers_len - 1),
+                                                buffers_len(c->dst) - 1),
                      -EINVAL);
     expect_error("bytes of buffers");
     assert_unchanged(c);
     assert_int_equal(tpmcrb_device_state_import(c->dst->dev, &c->good, c->bufs,
-                                                c->dst->buffers_len), 0);
+                                                buffers_len(c->dst)), 0);
     bad_teardown(c);
 }
 
@@ -497,7 +430,7 @@ static void every_byte(void **state)
 
             p[off] ^= values[k];
             err = tpmcrb_device_state_import(c->dst->dev, &s, c->bufs,
-                                             c->dst->buffers_len);
+                                             buffers_len(c->dst));
             if (err < 0) {
                 assert_true(err == -EBADMSG || err == -EINVAL);
                 refusals++;
@@ -511,13 +444,13 @@ static void every_byte(void **state)
                 export(c->dst, &again, &bufs);
                 assert_int_equal(tpmcrb_device_state_import(
                                      c->dst->dev, &again, bufs,
-                                     c->dst->buffers_len), 0);
+                                     buffers_len(c->dst)), 0);
                 free(bufs);
             }
             /* Back to the destination's own state for the next one. */
             assert_int_equal(tpmcrb_device_state_import(
                                  c->dst->dev, &c->before, c->bufs_before,
-                                 c->dst->buffers_len), 0);
+                                 buffers_len(c->dst)), 0);
         }
     }
     assert_unchanged(c);

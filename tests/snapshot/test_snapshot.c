@@ -13,7 +13,7 @@
 #include "core/regs.h"
 #include "core/snapshot.h"
 #include "util/tpm_cmd.h"
-#include "counter_backend.h"
+#include "device_fx.h"
 #include "tpm_test_util.h"
 #include "tpmcrb.h"
 
@@ -44,50 +44,10 @@ static void expect_error(const char *needle)
 
 /* ------------------------------------------------------------ fixtures */
 
-struct fx {
-    struct counter_backend cb;
-    struct tpmcrb_config cfg;
-    struct tpmcrb_device *dev;
-};
-
-static struct fx *open_bound(enum tpmcrb_layout layout, unsigned nloc,
-                             bool with_state, uint64_t base, uint32_t bound)
-{
-    struct fx *f = calloc(1, sizeof(*f));
-
-    counter_backend_init(&f->cb, with_state);
-    tt_config(&f->cfg, layout, nloc, bound);
-    f->cfg.base = base;
-    assert_int_equal(tpmcrb_device_new(&f->cfg, &f->cb.be, &f->dev), 0);
-    return f;
-}
-
 static struct fx *open_fx(enum tpmcrb_layout layout, unsigned nloc,
                           bool with_state, uint64_t base)
 {
     return open_bound(layout, nloc, with_state, base, 200000);
-}
-
-static struct fx *open_std(enum tpmcrb_layout layout, unsigned nloc)
-{
-    return open_fx(layout, nloc, true, TPMCRB_X86_BASE);
-}
-
-static void close_fx(struct fx *f)
-{
-    atomic_store(&f->cb.block, false);
-    tpmcrb_device_free(f->dev);
-    free(f);
-}
-
-static uint32_t rd(struct fx *f, unsigned loc, uint32_t reg)
-{
-    return tt_reg_read(f->dev, loc, reg);
-}
-
-static void wr(struct fx *f, unsigned loc, uint32_t reg, uint32_t v)
-{
-    tt_reg_write(f->dev, loc, reg, v);
 }
 
 static uint8_t *buffer_of(struct fx *f, unsigned loc)
@@ -95,32 +55,11 @@ static uint8_t *buffer_of(struct fx *f, unsigned loc)
     return tt_cmd_buffer(f->dev, loc);
 }
 
-/* Locality, cmdReady, command with @tag, START; no wait. */
-static void start_command(struct fx *f, unsigned loc, uint32_t tag)
-{
-    tt_request_locality(f->dev, loc);
-    wr(f, loc, CRB_CTRL_REQ, CTRL_REQ_CMD_READY);
-    counter_command(buffer_of(f, loc), tag);
-    wr(f, loc, CRB_CTRL_START, 1);
-}
-
 /* Pause @f, then START a command there: it is held, in flight. */
 static void hold_command(struct fx *f, unsigned loc, uint32_t tag)
 {
     assert_int_equal(tpmcrb_device_pause(f->dev, 1000), 0);
     start_command(f, loc, tag);
-}
-
-static void expect_response(struct fx *f, unsigned loc, uint32_t tag,
-                            uint32_t count)
-{
-    uint32_t t, n;
-
-    assert_int_equal(tpmcrb_wait_idle(f->dev, 5000), 0);
-    assert_int_equal(rd(f, loc, CRB_CTRL_START), 0);
-    assert_true(counter_response(buffer_of(f, loc), COUNTER_RSP_LEN, &t, &n));
-    assert_int_equal(t, tag);
-    assert_int_equal(n, count);
 }
 
 static void save(struct fx *f, uint8_t **blob, size_t *len)
@@ -184,22 +123,11 @@ static void crc32_check_value(void **state)
     assert_int_equal(snap_crc32(NULL, 0), 0);
 }
 
-/* Every kind of register state a guest can leave behind. */
+/* Every kind of register state a guest can leave behind, and bytes in
+ * locality 0's page. */
 static void busy_guest(struct fx *f)
 {
-    unsigned hi = f->cfg.localities - 1;
-
-    start_command(f, 0, 11);
-    expect_response(f, 0, 11, 1);
-    wr(f, 0, CRB_INT_ENABLE, INT_GLOBAL_ENABLE | INT_START);
-    wr(f, 0, CRB_CTRL_CANCEL, 1);
-    wr(f, 0, CRB_INTF_ID_LO, INTF_SELECTOR_CRB | INTF_SEL_LOCK);
-    if (hi) {
-        wr(f, 2, CRB_LOC_CTRL, LOC_CTRL_REQUEST);       /* waits */
-        wr(f, hi, CRB_LOC_CTRL, LOC_CTRL_SEIZE);        /* seizes 0 */
-        wr(f, hi, CRB_CMD_SIZE, 0x123);
-        wr(f, hi, CRB_RSP_ADDR_HI, 0x1);
-    }
+    busy_registers(f);
     memset((uint8_t *)tpmcrb_regs_mem(f->dev) + 0x900, 0x5A, 16);
 }
 
