@@ -12,15 +12,16 @@ truncate -s 64K "$shm"
 t2 getrandom 4 >/dev/null || fail "getrandom on a fresh directory"
 
 # The cmd TCTI does not wait for its pipe to exit: wait here, so that the
-# pipe of the last call does not hold the directory any more.
+# pipe of the last call on directory $1 no longer holds it (nor its
+# rm-client record, which the pipe removes as it exits).
 pipes_gone() {
     for _ in $(seq 200); do
-        pgrep -f -- "^$TPMCRB pipe --state $STATE\$" >/dev/null || return 0
+        pgrep -f -- "^$TPMCRB pipe --state $1\$" >/dev/null || return 0
         sleep 0.05
     done
-    fail "pipes still running: $(pgrep -af -- "pipe --state $STATE")"
+    fail "pipes still running: $(pgrep -af -- "pipe --state $1")"
 }
-pipes_gone
+pipes_gone "$STATE"
 
 serve_started() {
     for _ in $(seq 200); do
@@ -53,7 +54,7 @@ grep -q "in use by process $SERVE " pipe.err ||
 kill -TERM "$SERVE"; wait "$TIMEOUT" || fail "serve exited with $?"
 
 # A live pipe (stdin held open) refuses an owner but not another pipe.
-pipes_gone
+pipes_gone "$STATE"
 mkfifo in.fifo
 "$TPMCRB" pipe --state "$STATE" < in.fifo > out.bin 2>pipe1.err &
 PIPE=$!
@@ -98,6 +99,7 @@ ln -s "$WORK/victim" "$fresh/.tpm2-nv.state.tmp"
 timeout "$LIMIT" tpm2 getrandom -T "cmd:$TPMCRB pipe --state $fresh" 4 >/dev/null ||
     fail "getrandom with a planted symlink"
 [ ! -e "$WORK/victim" ] || fail "the NV state was written through a planted symlink"
+pipes_gone "$fresh"
 for f in "$fresh"/*; do
     [ "$(stat -c %a "$f")" = 600 ] || fail "$f has mode $(stat -c %a "$f")"
 done
@@ -107,6 +109,7 @@ for slot in 0 1; do
     ln -s "$WORK/victim" "$fresh/tpm2-volatile.state.$slot"
     timeout "$LIMIT" tpm2 nvdefine -T "cmd:$TPMCRB pipe --state $fresh" \
         0x150001$slot -C o -s 8 -a "ownerread|ownerwrite" >/dev/null 2>sym.err || true
+    pipes_gone "$fresh"
     [ ! -e "$WORK/victim" ] || fail "slot $slot was written through a symlink"
     rm "$fresh/tpm2-volatile.state.$slot"
     mv "$WORK/slot" "$fresh/tpm2-volatile.state.$slot"
