@@ -53,6 +53,7 @@ for kind in handles-transient handles-loaded-session handles-saved-session; do
     [ -z "$left" ] || fail "$kind left in the TPM after the loops: $left"
 done
 # No client records of pipes that are gone.
+pipes_gone "$STATE"
 ls "$STATE" | grep -q '^rm-client\.' && fail "client records left: $(ls "$STATE")"
 # A virtual handle this client never got is refused as the TPM would
 # (TPM_RC_HANDLE for handle 1), never mapped to someone else's object.

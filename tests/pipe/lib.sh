@@ -37,6 +37,17 @@ t2() {
     timeout "$LIMIT" tpm2 "$sub" -T "$TCTI" "$@"
 }
 
+# The cmd TCTI does not wait for its pipe to exit: wait until no pipe runs
+# on directory $1, so that none holds it any more (nor its rm-client
+# record, which a pipe removes as it exits).
+pipes_gone() {
+    for _ in $(seq 200); do
+        pgrep -f -- "^$TPMCRB pipe --state $1\$" >/dev/null || return 0
+        sleep 0.05
+    done
+    fail "pipes still running: $(pgrep -af -- "pipe --state $1")"
+}
+
 # Lower-case hex of a file, and bytes from hex (spaces allowed).
 hex() { od -An -v -tx1 "$1" | tr -d ' \n'; }
 unhex() { printf '%b' "$(printf '%s' "$*" | tr -d ' ' | sed 's/../\\x&/g')"; }

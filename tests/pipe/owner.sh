@@ -11,16 +11,6 @@ shm=$WORK/ram
 truncate -s 64K "$shm"
 t2 getrandom 4 >/dev/null || fail "getrandom on a fresh directory"
 
-# The cmd TCTI does not wait for its pipe to exit: wait here, so that the
-# pipe of the last call on directory $1 no longer holds it (nor its
-# rm-client record, which the pipe removes as it exits).
-pipes_gone() {
-    for _ in $(seq 200); do
-        pgrep -f -- "^$TPMCRB pipe --state $1\$" >/dev/null || return 0
-        sleep 0.05
-    done
-    fail "pipes still running: $(pgrep -af -- "pipe --state $1")"
-}
 pipes_gone "$STATE"
 
 serve_started() {
