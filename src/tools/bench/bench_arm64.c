@@ -43,7 +43,8 @@ static int run_arch(enum vm_arch arch, const char *qemu, const char *script,
 {
     /* Trap mode with start method 7 on both: the only one on aarch64. */
     const struct bench_config c = {
-        vm_arch_name(arch), VM_DEVICE_QEMU_PATCHED, 7,
+        .name = vm_arch_name(arch), .device = VM_DEVICE_QEMU_PATCHED,
+        .start_method = 7,
     };
     struct vm_options o;
     int rc;

@@ -19,6 +19,8 @@ struct bench_config {
     const char *name;
     enum vm_device device;
     unsigned start_method;
+    bool split_layout;      /* patched QEMU: layout=split,localities=5 */
+    bool embedded_libtpms;  /* patched QEMU built with libtpms inside */
 };
 
 #define BENCH_MAX_LOOPS 32

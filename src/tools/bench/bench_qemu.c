@@ -45,12 +45,15 @@
 #define QMP_LINE   4096
 
 static const struct bench_config configs[] = {
-    { "qemu_stock",        VM_DEVICE_QEMU_STOCK,   7 },
-    { "tpmcrb_trap",       VM_DEVICE_QEMU_PATCHED, 7 },
-    { "tpmcrb_trap_libtpms", VM_DEVICE_QEMU_PATCHED, 7 },
-    { "tpmcrb_trap_libtpms_split", VM_DEVICE_QEMU_PATCHED, 7 },
-    { "tpmcrb_trap_split", VM_DEVICE_QEMU_PATCHED, 7 },
-    { "tpmcrb_shm",        VM_DEVICE_SHM,          8 },
+    { .name = "qemu_stock", .device = VM_DEVICE_QEMU_STOCK, .start_method = 7 },
+    { .name = "tpmcrb_trap", .device = VM_DEVICE_QEMU_PATCHED, .start_method = 7 },
+    { .name = "tpmcrb_trap_libtpms", .device = VM_DEVICE_QEMU_PATCHED,
+      .start_method = 7, .embedded_libtpms = true },
+    { .name = "tpmcrb_trap_libtpms_split", .device = VM_DEVICE_QEMU_PATCHED,
+      .start_method = 7, .embedded_libtpms = true, .split_layout = true },
+    { .name = "tpmcrb_trap_split", .device = VM_DEVICE_QEMU_PATCHED,
+      .start_method = 7, .split_layout = true },
+    { .name = "tpmcrb_shm", .device = VM_DEVICE_SHM, .start_method = 8 },
 };
 #define NCONFIGS (sizeof(configs) / sizeof(configs[0]))
 
@@ -222,12 +225,6 @@ static void qmp_socket_remove(struct qmp_socket *s)
     rmdir(s->dir);
 }
 
-/* The configuration whose TPM is libtpms inside the patched QEMU. */
-static bool is_embedded(const struct bench_config *c)
-{
-    return strstr(c->name, "libtpms") != NULL;
-}
-
 static int run_config(const struct bench_config *c, const char *script,
                       const char *patched_qemu, const char *embedded_qemu,
                       const char *stock_qemu, bool verbose,
@@ -246,13 +243,13 @@ static int run_config(const struct bench_config *c, const char *script,
         if (!qmp_socket_add(&qmp, &o))
             return -1;
         o.qemu = patched_qemu;
-        if (is_embedded(c)) {
+        if (c->embedded_libtpms) {
             o.qemu = embedded_qemu;
             o.embedded_libtpms = true;
         }
         r->qmp_path = qmp.path;
-        /* The drop-in layout unless the configuration's name says split. */
-        if (!strstr(c->name, "split")) {
+        /* The drop-in layout unless the configuration asks for split. */
+        if (!c->split_layout) {
             o.layout = TPMCRB_LAYOUT_COMPAT;
             o.localities = 1;
         }
@@ -383,7 +380,7 @@ int bench_qemu(int argc, char **argv)
     for (size_t i = 0; i < NCONFIGS; i++) {
         if (!selected(a.only, configs[i].name))
             continue;
-        if (is_embedded(&configs[i])) {
+        if (configs[i].embedded_libtpms) {
             if (!embedded && !(embedded = vm_embedded_qemu_binary())) {
                 all_ok = false;
                 continue;

@@ -22,9 +22,9 @@
 #define IDLE_END   "TPMCRB-IDLE-END"
 
 static const struct bench_config configs[] = {
-    { "qemu_stock",  VM_DEVICE_QEMU_STOCK, 7 },
-    { "tpmcrb_sm8",  VM_DEVICE_SHM, 8 },
-    { "tpmcrb_sm7",  VM_DEVICE_SHM, 7 },
+    { .name = "qemu_stock", .device = VM_DEVICE_QEMU_STOCK, .start_method = 7 },
+    { .name = "tpmcrb_sm8", .device = VM_DEVICE_SHM, .start_method = 8 },
+    { .name = "tpmcrb_sm7", .device = VM_DEVICE_SHM, .start_method = 7 },
 };
 #define NCONFIGS (sizeof(configs) / sizeof(configs[0]))
 
