@@ -18,11 +18,15 @@ shm=$work/ram
 truncate -s 64K "$shm"
 fail() { echo "FAIL: $*"; echo "--- serve log"; cat "$work/serve.log"; echo "--- hub log"; cat "$work/hub.log"; exit 1; }
 
+# The log is appended to and a dead hub leaves its socket: this hub has
+# started when the log has one more "idle hub at" line than before.
 start_hub() {
+    local before
+    before=$(grep -c "idle hub at" "$work/hub.log" || true)
     "$TPMCRB" serve-hub --socket "$work/hub" --log-level debug 2>>"$work/hub.log" &
     hub_pid=$!
     for _ in $(seq 100); do
-        [ -S "$work/hub" ] && grep -q "idle hub at" "$work/hub.log" && return 0
+        [ "$(grep -c "idle hub at" "$work/hub.log" || true)" -gt "$before" ] && return 0
         sleep 0.05
     done
     fail "serve-hub did not start"
@@ -46,6 +50,7 @@ start_hub
 "$TPMCRB" serve --log-level info --shm "$shm" --offset 0 --hub "$work/hub" 2>"$work/serve.log" &
 serve_pid=$!
 for _ in $(seq 100); do grep -q "device at" "$work/serve.log" && break; sleep 0.05; done
+grep -q "device at" "$work/serve.log" || fail "serve did not start"
 
 "$hostile" "$work/hub" "$work" || fail "hostile registrations"
 kill -0 $hub_pid || fail "the hub died of hostile input"

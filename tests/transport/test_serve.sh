@@ -11,6 +11,11 @@ shm=$work/ram
 truncate -s 64K "$shm"
 
 serve() {
+    # Emptied here, before the start: the shell opens the log for serve
+    # only in the child, and the previous serve's "device at" must not be
+    # taken for this one's (the client would write into the window before
+    # this serve has reset it, and the write would be lost).
+    : >"$work/log"
     "$TPMCRB" serve --log-level info --shm "$shm" --offset 0 --state "$work/state" 2>"$work/log" &
     pid=$!
     for _ in $(seq 100); do
