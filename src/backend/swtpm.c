@@ -333,10 +333,16 @@ static pid_t spawn(char *const argv[], char *const envp[], int devnull,
                    int out_fd, int ctrl_fd)
 {
     static const char msg[] = "tpmcrb: cannot execute swtpm\n";
+    sigset_t unblocked;
     pid_t pid = fork();
 
     if (pid != 0)
         return pid;
+    /* Signals the embedder blocks (a VMM's threads often do, `tpmcrb
+     * serve` and `pipe` block their stop signals) must not stay blocked
+     * in swtpm: it would ignore a SIGTERM. */
+    sigemptyset(&unblocked);
+    sigprocmask(SIG_SETMASK, &unblocked, NULL);
     setpgid(0, 0);
     umask(077); /* swtpm creates its state files 0640; they hold seeds */
     dup2(devnull, 0);

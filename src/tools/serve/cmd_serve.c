@@ -153,14 +153,6 @@ static int write_acpi(const struct serve_options *o)
     return acpi_write_tables(&ao, o->acpi_dir, false);
 }
 
-static void wait_for_signal(void)
-{
-    volatile sig_atomic_t *stop = tool_stop_on_signals();
-
-    while (!*stop)
-        pause();
-}
-
 int cmd_serve(int argc, char **argv)
 {
     struct tpmcrb_backend_options bo = { .size = sizeof(bo) };
@@ -171,11 +163,15 @@ int cmd_serve(int argc, char **argv)
     struct tpmcrb_poller *poller = NULL;
     size_t len = 0;
     uint8_t *win;
-    int fd = -1;
+    int fd = -1, sig;
     int rc = parse(&o, argc, argv);
 
     if (rc)
         return rc < 0 ? EXIT_OK : rc;
+    /* Before any thread starts and before the device is announced: a stop
+     * signal sent from then on waits for the wait below. */
+    if (tool_block_stop_signals() < 0)
+        return EXIT_RUNTIME;
     if (o.acpi_dir && write_acpi(&o) != EXIT_OK)
         return EXIT_RUNTIME;
     if (!(win = map_window(&o, &len, &fd)))
@@ -196,7 +192,8 @@ int cmd_serve(int argc, char **argv)
             "in %s", (unsigned long long)o.cfg.base,
             device_layout_name(o.cfg.layout),
             o.cfg.localities, o.shm);
-    wait_for_signal();
+    sig = tool_wait_stop_signal();
+    LOG_DEBUG("stopping on signal %d", sig);
     rc = EXIT_OK;
 out:
     tpmcrb_poller_stop(poller);
