@@ -16,8 +16,8 @@
  *   cli/data_dir.h        where the installed data (guest scripts) is
  *   cli/acpi_files.h      the ACPI tables as files
  *   cli/crb_driver.h      a CRB client that drives a device as Linux does
- *   cli/stop_signal.h     SIGINT/SIGTERM as a flag, for commands that run
- *                         until stopped
+ *   cli/stop_signal.h     SIGINT/SIGTERM for commands that run until
+ *                         stopped: as a flag, or blocked and waited for
  *   util/log.h            LOG_ERROR ... LOG_TRACE
  *   util/tpm_cmd.h        TPM command framing and names
  *   util/clock.h          the monotonic clock, spin steps

@@ -33,10 +33,16 @@ chmod +x "$work/bin/swtpm"
 shm=$work/ram
 truncate -s 64K "$shm"
 
-: >"$work/log"
-PATH="$work/bin:$PATH" "$TPMCRB" serve --log-level debug --backend swtpm \
-    --shm "$shm" --offset 0 --state "$work/state" 2>"$work/log" &
-pid=$!
+# serve on the wrapper's swtpm, its log emptied first (the shell opens it
+# for serve only when serve runs).
+start_serve() {
+    : >"$work/log"
+    PATH="$work/bin:$PATH" "$TPMCRB" serve --log-level debug --backend swtpm \
+        --shm "$shm" --offset 0 --state "$work/state" 2>"$work/log" &
+    pid=$!
+}
+
+start_serve
 for _ in $(seq 200); do
     [ -s "$work/swtpm.pid" ] && [ -s "$work/swtpm.sigblk" ] &&
         grep -q "swtpm: started" "$work/log" && break
@@ -62,10 +68,7 @@ grep -q "swtpm: child (pid [0-9]*) exited with status 0" "$work/log" ||
     fail "swtpm was not shut down in order"
 
 # The TPM it powered off in order runs on: a fresh serve answers a client.
-: >"$work/log"
-PATH="$work/bin:$PATH" "$TPMCRB" serve --log-level debug --backend swtpm \
-    --shm "$shm" --offset 0 --state "$work/state" 2>"$work/log" &
-pid=$!
+start_serve
 for _ in $(seq 300); do grep -q "device at" "$work/log" && break; sleep 0.02; done
 grep -q "device at" "$work/log" || fail "the second serve did not start"
 "$client" "$shm" 0 0 3 || fail "no answer from the second serve"
